@@ -1,0 +1,127 @@
+/// Scratch space for one bootstrap at a time: a worker owns one and reuses it, so the
+/// bootstrap itself allocates nothing (tfhe-go's evaluator pattern).
+public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
+    let glweDimension: Int
+    let polynomialSize: Int
+    let levels: Int
+    /// The accumulator GLWE, (k+1)·N words.
+    let accumulator: AlignedBuffer<T>
+    /// X^a·ACC - ACC for one polynomial.
+    let difference: AlignedBuffer<T>
+    /// The l digit polynomials of one column, as Doubles.
+    let digits: AlignedBuffer<Double>
+    /// One digit polynomial in the Fourier domain (re M | im M).
+    let digitFourier: AlignedBuffer<Double>
+    /// The k+1 output columns in the Fourier domain.
+    let fourierAccumulator: AlignedBuffer<Double>
+    let real: AlignedBuffer<Double>
+    let digitBuffer: AlignedBuffer<T.SignedScalar>
+    /// Modulus-switched input (n + 1 values in Z_2N).
+    let switched: AlignedBuffer<Int>
+    /// The key-switched input, n + 1 words.
+    let small: AlignedBuffer<T>
+
+    public init(parameters p: ParameterSet) {
+        glweDimension = p.glweDimension
+        polynomialSize = p.polynomialSize
+        levels = p.bootstrapDecomposition.levelCount
+        let n = p.polynomialSize, columns = p.glweDimension + 1
+        accumulator = AlignedBuffer(count: columns * n)
+        difference = AlignedBuffer(count: n)
+        digits = AlignedBuffer(count: levels * n)
+        digitFourier = AlignedBuffer(count: n)
+        fourierAccumulator = AlignedBuffer(count: columns * n)
+        real = AlignedBuffer(count: n)
+        digitBuffer = AlignedBuffer(count: max(levels, p.keySwitchDecomposition.levelCount))
+        switched = AlignedBuffer(count: p.lweDimension + 1)
+        small = AlignedBuffer(count: max(p.lweDimension, p.bigLWEDimension) + 1)
+    }
+}
+
+enum BlindRotation {
+    /// Modulus switch of an LWE ciphertext from Z_q to Z_2N (CGGI 2020 §4.3), with the
+    /// centred-mean correction of the body when the parameter set asks for it.
+    @inline(__always)
+    static func switchModulus<T: TorusScalar>(_ input: UnsafePointer<T>, dimension n: Int, logTwoN: Int,
+                                              mode: ModulusSwitch, into output: UnsafeMutablePointer<Int>) {
+        let shift = T.bitWidth - logTwoN
+        let mask = (1 << logTwoN) - 1
+        let half = T(1) << (shift - 1)
+        var errorSum = 0.0
+        for i in 0..<n {
+            let a = input[i]
+            let rounded = (a &+ half) >> shift
+            output[i] = Int(truncatingIfNeeded: rounded) & mask
+            if mode == .centeredMean {
+                // Rounding error of this coefficient, in units of q/2N: rounded - a·2N/q.
+                let low = a & ((T(1) << shift) &- 1)
+                let fraction = Double(UInt64(low)) / Double(UInt64(1) << shift)
+                errorSum += low >= half ? 1 - fraction : -fraction
+            }
+        }
+        let b = input[n]
+        if mode == .centeredMean {
+            // b̃ = round(b·2N/q + ½ Σ e_i): the mask errors' mean contribution, Σ e_i/2, moves
+            // into the body, leaving Σ e_i (s_i - 1/2).
+            let scaled = Double(UInt64(b)) / Double(UInt64(1) << shift) + errorSum / 2
+            let r = Int(scaled.rounded(.toNearestOrEven))
+            output[n] = ((r % (mask + 1)) + mask + 1) & mask
+        } else {
+            output[n] = Int(truncatingIfNeeded: (b &+ half) >> shift) & mask
+        }
+    }
+
+    /// ACC ← X^{-b̃ + Σ ã_i s_i} · v, by one CMux per key coefficient (CGGI 2020 Algorithm 3):
+    /// ACC ← ACC + ExtProd(BSK_i, X^{ã_i}·ACC - ACC). The product is taken in the Fourier domain
+    /// and every column accumulates there before a single inverse FFT.
+    static func blindRotate<T: TorusScalar>(switched: UnsafePointer<Int>, lookupTable: UnsafePointer<T>,
+                                            key: FourierBootstrappingKey, fft: NegacyclicFFT,
+                                            scratch: BootstrapScratch<T>) {
+        let n = key.polynomialSize, m = n / 2, k = key.glweDimension, columns = k + 1
+        let levels = key.decomposition.levelCount
+        let acc = scratch.accumulator.pointer
+        let twoN = 2 * n
+        // ACC = trivial GLWE (0, ..., 0, X^{-b̃}·v).
+        for j in 0..<(k * n) { acc[j] = 0 }
+        let b = switched[key.inputDimension]
+        Polynomial.multiplyByMonomial(lookupTable, power: (twoN - b) % twoN, count: n, into: acc + k * n)
+
+        let difference = scratch.difference.pointer
+        let digits = scratch.digits.pointer
+        let digitRe = scratch.digitFourier.pointer, digitIm = digitRe + m
+        let fourierAcc = scratch.fourierAccumulator.pointer
+        let digitBuffer = scratch.digitBuffer.pointer
+        let decomposition = key.decomposition
+        let bsk = UnsafePointer(key.storage.pointer)
+
+        for i in 0..<key.inputDimension {
+            let a = switched[i]
+            if a == 0 { continue }  // X^0·ACC - ACC = 0: the CMux leaves ACC unchanged.
+            for j in 0..<(columns * n) { fourierAcc[j] = 0 }
+            let ggsw = bsk + i * key.ggswStride
+            for c in 0..<columns {
+                let column = UnsafePointer(acc + c * n)
+                Polynomial.multiplyByMonomial(column, power: a, count: n, into: difference)
+                for j in 0..<n {
+                    decomposition.decompose(difference[j] &- column[j], into: digitBuffer)
+                    for v in 0..<levels { digits[v * n + j] = Double(digitBuffer[v]) }
+                }
+                for v in 0..<levels {
+                    fft.forward(UnsafePointer(digits + v * n), re: digitRe, im: digitIm)
+                    let row = ggsw + (c * levels + v) * columns * n
+                    for out in 0..<columns {
+                        let keyPoly = row + out * n
+                        NegacyclicFFT.multiplyAdd(
+                            accRe: fourierAcc + out * n, accIm: fourierAcc + out * n + m,
+                            aRe: UnsafePointer(digitRe), aIm: UnsafePointer(digitIm),
+                            bRe: keyPoly, bIm: keyPoly + m, count: m)
+                    }
+                }
+            }
+            for out in 0..<columns {
+                fft.inverseAdd(re: fourierAcc + out * n, im: fourierAcc + out * n + m,
+                               scratch: scratch.real.pointer, into: acc + out * n)
+            }
+        }
+    }
+}

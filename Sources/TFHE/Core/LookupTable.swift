@@ -1,0 +1,33 @@
+/// The test polynomial of a programmable bootstrap (CGGI 2020 §4; TFHE-rs's "accumulator"):
+/// N torus values such that blind rotation by the phase φ̃ ∈ Z_2N brings the value for φ̃
+/// to the constant coefficient.
+public struct LookupTable<T: TorusScalar>: Sendable, Hashable {
+    public let coefficients: [T]
+
+    /// A table from one output per box of N/boxCount coefficients. The input's phase for box
+    /// i is centred on i·N/boxCount, so the polynomial is rotated by half a box: the first half
+    /// box moves, negated, to the end (X^N = -1), where noise that makes a phase slightly
+    /// negative lands on the right value.
+    /// A table given coefficient by coefficient.
+    public init(coefficients: [T]) { self.coefficients = coefficients }
+
+    /// The constant table: every phase in [0, 1/2) maps to `value`, every phase in [1/2, 1)
+    /// to -`value` (the negacyclic wrap). Gate bootstrapping's sign function.
+    public init(polynomialSize n: Int, constant value: T) {
+        coefficients = [T](repeating: value, count: n)
+    }
+
+    public init(polynomialSize n: Int, boxValues: [T]) {
+        let boxSize = n / boxValues.count
+        var table = [T](repeating: 0, count: n)
+        for (box, value) in boxValues.enumerated() {
+            for j in 0..<boxSize { table[box * boxSize + j] = value }
+        }
+        let half = boxSize / 2
+        var rotated = [T](repeating: 0, count: n)
+        for j in 0..<n {
+            rotated[j] = j + half < n ? table[j + half] : (0 &- table[j + half - n])
+        }
+        coefficients = rotated
+    }
+}

@@ -1,0 +1,117 @@
+/// The evaluation side: the Fourier-domain bootstrapping key and the key-switching key. It
+/// holds nothing secret (both are encryptions) and is immutable, so one instance serves any
+/// number of threads, each with its own `BootstrapScratch`.
+public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
+    public let parameters: ParameterSet
+    public let bootstrappingKey: FourierBootstrappingKey
+    public let keySwitchingKey: KeySwitchingKey<T>
+    let fft: NegacyclicFFT
+
+    /// Makes the server key of a client key. `seed` fixes all of its randomness.
+    public init(clientKey: ClientKey<T>, seed: Seed = .random()) {
+        let p = clientKey.parameters
+        parameters = p
+        fft = clientKey.fft
+        var randomness = EncryptionRandomness(seed: seed)
+        bootstrappingKey = FourierBootstrappingKey(
+            lweKey: clientKey.lweKey, glweKey: clientKey.glweKey, glweDimension: p.glweDimension, fft: fft,
+            decomposition: p.bootstrapDecomposition, noise: p.glweNoise, randomness: &randomness)
+        keySwitchingKey = KeySwitchingKey(
+            from: clientKey.glweKey, to: clientKey.lweKey, decomposition: p.keySwitchDecomposition,
+            noise: p.lweNoise, randomness: &randomness)
+    }
+
+    public func makeScratch() -> BootstrapScratch<T> { BootstrapScratch(parameters: parameters) }
+
+    func check(_ ciphertext: LWECiphertext<T>) throws {
+        guard ciphertext.parameterFingerprint == parameters.fingerprint else {
+            throw TFHEError.parameterMismatch(expected: parameters.name, found: String(ciphertext.parameterFingerprint, radix: 16))
+        }
+        guard ciphertext.dimension == parameters.ciphertextDimension else {
+            throw TFHEError.dimensionMismatch(expected: parameters.ciphertextDimension, found: ciphertext.dimension)
+        }
+    }
+
+    // MARK: Lookup tables
+
+    /// The test polynomial that maps message m to f(m) (both in 0..<p), with the encoding Δ = q/2p.
+    public func lookupTable(_ function: (UInt64) -> UInt64) -> LookupTable<T> {
+        let p = Int(1) << (parameters.messageBits + parameters.carryBits)
+        let delta = T(1) << (T.bitWidth - 1 - parameters.messageBits - parameters.carryBits)
+        let values = (0..<p).map { T(truncatingIfNeeded: function(UInt64($0)) % UInt64(p)) &* delta }
+        return LookupTable(polynomialSize: parameters.polynomialSize, boxValues: values)
+    }
+
+    /// A table given by its values, one per message.
+    public func lookupTable(values: [UInt64]) throws -> LookupTable<T> {
+        let p = Int(1) << (parameters.messageBits + parameters.carryBits)
+        guard values.count == p else { throw TFHEError.lookupTableSize(expected: p, found: values.count) }
+        return lookupTable { values[Int($0)] }
+    }
+
+    // MARK: The two steps
+
+    /// LWE-to-LWE key switching from the big key (kN) to the small key (n).
+    public func keySwitch(_ input: LWECiphertext<T>) throws -> LWECiphertext<T> {
+        guard input.parameterFingerprint == parameters.fingerprint else {
+            throw TFHEError.parameterMismatch(expected: parameters.name, found: String(input.parameterFingerprint, radix: 16))
+        }
+        guard input.dimension == parameters.bigLWEDimension else {
+            throw TFHEError.dimensionMismatch(expected: parameters.bigLWEDimension, found: input.dimension)
+        }
+        var output = LWECiphertext<T>(dimension: parameters.lweDimension, parameterFingerprint: parameters.fingerprint)
+        input.data.withUnsafeBufferPointer { inp in
+            output.data.withUnsafeMutableBufferPointer { keySwitchingKey.keySwitch(inp.baseAddress!, into: $0.baseAddress!) }
+        }
+        return output
+    }
+
+    /// Programmable bootstrap of a ciphertext under the small key: modulus switch, blind
+    /// rotation of the table, sample extraction. The result is under the big key.
+    func bootstrapSmall(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>,
+                        into output: UnsafeMutablePointer<T>) {
+        let p = parameters
+        let logTwoN = p.polynomialSize.trailingZeroBitCount + 1
+        BlindRotation.switchModulus(input, dimension: p.lweDimension, logTwoN: logTwoN,
+                                    mode: p.modulusSwitch, into: scratch.switched.pointer)
+        table.coefficients.withUnsafeBufferPointer { lut in
+            BlindRotation.blindRotate(switched: UnsafePointer(scratch.switched.pointer), lookupTable: lut.baseAddress!,
+                                      key: bootstrappingKey, fft: fft, scratch: scratch)
+        }
+        GLWE.extractConstant(UnsafePointer(scratch.accumulator.pointer), glweDimension: p.glweDimension,
+                             polynomialSize: p.polynomialSize, into: output)
+    }
+
+    /// Evaluates a lookup table on an encrypted message and refreshes its noise: KS then PBS
+    /// or PBS then KS, as the parameter set orders them. Writes into `output` (which must have
+    /// the ciphertext dimension) so that a caller reusing its buffers allocates nothing.
+    public func programmableBootstrap(_ input: LWECiphertext<T>, table: LookupTable<T>,
+                                      scratch: BootstrapScratch<T>, into output: inout LWECiphertext<T>) throws {
+        try check(input)
+        guard output.dimension == parameters.ciphertextDimension else {
+            throw TFHEError.dimensionMismatch(expected: parameters.ciphertextDimension, found: output.dimension)
+        }
+        guard table.coefficients.count == parameters.polynomialSize else {
+            throw TFHEError.lookupTableSize(expected: parameters.polynomialSize, found: table.coefficients.count)
+        }
+        input.data.withUnsafeBufferPointer { inp in
+            output.data.withUnsafeMutableBufferPointer { out in
+                let small = scratch.small.pointer
+                switch parameters.order {
+                case .keySwitchThenBootstrap:
+                    keySwitchingKey.keySwitch(inp.baseAddress!, into: small)
+                    bootstrapSmall(UnsafePointer(small), table: table, scratch: scratch, into: out.baseAddress!)
+                case .bootstrapThenKeySwitch:
+                    bootstrapSmall(inp.baseAddress!, table: table, scratch: scratch, into: small)
+                    keySwitchingKey.keySwitch(UnsafePointer(small), into: out.baseAddress!)
+                }
+            }
+        }
+    }
+
+    public func programmableBootstrap(_ input: LWECiphertext<T>, table: LookupTable<T>) throws -> LWECiphertext<T> {
+        var output = LWECiphertext<T>(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
+        try programmableBootstrap(input, table: table, scratch: makeScratch(), into: &output)
+        return output
+    }
+}

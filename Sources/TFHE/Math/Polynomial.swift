@@ -1,0 +1,70 @@
+/// Negacyclic polynomial helpers on raw torus buffers of N coefficients (R_q = Z_q[X]/(X^N+1)).
+enum Polynomial {
+    /// out = X^power · input in Z_q[X]/(X^N + 1), for power in [0, 2N): a rotation that
+    /// negates the coefficients that wrap around (X^N = -1).
+    @inline(__always)
+    static func multiplyByMonomial<T: TorusScalar>(_ input: UnsafePointer<T>, power: Int, count n: Int,
+                                                   into output: UnsafeMutablePointer<T>) {
+        let shift = power % n
+        let wrapsNegated = power >= n  // X^power = -X^(power - N)
+        for j in 0..<n {
+            let source = j - shift
+            let value = source >= 0 ? input[source] : (0 &- input[source + n])
+            output[j] = wrapsNegated ? (0 &- value) : value
+        }
+    }
+
+    /// Schoolbook negacyclic product, O(N²): the reference every fast product is tested against.
+    static func schoolbookProduct<T: TorusScalar>(_ a: [T], _ b: [T]) -> [T] {
+        let n = a.count
+        var out = [T](repeating: 0, count: n)
+        for i in 0..<n where a[i] != 0 {
+            for j in 0..<n {
+                let term = a[i] &* b[j]
+                if i + j < n { out[i + j] = out[i + j] &+ term } else { out[i + j - n] = out[i + j - n] &- term }
+            }
+        }
+        return out
+    }
+}
+
+/// Exact products of a torus polynomial by a binary polynomial (a secret key), through the FFT:
+/// the torus operand is cut into 32-bit limbs so that every convolution sum stays below
+/// 2^43 < 2^53 and rounds back exactly. Used by key generation, encryption and decryption,
+/// where the FFT's rounding error would otherwise add noise of its own.
+final class BinaryProductEngine: @unchecked Sendable {
+    let fft: NegacyclicFFT
+    private let n: Int
+    private let coefficients: AlignedBuffer<Double>
+    private let keyRe, keyIm, limbRe, limbIm: AlignedBuffer<Double>
+
+    init(fft: NegacyclicFFT) {
+        self.fft = fft
+        n = fft.polynomialSize
+        coefficients = AlignedBuffer(count: n)
+        keyRe = AlignedBuffer(count: n / 2); keyIm = AlignedBuffer(count: n / 2)
+        limbRe = AlignedBuffer(count: n / 2); limbIm = AlignedBuffer(count: n / 2)
+    }
+
+    /// output += a · key (mod q, mod X^N + 1) with key coefficients in {0, 1}.
+    func multiplyAdd<T: TorusScalar>(_ a: UnsafePointer<T>, binaryKey key: UnsafePointer<T>, into output: UnsafeMutablePointer<T>) {
+        for j in 0..<n { coefficients.pointer[j] = Double(UInt64(key[j])) }
+        fft.forward(UnsafePointer(coefficients.pointer), re: keyRe.pointer, im: keyIm.pointer)
+        let limbCount = T.bitWidth / 32
+        for limb in 0..<limbCount {
+            for j in 0..<n { coefficients.pointer[j] = Double(UInt64(a[j]) >> (32 * limb) & 0xffff_ffff) }
+            fft.forward(UnsafePointer(coefficients.pointer), re: limbRe.pointer, im: limbIm.pointer)
+            for j in 0..<(n / 2) {
+                let ar = limbRe.pointer[j], ai = limbIm.pointer[j], br = keyRe.pointer[j], bi = keyIm.pointer[j]
+                limbRe.pointer[j] = ar * br - ai * bi
+                limbIm.pointer[j] = ar * bi + ai * br
+            }
+            fft.inverse(re: limbRe.pointer, im: limbIm.pointer, into: coefficients.pointer)
+            for j in 0..<n {
+                // |value| < 2^43: exact as an Int64, then shifted into its limb's place.
+                let value = UInt64(bitPattern: Int64(coefficients.pointer[j].rounded()))
+                output[j] = output[j] &+ T(truncatingIfNeeded: value << (32 * limb))
+            }
+        }
+    }
+}

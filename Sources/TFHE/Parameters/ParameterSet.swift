@@ -1,0 +1,66 @@
+import Foundation
+
+/// Which key a ciphertext between operations is encrypted under, and so the order of the two
+/// steps of a bootstrap: TFHE-rs's shortint default keeps ciphertexts under the big key
+/// (GLWE key flattened, dimension kN) and key-switches first ("KS then PBS"); its boolean
+/// set keeps them under the small LWE key and key-switches after the PBS.
+public enum BootstrapOrder: String, Sendable, Codable {
+    case keySwitchThenBootstrap = "ks_pbs"
+    case bootstrapThenKeySwitch = "pbs_ks"
+}
+
+/// How the phase is brought from Z_q to Z_2N before blind rotation.
+public enum ModulusSwitch: String, Sendable, Codable {
+    /// Round every coefficient to the nearest multiple of q/2N.
+    case standard
+    /// The centred-mean modulus switch of TFHE-rs 1.4: the body absorbs half the sum of the
+    /// mask's rounding errors, so the switch's error is Σ e_i (s_i - 1/2) rather than
+    /// Σ e_i s_i, halving its variance for a binary key (E[(s-1/2)^2] = 1/4 versus E[s^2] = 1/2).
+    case centeredMean = "centered_mean"
+}
+
+/// A compiled TFHE parameter set: validated once, then read-only (the tfhe-go pattern of
+/// `Literal.Compile()`): nothing downstream re-validates.
+public struct ParameterSet: Sendable, Hashable {
+    public let name: String
+    public let source: String
+    /// Bits of security the source claims (lattice-estimator), nil for insecure test sets.
+    public let securityBits: Int?
+    /// log2 of the probability of a wrong bootstrap that the source states, and what it needs.
+    public let failureProbabilityLog2: Double
+    public let failureProbabilityNote: String?
+    public let insecure: Bool
+    public let torusBits: Int
+    public let lweDimension: Int
+    public let glweDimension: Int
+    public let polynomialSize: Int
+    public let lweNoise: NoiseDistribution
+    public let glweNoise: NoiseDistribution
+    public let bootstrapDecomposition: GadgetDecomposition
+    public let keySwitchDecomposition: GadgetDecomposition
+    public let messageBits: Int
+    public let carryBits: Int
+    public let order: BootstrapOrder
+    public let modulusSwitch: ModulusSwitch
+
+    /// Dimension of the big LWE key (the GLWE key flattened): k·N.
+    public var bigLWEDimension: Int { glweDimension * polynomialSize }
+
+    /// The LWE dimension and noise of ciphertexts between operations.
+    public var ciphertextDimension: Int {
+        order == .keySwitchThenBootstrap ? bigLWEDimension : lweDimension
+    }
+
+    /// A short, stable identifier of the set's numbers (not its prose), written into every
+    /// serialized object so a ciphertext of one set is never used with another's keys.
+    public var fingerprint: UInt64 {
+        let text = "\(torusBits)|\(lweDimension)|\(glweDimension)|\(polynomialSize)|\(lweNoise)|\(glweNoise)|"
+            + "\(bootstrapDecomposition.baseLog)/\(bootstrapDecomposition.levelCount)|"
+            + "\(keySwitchDecomposition.baseLog)/\(keySwitchDecomposition.levelCount)|"
+            + "\(messageBits)|\(carryBits)|\(order.rawValue)|\(modulusSwitch.rawValue)"
+        // FNV-1a, 64-bit: an identifier, not a security mechanism.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return hash
+    }
+}

@@ -1,0 +1,62 @@
+import Testing
+@testable import TFHE
+
+@Suite("Programmable bootstrapping on the insecure test sets")
+struct BootstrapTests {
+    @Test func encryptDecrypt() throws {
+        let params = try TestParameters.load(TestParameters.insecure64)
+        let client = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 1, low: 2))
+        for m in UInt64(0)..<4 { #expect(try client.decrypt(try client.encrypt(m)) == m) }
+        #expect(throws: TFHEError.messageOutOfRange(value: 4, modulus: 4)) { try client.encrypt(4) }
+    }
+
+    @Test func keySwitchKeepsTheMessage() throws {
+        let params = try TestParameters.load(TestParameters.insecure64)
+        let client = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 1, low: 3))
+        let server = ServerKey(clientKey: client, seed: Seed(high: 1, low: 4))
+        for m in UInt64(0)..<4 {
+            let switched = try server.keySwitch(try client.encrypt(m))
+            let phase = switched.data.withUnsafeBufferPointer {
+                LWE.phase($0.baseAddress!, key: client.lweKey.pointer, dimension: params.lweDimension)
+            }
+            #expect((phase &- m &* client.delta).torusValue.magnitude < 1.0 / 64)
+        }
+    }
+
+    @Test func randomLookupTables() throws {
+        let params = try TestParameters.load(TestParameters.insecure64)
+        let client = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 1, low: 5))
+        let server = ServerKey(clientKey: client, seed: Seed(high: 1, low: 6))
+        var rng = TestGenerator(7)
+        let scratch = server.makeScratch()
+        for _ in 0..<50 {
+            let values = (0..<4).map { _ in UInt64.random(in: 0..<4, using: &rng) }
+            let table = try server.lookupTable(values: values)
+            let m = UInt64.random(in: 0..<4, using: &rng)
+            var out = LWECiphertext<UInt64>(dimension: params.ciphertextDimension, parameterFingerprint: params.fingerprint)
+            try server.programmableBootstrap(try client.encrypt(m), table: table, scratch: scratch, into: &out)
+            #expect(try client.decrypt(out) == values[Int(m)])
+        }
+    }
+
+    @Test func gatesOn32BitTorus() throws {
+        let params = try TestParameters.load(TestParameters.insecure32)
+        let client = try ClientKey<UInt32>(parameters: params, seed: Seed(high: 2, low: 1))
+        let server = ServerKey(clientKey: client, seed: Seed(high: 2, low: 2))
+        for a in [false, true] {
+            for b in [false, true] {
+                let ca = client.encrypt(a), cb = client.encrypt(b)
+                #expect(try client.decryptBool(try server.and(ca, cb)) == (a && b))
+                #expect(try client.decryptBool(try server.or(ca, cb)) == (a || b))
+                #expect(try client.decryptBool(try server.nand(ca, cb)) == !(a && b))
+                #expect(try client.decryptBool(try server.nor(ca, cb)) == !(a || b))
+                #expect(try client.decryptBool(try server.xor(ca, cb)) == (a != b))
+                #expect(try client.decryptBool(try server.xnor(ca, cb)) == (a == b))
+                #expect(try client.decryptBool(try server.not(ca)) == !a)
+                for c in [false, true] {
+                    #expect(try client.decryptBool(try server.mux(client.encrypt(c), ca, cb)) == (c ? a : b))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+@testable import TFHE
+
+/// Parameter sets of the repository's params/ folder.
+enum TestParameters {
+    static let folder = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("params")
+
+    static func load(_ name: String) throws -> ParameterSet {
+        try ParameterSet.load(contentsOf: folder.appendingPathComponent(name + ".json"), allowInsecure: true)
+    }
+
+    static let insecure64 = "insecure_test_64"
+    static let insecure32 = "insecure_test_32"
+    static let secure64 = [
+        "tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128",
+        "tfhe-rs_message_2_carry_2_ks_pbs_gaussian_2m128",
+        "tfhe-rs_v0_11_message_2_carry_2_ks_pbs_gaussian_2m64",
+        "concrete_4bit_n807_k2_n1024",
+    ]
+    static let secure32 = ["tfhe-rs_boolean_default"]
+}
+
+/// A deterministic generator for test inputs (not for keys).
+struct TestGenerator: RandomNumberGenerator {
+    var inner: AESCTRGenerator
+    init(_ seed: UInt64) { inner = AESCTRGenerator(seed: Seed(high: 0x7e57, low: seed)) }
+    mutating func next() -> UInt64 { inner.next() }
+}
