@@ -50,7 +50,7 @@ enum BlindRotation {
         var errorSum = 0.0
         for i in 0..<n {
             let a = input[i]
-            let rounded = (a &+ half) >> shift
+            let rounded = (a &+ half) &>> shift
             output[i] = Int(truncatingIfNeeded: rounded) & mask
             if mode == .centeredMean {
                 // Rounding error of this coefficient, in units of q/2N: rounded - a·2N/q.
@@ -67,7 +67,7 @@ enum BlindRotation {
             let r = Int(scaled.rounded(.toNearestOrEven))
             output[n] = ((r % (mask + 1)) + mask + 1) & mask
         } else {
-            output[n] = Int(truncatingIfNeeded: (b &+ half) >> shift) & mask
+            output[n] = Int(truncatingIfNeeded: (b &+ half) &>> shift) & mask
         }
     }
 
@@ -77,8 +77,7 @@ enum BlindRotation {
     static func blindRotate<T: TorusScalar>(switched: UnsafePointer<Int>, lookupTable: UnsafePointer<T>,
                                             key: FourierBootstrappingKey, fft: NegacyclicFFT,
                                             scratch: BootstrapScratch<T>) {
-        let n = key.polynomialSize, m = n / 2, k = key.glweDimension, columns = k + 1
-        let levels = key.decomposition.levelCount
+        let n = key.polynomialSize, k = key.glweDimension
         let acc = scratch.accumulator.pointer
         let twoN = 2 * n
         // ACC = trivial GLWE (0, ..., 0, X^{-b̃}·v).
@@ -86,42 +85,50 @@ enum BlindRotation {
         let b = switched[key.inputDimension]
         Polynomial.multiplyByMonomial(lookupTable, power: (twoN - b) % twoN, count: n, into: acc + k * n)
 
+        for i in 0..<key.inputDimension where switched[i] != 0 {
+            // X^0·ACC - ACC = 0: a zero rotation leaves ACC unchanged, so it is skipped.
+            cmux(keyIndex: i, rotation: switched[i], key: key, fft: fft, scratch: scratch)
+        }
+    }
+
+    /// One step of the blind rotation: ACC ← ACC + ExtProd(BSK_i, X^a·ACC - ACC).
+    @inline(__always)
+    static func cmux<T: TorusScalar>(keyIndex i: Int, rotation a: Int, key: FourierBootstrappingKey,
+                                     fft: NegacyclicFFT, scratch: BootstrapScratch<T>) {
+        let n = key.polynomialSize, m = n / 2, columns = key.glweDimension + 1
+        let levels = key.decomposition.levelCount
+        let acc = scratch.accumulator.pointer
         let difference = scratch.difference.pointer
         let digits = scratch.digits.pointer
         let digitRe = scratch.digitFourier.pointer, digitIm = digitRe + m
         let fourierAcc = scratch.fourierAccumulator.pointer
         let digitBuffer = scratch.digitBuffer.pointer
         let decomposition = key.decomposition
-        let bsk = UnsafePointer(key.storage.pointer)
+        let ggsw = UnsafePointer(key.storage.pointer) + i * key.ggswStride
 
-        for i in 0..<key.inputDimension {
-            let a = switched[i]
-            if a == 0 { continue }  // X^0·ACC - ACC = 0: the CMux leaves ACC unchanged.
-            for j in 0..<(columns * n) { fourierAcc[j] = 0 }
-            let ggsw = bsk + i * key.ggswStride
-            for c in 0..<columns {
-                let column = UnsafePointer(acc + c * n)
-                Polynomial.multiplyByMonomial(column, power: a, count: n, into: difference)
-                for j in 0..<n {
-                    decomposition.decompose(difference[j] &- column[j], into: digitBuffer)
-                    for v in 0..<levels { digits[v * n + j] = Double(digitBuffer[v]) }
-                }
-                for v in 0..<levels {
-                    fft.forward(UnsafePointer(digits + v * n), re: digitRe, im: digitIm)
-                    let row = ggsw + (c * levels + v) * columns * n
-                    for out in 0..<columns {
-                        let keyPoly = row + out * n
-                        NegacyclicFFT.multiplyAdd(
-                            accRe: fourierAcc + out * n, accIm: fourierAcc + out * n + m,
-                            aRe: UnsafePointer(digitRe), aIm: UnsafePointer(digitIm),
-                            bRe: keyPoly, bIm: keyPoly + m, count: m)
-                    }
+        for j in 0..<(columns * n) { fourierAcc[j] = 0 }
+        for c in 0..<columns {
+            let column = UnsafePointer(acc + c * n)
+            Polynomial.multiplyByMonomial(column, power: a, count: n, into: difference)
+            for j in 0..<n {
+                decomposition.decompose(difference[j] &- column[j], into: digitBuffer)
+                for v in 0..<levels { digits[v * n + j] = Double(digitBuffer[v]) }
+            }
+            for v in 0..<levels {
+                fft.forward(UnsafePointer(digits + v * n), re: digitRe, im: digitIm)
+                let row = ggsw + (c * levels + v) * columns * n
+                for out in 0..<columns {
+                    let keyPoly = row + out * n
+                    NegacyclicFFT.multiplyAdd(
+                        accRe: fourierAcc + out * n, accIm: fourierAcc + out * n + m,
+                        aRe: UnsafePointer(digitRe), aIm: UnsafePointer(digitIm),
+                        bRe: keyPoly, bIm: keyPoly + m, count: m)
                 }
             }
-            for out in 0..<columns {
-                fft.inverseAdd(re: fourierAcc + out * n, im: fourierAcc + out * n + m,
-                               scratch: scratch.real.pointer, into: acc + out * n)
-            }
+        }
+        for out in 0..<columns {
+            fft.inverseAdd(re: fourierAcc + out * n, im: fourierAcc + out * n + m,
+                           scratch: scratch.real.pointer, into: acc + out * n)
         }
     }
 }

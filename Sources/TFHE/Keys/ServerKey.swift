@@ -82,6 +82,31 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
                              polynomialSize: p.polynomialSize, into: output)
     }
 
+    /// Blind rotation of `table` by the phase of a ciphertext under the small key, then sample
+    /// extraction: the bootstrap without its key switch. The result is under the big key.
+    public func blindRotateAndExtract(_ small: LWECiphertext<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>,
+                                      into big: inout LWECiphertext<T>) throws {
+        guard small.parameterFingerprint == parameters.fingerprint else {
+            throw TFHEError.parameterMismatch(expected: parameters.name, found: String(small.parameterFingerprint, radix: 16))
+        }
+        guard small.dimension == parameters.lweDimension else {
+            throw TFHEError.dimensionMismatch(expected: parameters.lweDimension, found: small.dimension)
+        }
+        guard big.dimension == parameters.bigLWEDimension else {
+            throw TFHEError.dimensionMismatch(expected: parameters.bigLWEDimension, found: big.dimension)
+        }
+        small.data.withUnsafeBufferPointer { inp in
+            big.data.withUnsafeMutableBufferPointer { bootstrapSmall(inp.baseAddress!, table: table, scratch: scratch, into: $0.baseAddress!) }
+        }
+    }
+
+    /// One CMux of the blind rotation on the scratch's accumulator (its unit of cost).
+    public func cmux(keyIndex: Int, rotation: Int, scratch: BootstrapScratch<T>) {
+        precondition(keyIndex >= 0 && keyIndex < parameters.lweDimension && rotation >= 0 && rotation < 2 * parameters.polynomialSize,
+                     "key index and rotation out of range")
+        BlindRotation.cmux(keyIndex: keyIndex, rotation: rotation, key: bootstrappingKey, fft: fft, scratch: scratch)
+    }
+
     /// Evaluates a lookup table on an encrypted message and refreshes its noise: KS then PBS
     /// or PBS then KS, as the parameter set orders them. Writes into `output` (which must have
     /// the ciphertext dimension) so that a caller reusing its buffers allocates nothing.

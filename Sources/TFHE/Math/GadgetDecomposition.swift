@@ -27,14 +27,15 @@ public struct GadgetDecomposition: Sendable, Hashable, Codable {
         let totalBits = baseLog * levelCount
         let shift = T.bitWidth - totalBits
         // Round to the closest representable value: add half of the discarded part.
-        var rest: T = shift > 0 ? (value &+ (T(1) << (shift - 1))) >> shift : value
-        let mask = (T(1) << baseLog) &- 1
-        let half = T(1) << (baseLog - 1)
+        // Masking shifts (&>>, &<<): the amounts are in range, so no overshift checks.
+        var rest: T = shift > 0 ? (value &+ (T(1) &<< (shift - 1))) &>> shift : value
+        let mask = (T(1) &<< baseLog) &- 1
+        let half = T(1) &<< (baseLog - 1)
         var carry: T = 0
         var level = levelCount - 1
         while level >= 0 {
             var digit = (rest & mask) &+ carry
-            rest >>= baseLog
+            rest = rest &>> baseLog
             // Balanced digits in [-B/2, B/2): a digit at or above B/2 borrows one from the next.
             if digit >= half {
                 carry = 1

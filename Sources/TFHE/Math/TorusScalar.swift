@@ -12,6 +12,11 @@ where Magnitude == Self {
     /// 2^bitWidth as a Double, and its inverse.
     static var modulusAsDouble: Double { get }
     static var inverseModulusAsDouble: Double { get }
+    /// The word whose signed value is r, for an integral r in [-q/2, q/2). Each word type
+    /// implements it with its own conversion instruction (a generic conversion is far slower).
+    static func fromSignedIntegral(_ r: Double) -> Self
+    /// The signed value as a Double (exact for 32-bit words, rounded to 53 bits for 64).
+    var signedDouble: Double { get }
 }
 
 extension UInt64: TorusScalar {
@@ -20,6 +25,10 @@ extension UInt64: TorusScalar {
     @inlinable @inline(__always) public init(signedBitPattern value: Int64) { self.init(bitPattern: value) }
     @inlinable public static var modulusAsDouble: Double { 0x1p64 }
     @inlinable public static var inverseModulusAsDouble: Double { 0x1p-64 }
+    @inlinable @inline(__always) public static func fromSignedIntegral(_ r: Double) -> UInt64 {
+        UInt64(bitPattern: Int64(r))
+    }
+    @inlinable @inline(__always) public var signedDouble: Double { Double(Int64(bitPattern: self)) }
 }
 
 extension UInt32: TorusScalar {
@@ -28,16 +37,16 @@ extension UInt32: TorusScalar {
     @inlinable @inline(__always) public init(signedBitPattern value: Int32) { self.init(bitPattern: value) }
     @inlinable public static var modulusAsDouble: Double { 0x1p32 }
     @inlinable public static var inverseModulusAsDouble: Double { 0x1p-32 }
+    @inlinable @inline(__always) public static func fromSignedIntegral(_ r: Double) -> UInt32 {
+        UInt32(bitPattern: Int32(r))
+    }
+    @inlinable @inline(__always) public var signedDouble: Double { Double(Int32(bitPattern: self)) }
 }
 
 extension TorusScalar {
-    /// The signed integer value as a Double (exact for 32-bit words, rounded to 53 bits for 64).
-    @inlinable @inline(__always)
-    var signedDouble: Double { Double(signedValue) }
-
     /// The torus element as a real number in [-1/2, 1/2).
     @inlinable @inline(__always)
-    public var torusValue: Double { Double(signedValue) * Self.inverseModulusAsDouble }
+    public var torusValue: Double { signedDouble * Self.inverseModulusAsDouble }
 
     /// Rounds a real torus value (any magnitude) to the nearest element of T_q.
     @inlinable @inline(__always)
@@ -55,6 +64,6 @@ extension TorusScalar {
         r -= (r * Self.inverseModulusAsDouble).rounded(.toNearestOrEven) * Self.modulusAsDouble
         // r is now in [-q/2, q/2]; fold the single value q/2 into the signed range.
         if r >= Self.modulusAsDouble * 0.5 { r -= Self.modulusAsDouble }
-        self.init(signedBitPattern: SignedScalar(r))
+        self = Self.fromSignedIntegral(r)
     }
 }

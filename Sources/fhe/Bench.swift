@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import TFHE
+
+/// `fhe bench`: milliseconds per operation of the engine, single-threaded, on any parameter set.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the engine's operations (single thread) on a parameter set.")
+
+    @Option(help: "A parameter file or the name of one in the parameter folder.")
+    var params: String = ParameterLocation.defaultName
+
+    @Option(help: "Timed repetitions of each operation (the median is reported).")
+    var iterations: Int = 20
+
+    @Option(help: "Comma-separated operations: fft, external-product, blind-rotation, key-switch, ks+pbs, gate, keygen.")
+    var operations: String = "fft,external-product,blind-rotation,key-switch,ks+pbs,gate,keygen"
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    struct Result: Codable {
+        let operation: String
+        let milliseconds: Double
+        let iterations: Int
+    }
+
+    struct Report: Codable {
+        let parameters: String
+        let bootstrappingKeyBytes: Int
+        let keySwitchingKeyBytes: Int
+        let results: [Result]
+    }
+
+    func validate() throws {
+        guard (1...100_000).contains(iterations) else { throw ValidationError("--iterations must be in 1...100000") }
+        let known = Set(BenchRunner<UInt64>.allOperations)
+        for op in operations.split(separator: ",") where !known.contains(String(op)) {
+            throw ValidationError("unknown operation '\(op)' (known: \(BenchRunner<UInt64>.allOperations.joined(separator: ", ")))")
+        }
+    }
+
+    func run() throws {
+        // Benchmarks of the algorithm may use the insecure test sets.
+        let set = try loadParameters(params, allowInsecure: true)
+        let ops = operations.split(separator: ",").map(String.init)
+        let report: Report
+        if set.torusBits == 32 {
+            report = try BenchRunner<UInt32>(parameters: set, iterations: iterations).run(ops)
+        } else {
+            report = try BenchRunner<UInt64>(parameters: set, iterations: iterations).run(ops)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print("\(report.parameters)  (bootstrapping key \(report.bootstrappingKeyBytes / 1_000_000) MB, key-switching key \(report.keySwitchingKeyBytes / 1_000_000) MB)")
+            for r in report.results {
+                print("  \(r.operation.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%10.3f", r.milliseconds)) ms   (median of \(r.iterations))")
+            }
+        }
+    }
+}
+
+struct BenchRunner<T: TorusScalar> {
+    static var allOperations: [String] { ["fft", "external-product", "blind-rotation", "key-switch", "ks+pbs", "gate", "keygen"] }
+    let parameters: ParameterSet
+    let iterations: Int
+
+    func median(_ body: () throws -> Void) rethrows -> Double {
+        try body()  // warm-up
+        var times: [Double] = []
+        for _ in 0..<iterations {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        times.sort()
+        return times[times.count / 2]
+    }
+
+    func run(_ operations: [String]) throws -> Bench.Report {
+        let client = try ClientKey<T>(parameters: parameters)
+        let keygenStart = DispatchTime.now().uptimeNanoseconds
+        let server = ServerKey(clientKey: client)
+        let keygenMs = Double(DispatchTime.now().uptimeNanoseconds - keygenStart) / 1e6
+        let scratch = server.makeScratch()
+        var results: [Bench.Result] = []
+        let input = try client.encrypt(1 % client.plaintextModulus)
+        let table = server.lookupTable { $0 }
+        var output = LWECiphertext<T>(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
+        var big = LWECiphertext<T>(dimension: parameters.bigLWEDimension, parameterFingerprint: parameters.fingerprint)
+        let small = parameters.order == .keySwitchThenBootstrap ? try server.keySwitch(input) : input
+        try server.blindRotateAndExtract(small, table: table, scratch: scratch, into: &big)
+        for op in operations {
+            let ms: Double
+            switch op {
+            case "fft":
+                let fft = NegacyclicFFT(polynomialSize: parameters.polynomialSize)
+                let n = parameters.polynomialSize
+                let coefficients = [Double](repeating: 1.5, count: n)
+                var re = [Double](repeating: 0, count: n / 2), im = re, back = coefficients
+                ms = median {
+                    for _ in 0..<100 {
+                        coefficients.withUnsafeBufferPointer { c in
+                            fft.forward(c.baseAddress!, re: &re, im: &im)
+                        }
+                        fft.inverse(re: &re, im: &im, into: &back)
+                    }
+                } / 100
+                results.append(.init(operation: "fft forward+inverse (N=\(n))", milliseconds: ms, iterations: iterations))
+                continue
+            case "external-product":
+                let steps = min(100, parameters.lweDimension)
+                ms = median { for i in 0..<steps { server.cmux(keyIndex: i, rotation: 1 + i, scratch: scratch) } } / Double(steps)
+            case "blind-rotation":
+                ms = try median { try server.blindRotateAndExtract(small, table: table, scratch: scratch, into: &big) }
+            case "key-switch":
+                ms = try median { _ = try server.keySwitch(big) }
+            case "ks+pbs":
+                ms = try median { try server.programmableBootstrap(input, table: table, scratch: scratch, into: &output) }
+            case "gate":
+                let a = client.encrypt(true), b = client.encrypt(false)
+                ms = try median { _ = try server.nand(a, b, scratch: scratch) }
+            case "keygen":
+                ms = keygenMs
+                results.append(.init(operation: "keygen (server key)", milliseconds: ms, iterations: 1))
+                continue
+            default:
+                continue
+            }
+            results.append(.init(operation: op, milliseconds: ms, iterations: iterations))
+        }
+        return Bench.Report(parameters: parameters.name, bootstrappingKeyBytes: server.bootstrappingKey.byteCount,
+                            keySwitchingKeyBytes: server.keySwitchingKey.byteCount, results: results)
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import TFHE
+
+@Suite("Seeds, parameter checks and parameter files")
+struct ReproducibilityTests {
+    @Test func sameSeedSameKeysAndCiphertexts() throws {
+        let params = try TestParameters.load(TestParameters.insecure64)
+        let seed = Seed(high: 11, low: 12)
+        let a = try ClientKey<UInt64>(parameters: params, seed: seed)
+        let b = try ClientKey<UInt64>(parameters: params, seed: seed)
+        #expect(a.lweKey.coefficients == b.lweKey.coefficients)
+        #expect(a.glweKey.coefficients == b.glweKey.coefficients)
+        let serverA = ServerKey(clientKey: a, seed: seed), serverB = ServerKey(clientKey: b, seed: seed)
+        #expect(serverA.keySwitchingKey.rows.array == serverB.keySwitchingKey.rows.array)
+        #expect(serverA.bootstrappingKey.storage.array == serverB.bootstrappingKey.storage.array)
+        var r1 = EncryptionRandomness(seed: seed), r2 = EncryptionRandomness(seed: seed)
+        #expect(try a.encrypt(3, randomness: &r1) == (try b.encrypt(3, randomness: &r2)))
+    }
+
+    @Test func differentSeedsDiffer() throws {
+        let params = try TestParameters.load(TestParameters.insecure64)
+        let a = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 1, low: 1))
+        let b = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 1, low: 2))
+        #expect(a.glweKey.coefficients != b.glweKey.coefficients)
+        var r1 = EncryptionRandomness(seed: Seed(high: 5, low: 1)), r2 = EncryptionRandomness(seed: Seed(high: 5, low: 2))
+        #expect(try a.encrypt(3, randomness: &r1) != (try a.encrypt(3, randomness: &r2)))
+    }
+
+    @Test func generatorMatchesTheAESKeystream() {
+        // The stream is AES-128-CTR: block 0 under the all-zero key is AES_0(0), the FIPS-197
+        // known answer 66e94bd4ef8a2c3b884cfa59ca342b2e.
+        var generator = AESCTRGenerator(seed: Seed(high: 0, low: 0))
+        #expect(generator.next() == UInt64(littleEndian: 0x3b2c_8aef_d44b_e966))
+        #expect(generator.next() == UInt64(littleEndian: 0x2e2b_34ca_59fa_4c88))
+    }
+
+    @Test func ciphertextOfAnotherSetIsATypedError() throws {
+        let small = try TestParameters.load(TestParameters.insecure64)
+        let other = try TestParameters.load("concrete_4bit_n807_k2_n1024")
+        let clientSmall = try ClientKey<UInt64>(parameters: small, seed: Seed(high: 1, low: 1))
+        let serverSmall = ServerKey(clientKey: clientSmall, seed: Seed(high: 1, low: 1))
+        let foreign = LWECiphertext<UInt64>(dimension: other.ciphertextDimension, parameterFingerprint: other.fingerprint)
+        #expect(throws: TFHEError.self) { try serverSmall.programmableBootstrap(foreign, table: serverSmall.lookupTable { $0 }) }
+        #expect(throws: TFHEError.self) { try clientSmall.decrypt(foreign) }
+        #expect(throws: TFHEError.self) { try serverSmall.and(foreign, foreign) }
+        // Same fingerprint but a wrong dimension (a corrupted object) is refused too.
+        let truncated = LWECiphertext<UInt64>(dimension: 3, parameterFingerprint: small.fingerprint)
+        #expect(throws: TFHEError.dimensionMismatch(expected: small.ciphertextDimension, found: 3)) { try clientSmall.decrypt(truncated) }
+        // A 32-bit set cannot make 64-bit keys.
+        let boolean = try TestParameters.load("tfhe-rs_boolean_default")
+        #expect(throws: TFHEError.self) { try ClientKey<UInt64>(parameters: boolean) }
+    }
+
+    @Test func everyShippedFileLoads() throws {
+        for name in TestParameters.secure64 + TestParameters.secure32 {
+            let set = try ParameterSet.load(contentsOf: TestParameters.folder.appendingPathComponent(name + ".json"))
+            #expect(!set.insecure)
+        }
+        #expect(throws: ParameterError.insecureSetRefused(name: "INSECURE_TEST_64_N256")) {
+            try ParameterSet.load(contentsOf: TestParameters.folder.appendingPathComponent("insecure_test_64.json"))
+        }
+    }
+
+    static func mutated(_ change: (inout [String: Any]) -> Void) -> Data {
+        var object: [String: Any] = [
+            "name": "X", "source": "test", "insecure": false, "security_bits": 128, "p_fail_log2": -64,
+            "torus_bits": 64, "lwe_dimension": 834, "glwe_dimension": 1, "polynomial_size": 2048,
+            "lwe_noise": ["distribution": "gaussian", "std_dev": 3.5e-6],
+            "glwe_noise": ["distribution": "tuniform", "bound_log2": 17],
+            "pbs": ["base_log": 23, "level": 1], "ks": ["base_log": 3, "level": 5],
+            "message_bits": 2, "carry_bits": 2, "order": "ks_pbs", "modulus_switch": "standard",
+        ]
+        change(&object)
+        return try! JSONSerialization.data(withJSONObject: object)
+    }
+
+    @Test func malformedFilesNameTheField() throws {
+        _ = try ParameterSet.parse(json: Self.mutated { _ in })
+        let cases: [(String, (inout [String: Any]) -> Void)] = [
+            ("polynomial_size", { $0["polynomial_size"] = 2000 }),
+            ("pbs.level", { $0["pbs"] = ["base_log": 23, "level": 3] }),
+            ("ks.level", { $0["ks"] = ["base_log": 30, "level": 3] }),
+            ("lwe_dimension", { $0.removeValue(forKey: "lwe_dimension") }),
+            ("glwe_noise.distribution", { $0["glwe_noise"] = ["distribution": "laplace", "std_dev": 1e-9] }),
+            ("lwe_noise.std_dev", { $0["lwe_noise"] = ["distribution": "gaussian"] }),
+            ("torus_bits", { $0["torus_bits"] = 48 }),
+            ("order", { $0["order"] = "sideways" }),
+            ("security_bits", { $0["security_bits"] = 80 }),
+            ("insecure", { $0["insecure"] = "no" }),
+            ("message_bits", { $0["message_bits"] = 8; $0["carry_bits"] = 8 }),
+        ]
+        for (field, change) in cases {
+            do {
+                _ = try ParameterSet.parse(json: Self.mutated(change))
+                Issue.record("accepted a file with a bad \(field)")
+            } catch let error as ParameterError {
+                #expect(error.description.contains(field), "\(error) should name \(field)")
+            }
+        }
+        #expect(throws: ParameterError.self) { try ParameterSet.parse(json: Data("{not json".utf8)) }
+        #expect(throws: ParameterError.self) { try ParameterSet.parse(json: Data("[1, 2]".utf8)) }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+@testable import TFHE
+
+/// The published, 128-bit parameter sets: correctness over many random bootstraps, gate truth
+/// tables, and measured noise against the formulas of `NoiseModel`.
+@Suite("Secure parameter sets", .serialized)
+struct SecureParameterTests {
+    static let bootstrapCount = 1000
+
+    @Test(arguments: TestParameters.secure64)
+    func bootstraps64(name: String) throws {
+        try checkBootstraps(UInt64.self, name: name)
+    }
+
+    @Test(arguments: TestParameters.secure32)
+    func bootstraps32(name: String) throws {
+        try checkBootstraps(UInt32.self, name: name)
+    }
+
+    /// 1,000 programmable bootstraps with random tables and inputs decrypt to the table's value,
+    /// and their output noise variance is within a factor 2 of the formula's.
+    func checkBootstraps<T: TorusScalar>(_: T.Type, name: String) throws {
+        let params = try TestParameters.load(name)
+        let client = try ClientKey<T>(parameters: params, seed: Seed(high: 0x5ec, low: UInt64(name.utf8.count)))
+        let server = ServerKey(clientKey: client, seed: Seed(high: 0x5ed, low: 1))
+        let model = NoiseModel(parameters: params, lweKeyWeight: client.lweSecretKeyWeight)
+        let p = client.plaintextModulus
+        var rng = TestGenerator(42)
+        var randomness = EncryptionRandomness(seed: Seed(high: 0x5ee, low: 2))
+        let scratch = server.makeScratch()
+        var output = LWECiphertext<T>(dimension: params.ciphertextDimension, parameterFingerprint: params.fingerprint)
+        var wrong = 0
+        var sumSquares = 0.0
+        for _ in 0..<Self.bootstrapCount {
+            let values = (0..<p).map { _ in UInt64.random(in: 0..<p, using: &rng) }
+            let table = try server.lookupTable(values: values)
+            let m = UInt64.random(in: 0..<p, using: &rng)
+            try server.programmableBootstrap(try client.encrypt(m, randomness: &randomness), table: table,
+                                             scratch: scratch, into: &output)
+            let expected = values[Int(m)]
+            if try client.decrypt(output) != expected { wrong += 1 }
+            let error = (try client.phase(output) &- T(truncatingIfNeeded: expected) &* client.delta).torusValue
+            sumSquares += error * error
+        }
+        let measured = sumSquares / Double(Self.bootstrapCount)
+        let predicted = model.bootstrapOutputVariance
+        print("\(name): \(Self.bootstrapCount) PBS, \(wrong) wrong; output variance measured 2^\(log2(measured)), predicted 2^\(log2(predicted)); p-fail from the model 2^\(model.failureProbabilityLog2)")
+        #expect(wrong == 0)
+        #expect(measured < 2 * predicted && measured > predicted / 2)
+    }
+
+    @Test(arguments: TestParameters.secure64)
+    func keySwitchNoise64(name: String) throws { try checkKeySwitchNoise(UInt64.self, name: name) }
+
+    @Test(arguments: TestParameters.secure32)
+    func keySwitchNoise32(name: String) throws { try checkKeySwitchNoise(UInt32.self, name: name) }
+
+    /// Key-switched fresh encryptions: the added variance matches the formula within a factor 2.
+    func checkKeySwitchNoise<T: TorusScalar>(_: T.Type, name: String) throws {
+        let params = try TestParameters.load(name)
+        let client = try ClientKey<T>(parameters: params, seed: Seed(high: 0x6ec, low: 1))
+        let server = ServerKey(clientKey: client, seed: Seed(high: 0x6ed, low: 1))
+        let model = NoiseModel(parameters: params)
+        var randomness = EncryptionRandomness(seed: Seed(high: 0x6ee, low: 1))
+        let count = 1000
+        var sumSquares = 0.0
+        for _ in 0..<count {
+            var big = LWECiphertext<T>(dimension: params.bigLWEDimension, parameterFingerprint: params.fingerprint)
+            big.data.withUnsafeMutableBufferPointer {
+                LWE.encrypt(0, key: client.glweKey.pointer, dimension: params.bigLWEDimension, distribution: params.glweNoise,
+                            into: $0.baseAddress!, randomness: &randomness)
+            }
+            let small = try server.keySwitch(big)
+            let phase = small.data.withUnsafeBufferPointer {
+                LWE.phase($0.baseAddress!, key: client.lweKey.pointer, dimension: params.lweDimension)
+            }
+            sumSquares += phase.torusValue * phase.torusValue
+        }
+        let measured = sumSquares / Double(count)
+        let predicted = model.keySwitchAddedVariance + params.glweNoise.variance(bitWidth: T.bitWidth)
+        print("\(name): key switch output variance measured 2^\(log2(measured)), predicted 2^\(log2(predicted))")
+        #expect(measured < 2 * predicted && measured > predicted / 2)
+    }
+
+    @Test(arguments: TestParameters.secure64 + TestParameters.secure32)
+    func gateTruthTables(name: String) throws {
+        let params = try TestParameters.load(name)
+        if params.torusBits == 32 {
+            try checkGates(UInt32.self, params)
+        } else {
+            try checkGates(UInt64.self, params)
+        }
+    }
+
+    func checkGates<T: TorusScalar>(_: T.Type, _ params: ParameterSet) throws {
+        let client = try ClientKey<T>(parameters: params, seed: Seed(high: 0x9a7e, low: 1))
+        let server = ServerKey(clientKey: client, seed: Seed(high: 0x9a7e, low: 2))
+        let scratch = server.makeScratch()
+        for a in [false, true] {
+            for b in [false, true] {
+                let ca = client.encrypt(a), cb = client.encrypt(b)
+                #expect(try client.decryptBool(try server.and(ca, cb, scratch: scratch)) == (a && b))
+                #expect(try client.decryptBool(try server.or(ca, cb, scratch: scratch)) == (a || b))
+                #expect(try client.decryptBool(try server.nand(ca, cb, scratch: scratch)) == !(a && b))
+                #expect(try client.decryptBool(try server.nor(ca, cb, scratch: scratch)) == !(a || b))
+                #expect(try client.decryptBool(try server.xor(ca, cb, scratch: scratch)) == (a != b))
+                #expect(try client.decryptBool(try server.xnor(ca, cb, scratch: scratch)) == (a == b))
+                #expect(try client.decryptBool(try server.not(ca)) == !a)
+                for c in [false, true] {
+                    #expect(try client.decryptBool(try server.mux(client.encrypt(c), ca, cb, scratch: scratch)) == (c ? a : b))
+                }
+            }
+        }
+    }
+}
