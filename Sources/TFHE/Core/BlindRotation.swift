@@ -102,27 +102,24 @@ enum BlindRotation {
         let digits = scratch.digits.pointer
         let digitRe = scratch.digitFourier.pointer, digitIm = digitRe + m
         let fourierAcc = scratch.fourierAccumulator.pointer
-        let digitBuffer = scratch.digitBuffer.pointer
         let decomposition = key.decomposition
         let ggsw = UnsafePointer(key.storage.pointer) + i * key.ggswStride
 
-        for j in 0..<(columns * n) { fourierAcc[j] = 0 }
         for c in 0..<columns {
             let column = UnsafePointer(acc + c * n)
-            Polynomial.multiplyByMonomial(column, power: a, count: n, into: difference)
-            for j in 0..<n {
-                decomposition.decompose(difference[j] &- column[j], into: digitBuffer)
-                for v in 0..<levels { digits[v * n + j] = Double(digitBuffer[v]) }
-            }
+            Polynomial.rotateMinus(column, power: a, count: n, into: difference)
+            decomposition.decompose(UnsafePointer(difference), count: n, into: digits)
             for v in 0..<levels {
                 fft.forward(UnsafePointer(digits + v * n), re: digitRe, im: digitIm)
                 let row = ggsw + (c * levels + v) * columns * n
+                // The first row initialises the Fourier accumulators, the others add to them.
+                let first = c == 0 && v == 0
                 for out in 0..<columns {
                     let keyPoly = row + out * n
                     NegacyclicFFT.multiplyAdd(
                         accRe: fourierAcc + out * n, accIm: fourierAcc + out * n + m,
                         aRe: UnsafePointer(digitRe), aIm: UnsafePointer(digitIm),
-                        bRe: keyPoly, bIm: keyPoly + m, count: m)
+                        bRe: keyPoly, bIm: keyPoly + m, count: m, accumulate: !first)
                 }
             }
         }

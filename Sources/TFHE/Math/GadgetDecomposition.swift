@@ -48,6 +48,28 @@ public struct GadgetDecomposition: Sendable, Hashable, Codable {
         }
     }
 
+    /// Decomposes `count` values into `levelCount` digit polynomials of Doubles: digit v of
+    /// value j goes to digits[v·count + j]. With one level the balanced digit is just the top
+    /// baseLog bits, rounded, read as a signed number (an arithmetic shift), and the loop
+    /// vectorises; with more levels each value goes through `decompose`.
+    @inlinable @inline(__always)
+    public func decompose<T: TorusScalar>(_ values: UnsafePointer<T>, count: Int, into digits: UnsafeMutablePointer<Double>) {
+        let shift = T.bitWidth - baseLog * levelCount
+        if levelCount == 1 && shift > 0 {
+            let offset = T(1) &<< (shift - 1)
+            for j in 0..<count {
+                digits[j] = (values[j] &+ offset).signedShiftedDouble(by: shift)
+            }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: T.SignedScalar.self, capacity: levelCount) { buffer in
+            for j in 0..<count {
+                decompose(values[j], into: buffer.baseAddress!)
+                for v in 0..<levelCount { digits[v * count + j] = Double(buffer[v]) }
+            }
+        }
+    }
+
     /// The value the digits stand for: Σ d_j · q/B^j (used by tests and for the error bound).
     public func recompose<T: TorusScalar>(_ digits: [T.SignedScalar], as: T.Type = T.self) -> T {
         var sum: T = 0

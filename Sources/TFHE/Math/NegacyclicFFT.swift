@@ -218,20 +218,30 @@ public final class NegacyclicFFT: @unchecked Sendable {
     public func inverseAdd<T: TorusScalar>(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
                                            scratch: UnsafeMutablePointer<Double>, into output: UnsafeMutablePointer<T>) {
         inverse(re: re, im: im, into: scratch)
-        for j in 0..<polynomialSize { output[j] = output[j] &+ T(wrappingRounding: scratch[j]) }
+        for j in 0..<polynomialSize { output[j] = output[j] &+ T(wrapping: scratch[j]) }
     }
 
     /// acc += a ⊙ b on M complex points (split re/im).
     @inline(__always)
     public static func multiplyAdd(accRe: UnsafeMutablePointer<Double>, accIm: UnsafeMutablePointer<Double>,
                                    aRe: UnsafePointer<Double>, aIm: UnsafePointer<Double>,
-                                   bRe: UnsafePointer<Double>, bIm: UnsafePointer<Double>, count: Int) {
+                                   bRe: UnsafePointer<Double>, bIm: UnsafePointer<Double>, count: Int,
+                                   accumulate: Bool = true) {
         var j = 0
-        while j < count {
-            let ar = load8(aRe + j), ai = load8(aIm + j), br = load8(bRe + j), bi = load8(bIm + j)
-            store8(load8(accRe + j) + ar * br - ai * bi, accRe + j)
-            store8(load8(accIm + j) + ar * bi + ai * br, accIm + j)
-            j += 8
+        if accumulate {
+            while j < count {
+                let ar = load8(aRe + j), ai = load8(aIm + j), br = load8(bRe + j), bi = load8(bIm + j)
+                store8(load8(accRe + j) + ar * br - ai * bi, accRe + j)
+                store8(load8(accIm + j) + ar * bi + ai * br, accIm + j)
+                j += 8
+            }
+        } else {
+            while j < count {
+                let ar = load8(aRe + j), ai = load8(aIm + j), br = load8(bRe + j), bi = load8(bIm + j)
+                store8(ar * br - ai * bi, accRe + j)
+                store8(ar * bi + ai * br, accIm + j)
+                j += 8
+            }
         }
     }
 }

@@ -14,6 +14,18 @@ enum Polynomial {
         }
     }
 
+    /// out = X^power · input - input, the CMux's difference, without a branch per coefficient
+    /// (two straight segments, so the loops vectorise).
+    @inline(__always)
+    static func rotateMinus<T: TorusScalar>(_ input: UnsafePointer<T>, power: Int, count n: Int,
+                                           into output: UnsafeMutablePointer<T>) {
+        let shift = power % n
+        // X^power = sign · X^shift with sign = -1 when power ≥ N.
+        let sign: T = power >= n ? 0 &- 1 : 1
+        for j in shift..<n { output[j] = sign &* input[j - shift] &- input[j] }
+        for j in 0..<shift { output[j] = (0 &- sign) &* input[j - shift + n] &- input[j] }
+    }
+
     /// Schoolbook negacyclic product, O(N²): the reference every fast product is tested against.
     static func schoolbookProduct<T: TorusScalar>(_ a: [T], _ b: [T]) -> [T] {
         let n = a.count

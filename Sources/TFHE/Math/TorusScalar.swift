@@ -12,11 +12,13 @@ where Magnitude == Self {
     /// 2^bitWidth as a Double, and its inverse.
     static var modulusAsDouble: Double { get }
     static var inverseModulusAsDouble: Double { get }
-    /// The word whose signed value is r, for an integral r in [-q/2, q/2). Each word type
-    /// implements it with its own conversion instruction (a generic conversion is far slower).
-    static func fromSignedIntegral(_ r: Double) -> Self
     /// The signed value as a Double (exact for 32-bit words, rounded to 53 bits for 64).
     var signedDouble: Double { get }
+    /// (signed value) >> shift, an arithmetic shift, as a Double.
+    func signedShiftedDouble(by shift: Int) -> Double
+    /// round(x) mod q for any x of magnitude below 2^116, without a branch or a checked
+    /// conversion, so that loops over it vectorise (see `init(wrapping:)`).
+    static func wrappingFromDouble(_ x: Double) -> Self
 }
 
 extension UInt64: TorusScalar {
@@ -25,10 +27,22 @@ extension UInt64: TorusScalar {
     @inlinable @inline(__always) public init(signedBitPattern value: Int64) { self.init(bitPattern: value) }
     @inlinable public static var modulusAsDouble: Double { 0x1p64 }
     @inlinable public static var inverseModulusAsDouble: Double { 0x1p-64 }
-    @inlinable @inline(__always) public static func fromSignedIntegral(_ r: Double) -> UInt64 {
-        UInt64(bitPattern: Int64(r))
-    }
     @inlinable @inline(__always) public var signedDouble: Double { Double(Int64(bitPattern: self)) }
+    @inlinable @inline(__always) public func signedShiftedDouble(by shift: Int) -> Double {
+        Double(Int64(bitPattern: self) &>> shift)
+    }
+    @inlinable @inline(__always) public static func wrappingFromDouble(_ x: Double) -> UInt64 {
+        // Split round(x) = hi·2^32 + lo with lo in [0, 2^32); every step is exact (power-of-two
+        // scaling, floor, and Sterbenz subtraction). Then hi mod 2^32 the same way, and each
+        // 32-bit half is read from the mantissa of (half + 2^52).
+        let r = x.rounded(.toNearestOrEven)
+        let hi = (r * 0x1p-32).rounded(.down)
+        let lo = r - hi * 0x1p32
+        let hiMod = hi - (hi * 0x1p-32).rounded(.down) * 0x1p32
+        let loBits = (lo + 0x1p52).bitPattern & 0xffff_ffff
+        let hiBits = (hiMod + 0x1p52).bitPattern & 0xffff_ffff
+        return hiBits &<< 32 | loBits
+    }
 }
 
 extension UInt32: TorusScalar {
@@ -37,10 +51,15 @@ extension UInt32: TorusScalar {
     @inlinable @inline(__always) public init(signedBitPattern value: Int32) { self.init(bitPattern: value) }
     @inlinable public static var modulusAsDouble: Double { 0x1p32 }
     @inlinable public static var inverseModulusAsDouble: Double { 0x1p-32 }
-    @inlinable @inline(__always) public static func fromSignedIntegral(_ r: Double) -> UInt32 {
-        UInt32(bitPattern: Int32(r))
-    }
     @inlinable @inline(__always) public var signedDouble: Double { Double(Int32(bitPattern: self)) }
+    @inlinable @inline(__always) public func signedShiftedDouble(by shift: Int) -> Double {
+        Double(Int32(bitPattern: self) &>> shift)
+    }
+    @inlinable @inline(__always) public static func wrappingFromDouble(_ x: Double) -> UInt32 {
+        let r = x.rounded(.toNearestOrEven)
+        let lo = r - (r * 0x1p-32).rounded(.down) * 0x1p32
+        return UInt32(truncatingIfNeeded: (lo + 0x1p52).bitPattern)
+    }
 }
 
 extension TorusScalar {
@@ -51,19 +70,11 @@ extension TorusScalar {
     /// Rounds a real torus value (any magnitude) to the nearest element of T_q.
     @inlinable @inline(__always)
     public init(torus value: Double) {
-        self.init(wrappingRounding: value * Self.modulusAsDouble)
+        self.init(wrapping: value * Self.modulusAsDouble)
     }
 
-    /// Reduces a Double of any magnitude (< 2^117) modulo q after rounding it to an integer.
-    /// The subtraction of the nearest multiple of q is exact: both operands are multiples of
-    /// the ulp of the larger one, and the difference fits in 53 bits of that ulp. This is how
-    /// an inverse FFT's output, which can reach 2^90 for 64-bit words, returns to the torus.
+    /// round(x) mod q for |x| < 2^116: how an inverse FFT's output, which can reach 2^90 for
+    /// 64-bit words, returns to the torus.
     @inlinable @inline(__always)
-    public init(wrappingRounding value: Double) {
-        var r = value.rounded(.toNearestOrEven)
-        r -= (r * Self.inverseModulusAsDouble).rounded(.toNearestOrEven) * Self.modulusAsDouble
-        // r is now in [-q/2, q/2]; fold the single value q/2 into the signed range.
-        if r >= Self.modulusAsDouble * 0.5 { r -= Self.modulusAsDouble }
-        self = Self.fromSignedIntegral(r)
-    }
+    public init(wrapping x: Double) { self = Self.wrappingFromDouble(x) }
 }
