@@ -29,7 +29,7 @@ extension ServerKey {
         input.data.withUnsafeBufferPointer { inp in
             switch parameters.order {
             case .keySwitchThenBootstrap:
-                keySwitchingKey.keySwitch(inp.baseAddress!, into: scratch.small.pointer)
+                keySwitchingKey.keySwitch(inp.baseAddress!, into: scratch.small.pointer, sum: scratch.keySwitchSums.pointer)
                 bootstrapSmall(UnsafePointer(scratch.small.pointer), table: table, scratch: scratch, into: big)
             case .bootstrapThenKeySwitch:
                 bootstrapSmall(inp.baseAddress!, table: table, scratch: scratch, into: big)

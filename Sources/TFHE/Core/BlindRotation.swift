@@ -20,6 +20,8 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
     let switched: AlignedBuffer<Int>
     /// The key-switched input, n + 1 words.
     let small: AlignedBuffer<T>
+    /// The key switch's 32-bit sums, n + 1 words.
+    let keySwitchSums: AlignedBuffer<UInt32>
 
     public init(parameters p: ParameterSet) {
         glweDimension = p.glweDimension
@@ -35,6 +37,7 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
         digitBuffer = AlignedBuffer(count: max(levels, p.keySwitchDecomposition.levelCount))
         switched = AlignedBuffer(count: p.lweDimension + 1)
         small = AlignedBuffer(count: max(p.lweDimension, p.bigLWEDimension) + 1)
+        keySwitchSums = AlignedBuffer(count: p.lweDimension + 1)
     }
 }
 

@@ -2,11 +2,17 @@
 /// of the input key and every level v, an LWE encryption under the output key of
 /// s_j · q/B^v. Laid out as [input coefficient][level][output dimension + 1], the order in
 /// which `keySwitch` streams it.
+///
+/// The key switch is bound by streaming this key from memory (tens of MB per call), and its
+/// output only feeds a switch to Z_2N, so each entry is kept to its top 32 bits (rounded):
+/// half the memory traffic, for an added variance kN·l·E[d²]·(1 + n/2)·2^-64/12 that is
+/// about 2^-43 on the 64-bit sets, twenty orders of magnitude under the key switch's own
+/// noise (see `NoiseModel.keySwitchAddedVariance`). The sums then run in 32-bit arithmetic.
 public struct KeySwitchingKey<T: TorusScalar>: Sendable {
     public let inputDimension: Int
     public let outputDimension: Int
     public let decomposition: GadgetDecomposition
-    let rows: AlignedBuffer<T>
+    let rows: AlignedBuffer<UInt32>
 
     init(from input: BinarySecretKey<T>, to output: BinarySecretKey<T>, decomposition: GadgetDecomposition,
          noise: NoiseDistribution, randomness: inout EncryptionRandomness) {
@@ -15,36 +21,52 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
         self.decomposition = decomposition
         let width = output.count + 1
         rows = AlignedBuffer(count: input.count * decomposition.levelCount * width)
+        let full = AlignedBuffer<T>(count: width)
+        let drop = T.bitWidth - 32
         for j in 0..<input.count {
             for level in 1...decomposition.levelCount {
                 let message = input.pointer[j] &* decomposition.factor(level: level, as: T.self)
-                let row = rows.pointer + (j * decomposition.levelCount + level - 1) * width
                 LWE.encrypt(message, key: output.pointer, dimension: output.count, distribution: noise,
-                            into: row, randomness: &randomness)
-            }
-        }
-    }
-
-    /// Memory taken by the key, in bytes.
-    public var byteCount: Int { rows.count * MemoryLayout<T>.stride }
-
-    /// output = (0, ..., 0, b) - Σ_j Σ_v d_{j,v} · K_{j,v}, where d_{j,v} are the digits of a_j:
-    /// an encryption of the same phase under the output key.
-    func keySwitch(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<T>) {
-        let width = outputDimension + 1
-        let levels = decomposition.levelCount
-        for t in 0..<outputDimension { output[t] = 0 }
-        output[outputDimension] = input[inputDimension]
-        withUnsafeTemporaryAllocation(of: T.SignedScalar.self, capacity: levels) { digits in
-            for j in 0..<inputDimension {
-                decomposition.decompose(input[j], into: digits.baseAddress!)
-                for v in 0..<levels {
-                    let d = T(truncatingIfNeeded: digits[v])
-                    if d == 0 { continue }
-                    let row = UnsafePointer(rows.pointer + (j * levels + v) * width)
-                    for t in 0..<width { output[t] = output[t] &- d &* row[t] }
+                            into: full.pointer, randomness: &randomness)
+                let row = rows.pointer + (j * decomposition.levelCount + level - 1) * width
+                for t in 0..<width {
+                    let rounded = drop == 0 ? full.pointer[t] : (full.pointer[t] &+ (T(1) &<< (drop - 1))) &>> drop
+                    row[t] = UInt32(truncatingIfNeeded: rounded)
                 }
             }
         }
+        full.zeroize()
+    }
+
+    /// Memory taken by the key, in bytes.
+    public var byteCount: Int { rows.count * MemoryLayout<UInt32>.stride }
+
+    /// output = (0, ..., 0, b) - Σ_j Σ_v d_{j,v} · K_{j,v}, where d_{j,v} are the digits of a_j:
+    /// an encryption of the same phase under the output key.
+    /// `sum` is scratch space for n + 1 words (a bootstrap's scratch has it).
+    func keySwitch(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<T>, sum: UnsafeMutablePointer<UInt32>) {
+        let width = outputDimension + 1
+        let levels = decomposition.levelCount
+        let drop = T.bitWidth - 32
+        do {
+            for t in 0..<width { sum[t] = 0 }
+            withUnsafeTemporaryAllocation(of: T.SignedScalar.self, capacity: levels) { digits in
+                for j in 0..<inputDimension {
+                    decomposition.decompose(input[j], into: digits.baseAddress!)
+                    for v in 0..<levels {
+                        let d = UInt32(truncatingIfNeeded: digits[v])
+                        let row = UnsafePointer(rows.pointer + (j * levels + v) * width)
+                        for t in 0..<width { sum[t] = sum[t] &- d &* row[t] }
+                    }
+                }
+            }
+            for t in 0..<outputDimension { output[t] = T(sum[t]) &<< drop }
+            output[outputDimension] = input[inputDimension] &+ (T(sum[outputDimension]) &<< drop)
+        }
+    }
+
+    func keySwitch(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<T>) {
+        let sum = AlignedBuffer<UInt32>(count: outputDimension + 1)
+        keySwitch(input, into: output, sum: sum.pointer)
     }
 }

@@ -31,12 +31,17 @@ public struct NoiseModel: Sendable {
     }
 
     /// Noise added by one key switch from dimension kN to n:
-    /// kN · l · σ_lwe² · E[d²]  +  kN · E[s²] · (B^{-2l} - q^{-2})/12.
+    /// kN · l · σ_lwe² · E[d²]  +  kN · E[s²] · (B^{-2l} - q^{-2})/12,
+    /// plus, on 64-bit words, the rounding of the key's entries to 32 bits:
+    /// kN · l · E[d²] · (1 + n/2) · (2^{-64} - 2^{-128})/12.
     public var keySwitchAddedVariance: Double {
         let g = parameters.keySwitchDecomposition
-        let inputs = Double(parameters.bigLWEDimension)
-        return inputs * Double(g.levelCount) * parameters.lweNoise.variance(bitWidth: w) * Self.digitSecondMoment(baseLog: g.baseLog)
-            + inputs * 0.5 * decompositionRoundingVariance(g)
+        let rows = Double(parameters.bigLWEDimension) * Double(g.levelCount)
+        let digits = Self.digitSecondMoment(baseLog: g.baseLog)
+        let entryRounding = w > 32 ? (0x1p-64 - pow(2.0, -2.0 * Double(w))) / 12 : 0
+        return rows * parameters.lweNoise.variance(bitWidth: w) * digits
+            + Double(parameters.bigLWEDimension) * 0.5 * decompositionRoundingVariance(g)
+            + rows * digits * (1 + Double(parameters.lweDimension) / 2) * entryRounding
     }
 
     /// Noise of the output of a blind rotation and sample extraction, a sum of n CMuxes:

@@ -124,11 +124,11 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
                 let small = scratch.small.pointer
                 switch parameters.order {
                 case .keySwitchThenBootstrap:
-                    keySwitchingKey.keySwitch(inp.baseAddress!, into: small)
+                    keySwitchingKey.keySwitch(inp.baseAddress!, into: small, sum: scratch.keySwitchSums.pointer)
                     bootstrapSmall(UnsafePointer(small), table: table, scratch: scratch, into: out.baseAddress!)
                 case .bootstrapThenKeySwitch:
                     bootstrapSmall(inp.baseAddress!, table: table, scratch: scratch, into: small)
-                    keySwitchingKey.keySwitch(UnsafePointer(small), into: out.baseAddress!)
+                    keySwitchingKey.keySwitch(UnsafePointer(small), into: out.baseAddress!, sum: scratch.keySwitchSums.pointer)
                 }
             }
         }

@@ -87,6 +87,7 @@ extension ParameterSet {
             throw f.invalid("modulus_switch", "must be 'standard' or 'centered_mean'")
         }
         self.modulusSwitch = modulusSwitch
+        fingerprint = computeFingerprint()
     }
 }
 

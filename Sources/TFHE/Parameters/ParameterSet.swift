@@ -53,7 +53,10 @@ public struct ParameterSet: Sendable, Hashable {
 
     /// A short, stable identifier of the set's numbers (not its prose), written into every
     /// serialized object so a ciphertext of one set is never used with another's keys.
-    public var fingerprint: UInt64 {
+    /// Computed once, when the set is compiled: every operation checks it.
+    public internal(set) var fingerprint: UInt64 = 0
+
+    func computeFingerprint() -> UInt64 {
         let text = "\(torusBits)|\(lweDimension)|\(glweDimension)|\(polynomialSize)|\(lweNoise)|\(glweNoise)|"
             + "\(bootstrapDecomposition.baseLog)/\(bootstrapDecomposition.levelCount)|"
             + "\(keySwitchDecomposition.baseLog)/\(keySwitchDecomposition.levelCount)|"
