@@ -14,7 +14,10 @@ struct Bench: ParsableCommand {
     var iterations: Int = 20
 
     @Option(help: "Comma-separated operations: fft, external-product, blind-rotation, key-switch, ks+pbs, gate, keygen.")
-    var operations: String = "fft,external-product,blind-rotation,key-switch,ks+pbs,gate,keygen"
+    var operations: String = "fft,external-product,blind-rotation,key-switch,ks+pbs,ks+pbs-batch,gate,keygen"
+
+    @Option(help: "Batch size for the 'ks+pbs batch' and 'gate batch' figures (bootstraps sharing one pass over the key).")
+    var batch: Int = 8
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
@@ -34,6 +37,7 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         guard (1...100_000).contains(iterations) else { throw ValidationError("--iterations must be in 1...100000") }
+        guard (1...1024).contains(batch) else { throw ValidationError("--batch must be in 1...1024") }
         let known = Set(BenchRunner<UInt64>.allOperations)
         for op in operations.split(separator: ",") where !known.contains(String(op)) {
             throw ValidationError("unknown operation '\(op)' (known: \(BenchRunner<UInt64>.allOperations.joined(separator: ", ")))")
@@ -46,9 +50,9 @@ struct Bench: ParsableCommand {
         let ops = operations.split(separator: ",").map(String.init)
         let report: Report
         if set.torusBits == 32 {
-            report = try BenchRunner<UInt32>(parameters: set, iterations: iterations).run(ops)
+            report = try BenchRunner<UInt32>(parameters: set, iterations: iterations, batch: batch).run(ops)
         } else {
-            report = try BenchRunner<UInt64>(parameters: set, iterations: iterations).run(ops)
+            report = try BenchRunner<UInt64>(parameters: set, iterations: iterations, batch: batch).run(ops)
         }
         if json {
             let encoder = JSONEncoder()
@@ -57,16 +61,19 @@ struct Bench: ParsableCommand {
         } else {
             print("\(report.parameters)  (bootstrapping key \(report.bootstrappingKeyBytes / 1_000_000) MB, key-switching key \(report.keySwitchingKeyBytes / 1_000_000) MB)")
             for r in report.results {
-                print("  \(r.operation.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%10.3f", r.milliseconds)) ms   (median of \(r.iterations))")
+                print("  \(r.operation.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%10.4f", r.milliseconds)) ms   (median of \(r.iterations))")
             }
         }
     }
 }
 
 struct BenchRunner<T: TorusScalar> {
-    static var allOperations: [String] { ["fft", "external-product", "blind-rotation", "key-switch", "ks+pbs", "gate", "keygen"] }
+    static var allOperations: [String] {
+        ["fft", "external-product", "blind-rotation", "key-switch", "ks+pbs", "ks+pbs-batch", "gate", "keygen"]
+    }
     let parameters: ParameterSet
     let iterations: Int
+    let batch: Int
 
     func median(_ body: () throws -> Void) rethrows -> Double {
         try body()  // warm-up
@@ -120,6 +127,16 @@ struct BenchRunner<T: TorusScalar> {
                 ms = try median { _ = try server.keySwitch(big) }
             case "ks+pbs":
                 ms = try median { try server.programmableBootstrap(input, table: table, scratch: scratch, into: &output) }
+            case "ks+pbs-batch":
+                // Per bootstrap, in batches sharing one pass over the bootstrapping key.
+                let inputs = (0..<batch).map { _ in input }
+                var outputs = [LWECiphertext<T>](repeating: output, count: batch)
+                let scratches = server.makeBatchScratch(capacity: batch)
+                ms = try median {
+                    try server.programmableBootstrap(batch: inputs, tables: [table], scratches: scratches, into: &outputs)
+                } / Double(batch)
+                results.append(.init(operation: "ks+pbs per op, batch \(batch)", milliseconds: ms, iterations: iterations))
+                continue
             case "gate":
                 let a = client.encrypt(true), b = client.encrypt(false)
                 ms = try median { _ = try server.nand(a, b, scratch: scratch) }

@@ -80,17 +80,33 @@ enum BlindRotation {
     static func blindRotate<T: TorusScalar>(switched: UnsafePointer<Int>, lookupTable: UnsafePointer<T>,
                                             key: FourierBootstrappingKey, fft: NegacyclicFFT,
                                             scratch: BootstrapScratch<T>) {
-        let n = key.polynomialSize, k = key.glweDimension
-        let acc = scratch.accumulator.pointer
-        let twoN = 2 * n
-        // ACC = trivial GLWE (0, ..., 0, X^{-b̃}·v).
-        for j in 0..<(k * n) { acc[j] = 0 }
-        let b = switched[key.inputDimension]
-        Polynomial.multiplyByMonomial(lookupTable, power: (twoN - b) % twoN, count: n, into: acc + k * n)
-
+        initializeAccumulator(switchedBody: switched[key.inputDimension], lookupTable: lookupTable,
+                              key: key, scratch: scratch)
         for i in 0..<key.inputDimension where switched[i] != 0 {
             // X^0·ACC - ACC = 0: a zero rotation leaves ACC unchanged, so it is skipped.
             cmux(keyIndex: i, rotation: switched[i], key: key, fft: fft, scratch: scratch)
+        }
+    }
+
+    /// ACC = trivial GLWE (0, ..., 0, X^{-b̃}·v).
+    static func initializeAccumulator<T: TorusScalar>(switchedBody b: Int, lookupTable: UnsafePointer<T>,
+                                                      key: FourierBootstrappingKey, scratch: BootstrapScratch<T>) {
+        let n = key.polynomialSize, k = key.glweDimension
+        let acc = scratch.accumulator.pointer
+        for j in 0..<(k * n) { acc[j] = 0 }
+        Polynomial.multiplyByMonomial(lookupTable, power: (2 * n - b) % (2 * n), count: n, into: acc + k * n)
+    }
+
+    /// Blind rotation of several accumulators at once, key coefficient by key coefficient: each
+    /// GGSW of the bootstrapping key is read from memory once per batch instead of once per
+    /// ciphertext, and stays in cache for the others. `switched[b]` and `scratches[b]` belong
+    /// to ciphertext b, whose accumulator must already be initialised.
+    static func blindRotateBatch<T: TorusScalar>(switched: [UnsafePointer<Int>], key: FourierBootstrappingKey,
+                                                 fft: NegacyclicFFT, scratches: [BootstrapScratch<T>]) {
+        for i in 0..<key.inputDimension {
+            for b in 0..<switched.count where switched[b][i] != 0 {
+                cmux(keyIndex: i, rotation: switched[b][i], key: key, fft: fft, scratch: scratches[b])
+            }
         }
     }
 

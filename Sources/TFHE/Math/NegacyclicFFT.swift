@@ -26,9 +26,9 @@ public final class NegacyclicFFT: @unchecked Sendable {
     private let twiddleRe: AlignedBuffer<Double>
     private let twiddleIm: AlignedBuffer<Double>
 
-    /// Plans for N ≥ 32 (the in-register stages need 8 complex points per row).
+    /// Plans for N ≥ 128 (the last stages work on blocks of 8 × 8 complex points).
     public init(polynomialSize: Int) {
-        precondition(polynomialSize >= 32 && polynomialSize.nonzeroBitCount == 1, "validated by ParameterSet")
+        precondition(polynomialSize >= 128 && polynomialSize.nonzeroBitCount == 1, "validated by ParameterSet")
         self.polynomialSize = polynomialSize
         let m = polynomialSize / 2
         pointCount = m
@@ -104,73 +104,95 @@ public final class NegacyclicFFT: @unchecked Sendable {
             }
             h /= 2
         }
-        // The last three stages (spans 4, 2, 1) inside each row of 8 points, in registers.
-        var row = 0
-        while row < m {
-            var r = load8(re + row), i = load8(im + row)
-            Self.forwardRow(&r, &i)
-            store8(r, re + row)
-            store8(i, im + row)
-            row += 8
+        // The last three stages (spans 4, 2, 1) act inside each row of 8 points. Eight rows at
+        // a time are transposed so that each of those stages is plain vertical SIMD across the
+        // rows; the result stays transposed (the Fourier domain's order is free).
+        var chunk = 0
+        while chunk < m {
+            Self.radix8Columns(re: re + chunk, im: im + chunk, inverse: false)
+            chunk += 64
         }
     }
 
-    // e^{-2πi t/8} for t = 0..3
-    private static let c8 = 0.70710678118654752440
-    private static let w8Re = SIMD4<Double>(1, c8, 0, -c8)
-    private static let w8Im = SIMD4<Double>(0, -c8, -1, -c8)
-
+    /// 8×8 transpose of eight SIMD8 rows: three perfect unshuffles of the 64 values, each of
+    /// which rotates the 6-bit index right by one bit (three rotations swap row and column).
     @inline(__always)
-    private static func forwardRow(_ re: inout SIMD8<Double>, _ im: inout SIMD8<Double>) {
-        // span 4: (0..3) with (4..7), twiddles e^{-2πi t/8}
-        var xr = re.lowHalf, xi = im.lowHalf, yr = re.highHalf, yi = im.highHalf
-        var dr = xr - yr, di = xi - yi
-        let ar = xr + yr, ai = xi + yi
-        let br = dr * w8Re - di * w8Im, bi = dr * w8Im + di * w8Re
-        // span 2 inside each half: (0,1) with (2,3), twiddles 1 and -i
-        xr = SIMD4(ar[0], ar[1], br[0], br[1]); xi = SIMD4(ai[0], ai[1], bi[0], bi[1])
-        yr = SIMD4(ar[2], ar[3], br[2], br[3]); yi = SIMD4(ai[2], ai[3], bi[2], bi[3])
-        dr = xr - yr; di = xi - yi
-        let sr = xr + yr, si = xi + yi
-        // multiply lanes 1 and 3 by -i: (dr + i di)(-i) = di - i dr
-        let tr = SIMD4(dr[0], di[1], dr[2], di[3]), ti = SIMD4(di[0], -dr[1], di[2], -dr[3])
-        // span 1: (0) with (1)
-        let er = SIMD4(sr[0], tr[0], sr[2], tr[2]), ei = SIMD4(si[0], ti[0], si[2], ti[2])
-        let or = SIMD4(sr[1], tr[1], sr[3], tr[3]), oi = SIMD4(si[1], ti[1], si[3], ti[3])
-        re = SIMD8(lowHalf: er + or, highHalf: er - or)
-        im = SIMD8(lowHalf: ei + oi, highHalf: ei - oi)
+    static func transpose(_ v: inout (SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>,
+                                      SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>)) {
+        for _ in 0..<3 {
+            let p0 = SIMD16(lowHalf: v.0, highHalf: v.1), p1 = SIMD16(lowHalf: v.2, highHalf: v.3)
+            let p2 = SIMD16(lowHalf: v.4, highHalf: v.5), p3 = SIMD16(lowHalf: v.6, highHalf: v.7)
+            v = (p0.evenHalf, p1.evenHalf, p2.evenHalf, p3.evenHalf, p0.oddHalf, p1.oddHalf, p2.oddHalf, p3.oddHalf)
+        }
     }
 
+    private static let c8 = 0.70710678118654752440
+
+    /// The 8-point DFTs of eight rows of 8 points (64 consecutive values of `re`/`im`), done
+    /// across rows: forward = transpose, then spans 4, 2, 1 with twiddles e^{-2πi t/8} and
+    /// e^{-2πi t/4}; inverse = the conjugate butterflies in reverse order, then transpose back.
     @inline(__always)
-    private static func inverseRow(_ re: inout SIMD8<Double>, _ im: inout SIMD8<Double>) {
-        // Undo span 1.
-        let pr = re.lowHalf, pi = im.lowHalf, qr = re.highHalf, qi = im.highHalf
-        let er = pr + qr, ei = pi + qi, or = pr - qr, oi = pi - qi
-        let sr = SIMD4(er[0], or[0], er[2], or[2]), si = SIMD4(ei[0], oi[0], ei[2], oi[2])
-        var tr = SIMD4(er[1], or[1], er[3], or[3]), ti = SIMD4(ei[1], oi[1], ei[3], oi[3])
-        // Undo span 2: multiply lanes 1 and 3 by +i: (tr + i ti) i = -ti + i tr
-        let ur = SIMD4(tr[0], -ti[1], tr[2], -ti[3]), ui = SIMD4(ti[0], tr[1], ti[2], tr[3])
-        tr = sr + ur; ti = si + ui
-        let vr = sr - ur, vi = si - ui
-        let ar = SIMD4(tr[0], tr[1], vr[0], vr[1]), ai = SIMD4(ti[0], ti[1], vi[0], vi[1])
-        let br = SIMD4(tr[2], tr[3], vr[2], vr[3]), bi = SIMD4(ti[2], ti[3], vi[2], vi[3])
-        // Undo span 4 with conjugate twiddles.
-        let cr = br * w8Re + bi * w8Im, ci = bi * w8Re - br * w8Im
-        re = SIMD8(lowHalf: ar + cr, highHalf: ar - cr)
-        im = SIMD8(lowHalf: ai + ci, highHalf: ai - ci)
+    static func radix8Columns(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, inverse: Bool) {
+        var r = (load8(re), load8(re + 8), load8(re + 16), load8(re + 24),
+                 load8(re + 32), load8(re + 40), load8(re + 48), load8(re + 56))
+        var i = (load8(im), load8(im + 8), load8(im + 16), load8(im + 24),
+                 load8(im + 32), load8(im + 40), load8(im + 48), load8(im + 56))
+        let c = SIMD8<Double>(repeating: c8)
+        if !inverse {
+            transpose(&r)
+            transpose(&i)
+            // span 4: x_t, x_{t+4}; twiddle w^t, w = e^{-iπ/4}: 1, (c - ic), -i, (-c - ic)
+            var (a0r, a0i) = (r.0 + r.4, i.0 + i.4), (b0r, b0i) = (r.0 - r.4, i.0 - i.4)
+            var (a1r, a1i) = (r.1 + r.5, i.1 + i.5), (d1r, d1i) = (r.1 - r.5, i.1 - i.5)
+            var (a2r, a2i) = (r.2 + r.6, i.2 + i.6), (d2r, d2i) = (r.2 - r.6, i.2 - i.6)
+            var (a3r, a3i) = (r.3 + r.7, i.3 + i.7), (d3r, d3i) = (r.3 - r.7, i.3 - i.7)
+            var (b1r, b1i) = (c * (d1r + d1i), c * (d1i - d1r))
+            var (b2r, b2i) = (d2i, -d2r)
+            var (b3r, b3i) = (c * (d3i - d3r), -c * (d3r + d3i))
+            // span 2 in each half: (0,2), (1,3) with twiddles 1, -i
+            (a0r, a0i, a2r, a2i) = (a0r + a2r, a0i + a2i, a0r - a2r, a0i - a2i)
+            (a1r, a1i, a3r, a3i) = (a1r + a3r, a1i + a3i, a1i - a3i, a3r - a1r)
+            (b0r, b0i, b2r, b2i) = (b0r + b2r, b0i + b2i, b0r - b2r, b0i - b2i)
+            (b1r, b1i, b3r, b3i) = (b1r + b3r, b1i + b3i, b1i - b3i, b3r - b1r)
+            // span 1
+            r = (a0r + a1r, a0r - a1r, a2r + a3r, a2r - a3r, b0r + b1r, b0r - b1r, b2r + b3r, b2r - b3r)
+            i = (a0i + a1i, a0i - a1i, a2i + a3i, a2i - a3i, b0i + b1i, b0i - b1i, b2i + b3i, b2i - b3i)
+        } else {
+            // undo span 1
+            var (a0r, a1r, a2r, a3r) = (r.0 + r.1, r.0 - r.1, r.2 + r.3, r.2 - r.3)
+            var (a0i, a1i, a2i, a3i) = (i.0 + i.1, i.0 - i.1, i.2 + i.3, i.2 - i.3)
+            var (b0r, b1r, b2r, b3r) = (r.4 + r.5, r.4 - r.5, r.6 + r.7, r.6 - r.7)
+            var (b0i, b1i, b2i, b3i) = (i.4 + i.5, i.4 - i.5, i.6 + i.7, i.6 - i.7)
+            // undo span 2: second element times +i, then sum and difference
+            (a3r, a3i) = (-a3i, a3r)
+            (b3r, b3i) = (-b3i, b3r)
+            (a0r, a0i, a2r, a2i) = (a0r + a2r, a0i + a2i, a0r - a2r, a0i - a2i)
+            (a1r, a1i, a3r, a3i) = (a1r + a3r, a1i + a3i, a1r - a3r, a1i - a3i)
+            (b0r, b0i, b2r, b2i) = (b0r + b2r, b0i + b2i, b0r - b2r, b0i - b2i)
+            (b1r, b1i, b3r, b3i) = (b1r + b3r, b1i + b3i, b1r - b3r, b1i - b3i)
+            // undo span 4: second half times conj(w^t) = 1, (c + ic), +i, (-c + ic)
+            let (e1r, e1i) = (c * (b1r - b1i), c * (b1r + b1i))
+            let (e2r, e2i) = (-b2i, b2r)
+            let (e3r, e3i) = (-c * (b3r + b3i), c * (b3r - b3i))
+            r = (a0r + b0r, a1r + e1r, a2r + e2r, a3r + e3r, a0r - b0r, a1r - e1r, a2r - e2r, a3r - e3r)
+            i = (a0i + b0i, a1i + e1i, a2i + e2i, a3i + e3i, a0i - b0i, a1i - e1i, a2i - e2i, a3i - e3i)
+            transpose(&r)
+            transpose(&i)
+        }
+        store8(r.0, re); store8(r.1, re + 8); store8(r.2, re + 16); store8(r.3, re + 24)
+        store8(r.4, re + 32); store8(r.5, re + 40); store8(r.6, re + 48); store8(r.7, re + 56)
+        store8(i.0, im); store8(i.1, im + 8); store8(i.2, im + 16); store8(i.3, im + 24)
+        store8(i.4, im + 32); store8(i.5, im + 40); store8(i.6, im + 48); store8(i.7, im + 56)
     }
 
     /// Decimation in time: from the engine's Fourier order back to natural order, unscaled.
     @inline(__always)
     private func inverseInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
         let m = pointCount
-        var row = 0
-        while row < m {
-            var r = load8(re + row), i = load8(im + row)
-            Self.inverseRow(&r, &i)
-            store8(r, re + row)
-            store8(i, im + row)
-            row += 8
+        var chunk = 0
+        while chunk < m {
+            Self.radix8Columns(re: re + chunk, im: im + chunk, inverse: true)
+            chunk += 64
         }
         var h = 8
         while h < m {

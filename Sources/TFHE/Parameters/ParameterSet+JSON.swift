@@ -66,7 +66,7 @@ extension ParameterSet {
         guard failureProbabilityLog2 < 0 else { throw f.invalid("p_fail_log2", "must be negative") }
         lweDimension = try f.int("lwe_dimension", in: 1...(1 << 16))
         glweDimension = try f.int("glwe_dimension", in: 1...16)
-        polynomialSize = try f.int("polynomial_size", in: 32...(1 << 16))
+        polynomialSize = try f.int("polynomial_size", in: 128...(1 << 16))
         guard polynomialSize.nonzeroBitCount == 1 else { throw f.invalid("polynomial_size", "must be a power of two") }
         lweNoise = try f.object("lwe_noise").noise(torusBits: torusBits)
         glweNoise = try f.object("glwe_noise").noise(torusBits: torusBits)

@@ -1,0 +1,70 @@
+/// Batched programmable bootstrapping: many independent bootstraps in one pass over the
+/// bootstrapping key. A bootstrap streams the whole key from memory (60 to 105 MB on the
+/// published sets), which bounds its speed as much as its FFTs do; a batch reads each GGSW
+/// once and applies it to every ciphertext while it is in cache. Results are those of
+/// `programmableBootstrap` one by one (the same arithmetic in another order).
+extension ServerKey {
+    /// Scratch space for batches of up to `capacity` ciphertexts (one worker's, reusable).
+    public func makeBatchScratch(capacity: Int) -> [BootstrapScratch<T>] {
+        (0..<capacity).map { _ in makeScratch() }
+    }
+
+    /// outputs[b] = bootstrap of inputs[b] through tables[b] (or tables[0] for all).
+    public func programmableBootstrap(batch inputs: [LWECiphertext<T>], tables: [LookupTable<T>],
+                                      scratches: [BootstrapScratch<T>], into outputs: inout [LWECiphertext<T>]) throws {
+        let count = inputs.count
+        guard tables.count == count || tables.count == 1 else { throw TFHEError.lookupTableSize(expected: count, found: tables.count) }
+        guard scratches.count >= count else {
+            throw TFHEError.unsupported("batch of \(count) ciphertexts needs as many scratch buffers, got \(scratches.count)")
+        }
+        guard outputs.count == count else { throw TFHEError.unsupported("batch of \(count) inputs but \(outputs.count) outputs") }
+        for input in inputs { try check(input) }
+        for output in outputs where output.dimension != parameters.ciphertextDimension {
+            throw TFHEError.dimensionMismatch(expected: parameters.ciphertextDimension, found: output.dimension)
+        }
+        for table in tables where table.coefficients.count != parameters.polynomialSize {
+            throw TFHEError.lookupTableSize(expected: parameters.polynomialSize, found: table.coefficients.count)
+        }
+        let p = parameters
+        let logTwoN = p.polynomialSize.trailingZeroBitCount + 1
+        // 1. Key switch (KS then PBS) and modulus switch, into each ciphertext's scratch.
+        for b in 0..<count {
+            let scratch = scratches[b]
+            inputs[b].data.withUnsafeBufferPointer { inp in
+                var small = inp.baseAddress!
+                if p.order == .keySwitchThenBootstrap {
+                    keySwitchingKey.keySwitch(inp.baseAddress!, into: scratch.small.pointer, sum: scratch.keySwitchSums.pointer)
+                    small = UnsafePointer(scratch.small.pointer)
+                }
+                BlindRotation.switchModulus(small, dimension: p.lweDimension, logTwoN: logTwoN,
+                                            mode: p.modulusSwitch, into: scratch.switched.pointer)
+            }
+            let table = tables.count == 1 ? tables[0] : tables[b]
+            table.coefficients.withUnsafeBufferPointer {
+                BlindRotation.initializeAccumulator(switchedBody: scratch.switched.pointer[p.lweDimension],
+                                                    lookupTable: $0.baseAddress!, key: bootstrappingKey, scratch: scratch)
+            }
+        }
+        // 2. One pass over the key for the whole batch.
+        let used = Array(scratches.prefix(count))
+        BlindRotation.blindRotateBatch(switched: used.map { UnsafePointer($0.switched.pointer) }, key: bootstrappingKey,
+                                       fft: fft, scratches: used)
+        // 3. Sample extraction (and the key switch, for PBS then KS).
+        for b in 0..<count {
+            let scratch = scratches[b]
+            outputs[b].data.withUnsafeMutableBufferPointer { out in
+                let accumulator = UnsafePointer(scratch.accumulator.pointer)
+                switch p.order {
+                case .keySwitchThenBootstrap:
+                    GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
+                                         into: out.baseAddress!)
+                case .bootstrapThenKeySwitch:
+                    GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
+                                         into: scratch.small.pointer)
+                    keySwitchingKey.keySwitch(UnsafePointer(scratch.small.pointer), into: out.baseAddress!,
+                                              sum: scratch.keySwitchSums.pointer)
+                }
+            }
+        }
+    }
+}
