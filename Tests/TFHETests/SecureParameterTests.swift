@@ -114,3 +114,50 @@ struct SecureParameterTests {
         }
     }
 }
+
+@Suite("Modulus switch noise")
+struct ModulusSwitchTests {
+    /// The error of the switch to Z_2N, measured on key-switched ciphertexts, against the model:
+    /// this term dominates the failure probability, and the centred-mean switch must halve the
+    /// mask's share of it.
+    @Test(arguments: [
+        ("tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128", ModulusSwitch.centeredMean),
+        ("tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128", ModulusSwitch.standard),
+        ("tfhe-rs_v0_11_message_2_carry_2_ks_pbs_gaussian_2m64", ModulusSwitch.standard),
+    ])
+    func switchNoiseMatchesTheModel(name: String, mode: ModulusSwitch) throws {
+        let params = try TestParameters.load(name)
+        let client = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 0x3a, low: 1))
+        var randomness = EncryptionRandomness(seed: Seed(high: 0x3b, low: 1))
+        let n = params.lweDimension, twoN = 2 * params.polynomialSize
+        let logTwoN = twoN.trailingZeroBitCount
+        var switched = [Int](repeating: 0, count: n + 1)
+        var sumSquares = 0.0
+        let count = 4000
+        for _ in 0..<count {
+            var ciphertext = [UInt64](repeating: 0, count: n + 1)
+            ciphertext.withUnsafeMutableBufferPointer {
+                LWE.encrypt(0, key: client.lweKey.pointer, dimension: n, distribution: .gaussian(standardDeviation: 1e-9),
+                            into: $0.baseAddress!, randomness: &randomness)
+            }
+            let phase = ciphertext.withUnsafeBufferPointer { LWE.phase($0.baseAddress!, key: client.lweKey.pointer, dimension: n) }
+            ciphertext.withUnsafeBufferPointer { input in
+                switched.withUnsafeMutableBufferPointer {
+                    BlindRotation.switchModulus(input.baseAddress!, dimension: n, logTwoN: logTwoN, mode: mode, into: $0.baseAddress!)
+                }
+            }
+            var switchedPhase = switched[n]
+            for i in 0..<n where client.lweKey.pointer[i] == 1 { switchedPhase -= switched[i] }
+            switchedPhase = ((switchedPhase % twoN) + twoN) % twoN
+            // Error in torus units: switched phase / 2N minus the original phase, centred.
+            var error = Double(switchedPhase) / Double(twoN) - phase.torusValue
+            error -= error.rounded()
+            sumSquares += error * error
+        }
+        let measured = sumSquares / Double(count)
+        let model = NoiseModel(parameters: ParameterSet(copying: params, modulusSwitch: mode))
+        let predicted = model.modulusSwitchVariance
+        print("\(name) \(mode.rawValue): modulus switch variance measured 2^\(log2(measured)), predicted 2^\(log2(predicted))")
+        #expect(measured < 1.25 * predicted && measured > predicted / 1.25)
+    }
+}

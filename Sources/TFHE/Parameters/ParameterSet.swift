@@ -41,7 +41,7 @@ public struct ParameterSet: Sendable, Hashable {
     public let messageBits: Int
     public let carryBits: Int
     public let order: BootstrapOrder
-    public let modulusSwitch: ModulusSwitch
+    public internal(set) var modulusSwitch: ModulusSwitch
 
     /// Dimension of the big LWE key (the GLWE key flattened): k·N.
     public var bigLWEDimension: Int { glweDimension * polynomialSize }
@@ -55,6 +55,13 @@ public struct ParameterSet: Sendable, Hashable {
     /// serialized object so a ciphertext of one set is never used with another's keys.
     /// Computed once, when the set is compiled: every operation checks it.
     public internal(set) var fingerprint: UInt64 = 0
+
+    /// The same set with another modulus switch (for experiments and tests of the noise model).
+    public init(copying other: ParameterSet, modulusSwitch: ModulusSwitch) {
+        self = other
+        self.modulusSwitch = modulusSwitch
+        fingerprint = computeFingerprint()
+    }
 
     func computeFingerprint() -> UInt64 {
         let text = "\(torusBits)|\(lweDimension)|\(glweDimension)|\(polynomialSize)|\(lweNoise)|\(glweNoise)|"
