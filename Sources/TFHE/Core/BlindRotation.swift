@@ -132,14 +132,9 @@ enum BlindRotation {
                 fft.forward(UnsafePointer(digits + v * n), re: digitRe, im: digitIm)
                 let row = ggsw + (c * levels + v) * columns * n
                 // The first row initialises the Fourier accumulators, the others add to them.
-                let first = c == 0 && v == 0
-                for out in 0..<columns {
-                    let keyPoly = row + out * n
-                    NegacyclicFFT.multiplyAdd(
-                        accRe: fourierAcc + out * n, accIm: fourierAcc + out * n + m,
-                        aRe: UnsafePointer(digitRe), aIm: UnsafePointer(digitIm),
-                        bRe: keyPoly, bIm: keyPoly + m, count: m, accumulate: !first)
-                }
+                NegacyclicFFT.multiplyAddColumns(
+                    accumulators: fourierAcc, digitRe: UnsafePointer(digitRe), digitIm: UnsafePointer(digitIm),
+                    keyRow: row, columns: columns, polynomialSize: n, accumulate: !(c == 0 && v == 0))
             }
         }
         for out in 0..<columns {

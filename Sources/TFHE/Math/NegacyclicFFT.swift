@@ -243,6 +243,32 @@ public final class NegacyclicFFT: @unchecked Sendable {
         for j in 0..<polynomialSize { output[j] = output[j] &+ T(wrapping: scratch[j]) }
     }
 
+    /// For every output column c: acc_c (+)= digit ⊙ key_c, where the k+1 accumulators and
+    /// key polynomials are consecutive blocks of N doubles (re M | im M). One pass loads each
+    /// digit vector once for all columns.
+    @inline(__always)
+    public static func multiplyAddColumns(accumulators: UnsafeMutablePointer<Double>, digitRe: UnsafePointer<Double>,
+                                          digitIm: UnsafePointer<Double>, keyRow: UnsafePointer<Double>,
+                                          columns: Int, polynomialSize n: Int, accumulate: Bool) {
+        let m = n / 2
+        var j = 0
+        while j < m {
+            let ar = load8(digitRe + j), ai = load8(digitIm + j)
+            for c in 0..<columns {
+                let key = keyRow + c * n, acc = accumulators + c * n
+                let br = load8(key + j), bi = load8(key + m + j)
+                var re = ar * br - ai * bi, im = ar * bi + ai * br
+                if accumulate {
+                    re += load8(acc + j)
+                    im += load8(acc + m + j)
+                }
+                store8(re, acc + j)
+                store8(im, acc + m + j)
+            }
+            j += 8
+        }
+    }
+
     /// acc += a ⊙ b on M complex points (split re/im).
     @inline(__always)
     public static func multiplyAdd(accRe: UnsafeMutablePointer<Double>, accIm: UnsafeMutablePointer<Double>,
