@@ -82,28 +82,13 @@ public final class NegacyclicFFT: @unchecked Sendable {
     @inline(__always)
     private func forwardInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
         let m = pointCount
+        // Spans m/2 ... 8, two at a time (radix 4), and a last single one if their number is odd.
         var h = m / 2
-        while h >= 8 {
-            let wRe = twiddleRe.pointer + h, wIm = twiddleIm.pointer + h
-            var base = 0
-            while base < m {
-                var t = 0
-                while t < h {
-                    let i0 = base + t, i1 = base + h + t
-                    let xr = load8(re + i0), xi = load8(im + i0)
-                    let yr = load8(re + i1), yi = load8(im + i1)
-                    let dr = xr - yr, di = xi - yi
-                    let wr = load8(wRe + t), wi = load8(wIm + t)
-                    store8(xr + yr, re + i0)
-                    store8(xi + yi, im + i0)
-                    store8(dr * wr - di * wi, re + i1)
-                    store8(dr * wi + di * wr, im + i1)
-                    t += 8
-                }
-                base += 2 * h
-            }
-            h /= 2
+        while h >= 16 {
+            forwardRadix4(re: re, im: im, span: h)
+            h /= 4
         }
+        if h == 8 { forwardRadix2(re: re, im: im, span: 8) }
         // The last three stages (spans 4, 2, 1) act inside each row of 8 points. Eight rows at
         // a time are transposed so that each of those stages is plain vertical SIMD across the
         // rows; the result stays transposed (the Fourier domain's order is free).
@@ -194,28 +179,127 @@ public final class NegacyclicFFT: @unchecked Sendable {
             Self.radix8Columns(re: re + chunk, im: im + chunk, inverse: true)
             chunk += 64
         }
+        // Spans 8 ... m/2: a single one first if their number is odd, then two at a time.
+        let bigStages = (m / 16).trailingZeroBitCount + 1  // spans 8, 16, ..., m/2
         var h = 8
+        if bigStages % 2 == 1 {
+            inverseRadix2(re: re, im: im, span: 8)
+            h = 16
+        }
         while h < m {
-            let wRe = twiddleRe.pointer + h, wIm = twiddleIm.pointer + h
-            var base = 0
-            while base < m {
-                var t = 0
-                while t < h {
-                    let i0 = base + t, i1 = base + h + t
-                    let xr = load8(re + i0), xi = load8(im + i0)
-                    let yr0 = load8(re + i1), yi0 = load8(im + i1)
-                    let wr = load8(wRe + t), wi = load8(wIm + t)
-                    // y · conj(w)
-                    let yr = yr0 * wr + yi0 * wi, yi = yi0 * wr - yr0 * wi
-                    store8(xr + yr, re + i0)
-                    store8(xi + yi, im + i0)
-                    store8(xr - yr, re + i1)
-                    store8(xi - yi, im + i1)
-                    t += 8
-                }
-                base += 2 * h
+            inverseRadix4(re: re, im: im, span: 2 * h)
+            h *= 4
+        }
+    }
+
+    /// One decimation-in-frequency stage of span h: (x, y) → (x + y, (x - y)·w_h^t).
+    @inline(__always)
+    private func forwardRadix2(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
+        let m = pointCount
+        let wRe = twiddleRe.pointer + h, wIm = twiddleIm.pointer + h
+        var base = 0
+        while base < m {
+            var t = 0
+            while t < h {
+                let i0 = base &+ t, i1 = i0 &+ h
+                let xr = load8(re + i0), xi = load8(im + i0), yr = load8(re + i1), yi = load8(im + i1)
+                let dr = xr - yr, di = xi - yi
+                let wr = load8(wRe + t), wi = load8(wIm + t)
+                store8(xr + yr, re + i0); store8(xi + yi, im + i0)
+                store8(dr * wr - di * wi, re + i1); store8(dr * wi + di * wr, im + i1)
+                t &+= 8
             }
-            h *= 2
+            base &+= 2 &* h
+        }
+    }
+
+    /// Two decimation-in-frequency stages at once, spans h and h/2, on groups of 2h points:
+    /// the same arithmetic as two radix-2 passes with half the loads and stores. The span-h
+    /// twiddle of the second quarter is w_h^{t+h/2} = -i·w_h^t.
+    @inline(__always)
+    private func forwardRadix4(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
+        let m = pointCount, q = h / 2
+        let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
+        let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
+        var base = 0
+        while base < m {
+            var t = 0
+            while t < q {
+                let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
+                let x0r = load8(re + i0), x0i = load8(im + i0), x1r = load8(re + i1), x1i = load8(im + i1)
+                let x2r = load8(re + i2), x2i = load8(im + i2), x3r = load8(re + i3), x3i = load8(im + i3)
+                let ar = load8(w1Re + t), ai = load8(w1Im + t)
+                let br = load8(w2Re + t), bi = load8(w2Im + t)
+                // span h
+                let s0r = x0r + x2r, s0i = x0i + x2i, s1r = x1r + x3r, s1i = x1i + x3i
+                let d0r = x0r - x2r, d0i = x0i - x2i, d1r = x1r - x3r, d1i = x1i - x3i
+                let e0r = d0r * ar - d0i * ai, e0i = d0r * ai + d0i * ar
+                // (d1 · w)·(-i) = (d1·w).im - i (d1·w).re
+                let e1r = d1r * ai + d1i * ar, e1i = -(d1r * ar - d1i * ai)
+                // span h/2
+                let u0r = s0r - s1r, u0i = s0i - s1i, u1r = e0r - e1r, u1i = e0i - e1i
+                store8(s0r + s1r, re + i0); store8(s0i + s1i, im + i0)
+                store8(u0r * br - u0i * bi, re + i1); store8(u0r * bi + u0i * br, im + i1)
+                store8(e0r + e1r, re + i2); store8(e0i + e1i, im + i2)
+                store8(u1r * br - u1i * bi, re + i3); store8(u1r * bi + u1i * br, im + i3)
+                t &+= 8
+            }
+            base &+= 2 &* h
+        }
+    }
+
+    /// One decimation-in-time stage of span h: (x, y) → (x + y·conj(w), x - y·conj(w)).
+    @inline(__always)
+    private func inverseRadix2(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
+        let m = pointCount
+        let wRe = twiddleRe.pointer + h, wIm = twiddleIm.pointer + h
+        var base = 0
+        while base < m {
+            var t = 0
+            while t < h {
+                let i0 = base &+ t, i1 = i0 &+ h
+                let xr = load8(re + i0), xi = load8(im + i0), yr0 = load8(re + i1), yi0 = load8(im + i1)
+                let wr = load8(wRe + t), wi = load8(wIm + t)
+                let yr = yr0 * wr + yi0 * wi, yi = yi0 * wr - yr0 * wi
+                store8(xr + yr, re + i0); store8(xi + yi, im + i0)
+                store8(xr - yr, re + i1); store8(xi - yi, im + i1)
+                t &+= 8
+            }
+            base &+= 2 &* h
+        }
+    }
+
+    /// The inverse of `forwardRadix4(span: h)`: spans h/2 then h, conjugate twiddles.
+    @inline(__always)
+    private func inverseRadix4(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
+        let m = pointCount, q = h / 2
+        let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
+        let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
+        var base = 0
+        while base < m {
+            var t = 0
+            while t < q {
+                let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
+                let y0r = load8(re + i0), y0i = load8(im + i0), y1r0 = load8(re + i1), y1i0 = load8(im + i1)
+                let y2r = load8(re + i2), y2i = load8(im + i2), y3r0 = load8(re + i3), y3i0 = load8(im + i3)
+                let ar = load8(w1Re + t), ai = load8(w1Im + t)
+                let br = load8(w2Re + t), bi = load8(w2Im + t)
+                // undo span h/2: y1, y3 times conj(w_{h/2})
+                let y1r = y1r0 * br + y1i0 * bi, y1i = y1i0 * br - y1r0 * bi
+                let y3r = y3r0 * br + y3i0 * bi, y3i = y3i0 * br - y3r0 * bi
+                let a0r = y0r + y1r, a0i = y0i + y1i, a1r = y0r - y1r, a1i = y0i - y1i
+                let a2r = y2r + y3r, a2i = y2i + y3i, a3r = y2r - y3r, a3i = y2i - y3i
+                // undo span h: a2 times conj(w), a3 times conj(-i·w) = i·conj(w)
+                let c2r = a2r * ar + a2i * ai, c2i = a2i * ar - a2r * ai
+                let c3r0 = a3r * ar + a3i * ai, c3i0 = a3i * ar - a3r * ai
+                let c3r = -c3i0, c3i = c3r0
+                store8(a0r + c2r, re + i0); store8(a0i + c2i, im + i0)
+                store8(a0r - c2r, re + i2); store8(a0i - c2i, im + i2)
+                store8(a1r + c3r, re + i1); store8(a1i + c3i, im + i1)
+                store8(a1r - c3r, re + i3); store8(a1i - c3i, im + i3)
+                t &+= 8
+            }
+            base &+= 2 &* h
         }
     }
 
