@@ -20,10 +20,19 @@ enum Polynomial {
     static func rotateMinus<T: TorusScalar>(_ input: UnsafePointer<T>, power: Int, count n: Int,
                                            into output: UnsafeMutablePointer<T>) {
         let shift = power % n
-        // X^power = sign · X^shift with sign = -1 when power ≥ N.
-        let sign: T = power >= n ? 0 &- 1 : 1
-        for j in shift..<n { output[j] = sign &* input[j - shift] &- input[j] }
-        for j in 0..<shift { output[j] = (0 &- sign) &* input[j - shift + n] &- input[j] }
+        // X^power = ±X^shift (minus when power ≥ N); conditional negation as (v ^ mask) - mask,
+        // and unchecked pointer offsets, so that both loops vectorise.
+        let mask: T = power >= n ? ~0 : 0
+        let wrapped = ~mask  // the coefficients that wrap around pick up one more sign
+        let tail = n &- shift
+        let straightSource = input, straightInput = input + shift, straightOutput = output + shift
+        for j in 0..<tail {
+            straightOutput[j] = ((straightSource[j] ^ mask) &- mask) &- straightInput[j]
+        }
+        let wrapSource = input + tail
+        for j in 0..<shift {
+            output[j] = ((wrapSource[j] ^ wrapped) &- wrapped) &- input[j]
+        }
     }
 
     /// Schoolbook negacyclic product, O(N²): the reference every fast product is tested against.
