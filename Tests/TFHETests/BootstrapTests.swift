@@ -60,3 +60,33 @@ struct BootstrapTests {
         }
     }
 }
+
+@Suite("Batched bootstrapping")
+struct BatchedBootstrapTests {
+    /// A batch does the same arithmetic as one-by-one bootstraps, in another order: the
+    /// outputs are identical, word for word, in both bootstrap orders.
+    @Test(arguments: [TestParameters.insecure64, TestParameters.insecure32])
+    func batchEqualsOneByOne(name: String) throws {
+        let params = try TestParameters.load(name)
+        if params.torusBits == 32 { try check(UInt32.self, params) } else { try check(UInt64.self, params) }
+    }
+
+    func check<T: TorusScalar>(_: T.Type, _ params: ParameterSet) throws {
+        let client = try ClientKey<T>(parameters: params, seed: Seed(high: 7, low: 1))
+        let server = ServerKey(clientKey: client, seed: Seed(high: 7, low: 2))
+        let p = client.plaintextModulus
+        let inputs = try (0..<5).map { try client.encrypt(UInt64($0) % p) }
+        let tables = (0..<5).map { k in server.lookupTable { ($0 + UInt64(k)) % p } }
+        var outputs = [LWECiphertext<T>](
+            repeating: LWECiphertext(dimension: params.ciphertextDimension, parameterFingerprint: params.fingerprint), count: 5)
+        try server.programmableBootstrap(batch: inputs, tables: tables, scratches: server.makeBatchScratch(capacity: 5), into: &outputs)
+        for b in 0..<5 {
+            #expect(outputs[b] == (try server.programmableBootstrap(inputs[b], table: tables[b])))
+            #expect(try client.decrypt(outputs[b]) == (UInt64(b) % p + UInt64(b)) % p)
+        }
+        // Mismatched sizes are typed errors.
+        #expect(throws: TFHEError.self) {
+            try server.programmableBootstrap(batch: inputs, tables: tables, scratches: server.makeBatchScratch(capacity: 2), into: &outputs)
+        }
+    }
+}

@@ -65,6 +65,34 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
         }
     }
 
+    /// The key switches of several ciphertexts in one pass over the key: each row is applied
+    /// to every ciphertext while it is in cache (the key is tens of MB, the rows 3 KB).
+    func keySwitchBatch(_ inputs: [UnsafePointer<T>], into outputs: [UnsafeMutablePointer<T>],
+                        sums: [UnsafeMutablePointer<UInt32>]) {
+        let width = outputDimension + 1
+        let levels = decomposition.levelCount
+        let drop = T.bitWidth - 32
+        let count = inputs.count
+        for b in 0..<count { for t in 0..<width { sums[b][t] = 0 } }
+        withUnsafeTemporaryAllocation(of: T.SignedScalar.self, capacity: levels * count) { digits in
+            for j in 0..<inputDimension {
+                for b in 0..<count { decomposition.decompose(inputs[b][j], into: digits.baseAddress! + b * levels) }
+                for v in 0..<levels {
+                    let row = UnsafePointer(rows.pointer + (j * levels + v) * width)
+                    for b in 0..<count {
+                        let d = UInt32(truncatingIfNeeded: digits[b * levels + v])
+                        let sum = sums[b]
+                        for t in 0..<width { sum[t] = sum[t] &- d &* row[t] }
+                    }
+                }
+            }
+        }
+        for b in 0..<count {
+            for t in 0..<outputDimension { outputs[b][t] = T(sums[b][t]) &<< drop }
+            outputs[b][outputDimension] = inputs[b][inputDimension] &+ (T(sums[b][outputDimension]) &<< drop)
+        }
+    }
+
     func keySwitch(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<T>) {
         let sum = AlignedBuffer<UInt32>(count: outputDimension + 1)
         keySwitch(input, into: output, sum: sum.pointer)

@@ -27,26 +27,32 @@ extension ServerKey {
         }
         let p = parameters
         let logTwoN = p.polynomialSize.trailingZeroBitCount + 1
-        // 1. Key switch (KS then PBS) and modulus switch, into each ciphertext's scratch.
+        // 1. Key switch (KS then PBS, one pass over the key-switching key) and modulus switch,
+        //    into each ciphertext's scratch.
+        let used = Array(scratches.prefix(count))
+        // The inputs, gathered into one buffer that lives for the whole call.
+        let width = parameters.ciphertextDimension + 1
+        let gathered = AlignedBuffer<T>(count: count * width)
+        for b in 0..<count {
+            inputs[b].data.withUnsafeBufferPointer { (gathered.pointer + b * width).update(from: $0.baseAddress!, count: width) }
+        }
+        let inputPointers = (0..<count).map { UnsafePointer(gathered.pointer + $0 * width) }
+        if p.order == .keySwitchThenBootstrap {
+            keySwitchingKey.keySwitchBatch(inputPointers, into: used.map { $0.small.pointer },
+                                           sums: used.map { $0.keySwitchSums.pointer })
+        }
         for b in 0..<count {
             let scratch = scratches[b]
-            inputs[b].data.withUnsafeBufferPointer { inp in
-                var small = inp.baseAddress!
-                if p.order == .keySwitchThenBootstrap {
-                    keySwitchingKey.keySwitch(inp.baseAddress!, into: scratch.small.pointer, sum: scratch.keySwitchSums.pointer)
-                    small = UnsafePointer(scratch.small.pointer)
-                }
-                BlindRotation.switchModulus(small, dimension: p.lweDimension, logTwoN: logTwoN,
-                                            mode: p.modulusSwitch, into: scratch.switched.pointer)
-            }
+            let small = p.order == .keySwitchThenBootstrap ? UnsafePointer(scratch.small.pointer) : inputPointers[b]
+            BlindRotation.switchModulus(small, dimension: p.lweDimension, logTwoN: logTwoN,
+                                        mode: p.modulusSwitch, into: scratch.switched.pointer)
             let table = tables.count == 1 ? tables[0] : tables[b]
             table.coefficients.withUnsafeBufferPointer {
                 BlindRotation.initializeAccumulator(switchedBody: scratch.switched.pointer[p.lweDimension],
                                                     lookupTable: $0.baseAddress!, key: bootstrappingKey, scratch: scratch)
             }
         }
-        // 2. One pass over the key for the whole batch.
-        let used = Array(scratches.prefix(count))
+        // 2. One pass over the bootstrapping key for the whole batch.
         BlindRotation.blindRotateBatch(switched: used.map { UnsafePointer($0.switched.pointer) }, key: bootstrappingKey,
                                        fft: fft, scratches: used)
         // 3. Sample extraction (and the key switch, for PBS then KS).
