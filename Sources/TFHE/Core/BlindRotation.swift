@@ -14,7 +14,6 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
     let digitFourier: AlignedBuffer<Double>
     /// The k+1 output columns in the Fourier domain.
     let fourierAccumulator: AlignedBuffer<Double>
-    let real: AlignedBuffer<Double>
     let digitBuffer: AlignedBuffer<T.SignedScalar>
     /// Modulus-switched input (n + 1 values in Z_2N).
     let switched: AlignedBuffer<Int>
@@ -33,7 +32,6 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
         digits = AlignedBuffer(count: levels * n)
         digitFourier = AlignedBuffer(count: n)
         fourierAccumulator = AlignedBuffer(count: columns * n)
-        real = AlignedBuffer(count: n)
         digitBuffer = AlignedBuffer(count: max(levels, p.keySwitchDecomposition.levelCount))
         switched = AlignedBuffer(count: p.lweDimension + 1)
         small = AlignedBuffer(count: max(p.lweDimension, p.bigLWEDimension) + 1)
@@ -122,14 +120,22 @@ enum BlindRotation {
         let digitRe = scratch.digitFourier.pointer, digitIm = digitRe + m
         let fourierAcc = scratch.fourierAccumulator.pointer
         let decomposition = key.decomposition
+        // With one level, the digit is the top baseLog bits, rounded: an arithmetic shift.
+        let topDigitShift = levels == 1 ? T.bitWidth - decomposition.baseLog : 0
         let ggsw = UnsafePointer(key.storage.pointer) + i * key.ggswStride
 
         for c in 0..<columns {
             let column = UnsafePointer(acc + c * n)
             Polynomial.rotateMinus(column, power: a, count: n, into: difference)
-            decomposition.decompose(UnsafePointer(difference), count: n, into: digits)
+            if topDigitShift > 0 {
+                // One level (every 64-bit set): digits, fold and twist in a single pass.
+                fft.forwardTopDigits(UnsafePointer(difference), offset: T(1) &<< (topDigitShift - 1), shift: topDigitShift,
+                                     re: digitRe, im: digitIm)
+            } else {
+                decomposition.decompose(UnsafePointer(difference), count: n, into: digits)
+            }
             for v in 0..<levels {
-                fft.forward(UnsafePointer(digits + v * n), re: digitRe, im: digitIm)
+                if topDigitShift == 0 { fft.forward(UnsafePointer(digits + v * n), re: digitRe, im: digitIm) }
                 let row = ggsw + (c * levels + v) * columns * n
                 // The first row initialises the Fourier accumulators, the others add to them.
                 NegacyclicFFT.multiplyAddColumns(
@@ -138,8 +144,7 @@ enum BlindRotation {
             }
         }
         for out in 0..<columns {
-            fft.inverseAdd(re: fourierAcc + out * n, im: fourierAcc + out * n + m,
-                           scratch: scratch.real.pointer, into: acc + out * n)
+            fft.inverseAdd(re: fourierAcc + out * n, im: fourierAcc + out * n + m, into: acc + out * n)
         }
     }
 }

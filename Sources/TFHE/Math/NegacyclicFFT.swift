@@ -71,6 +71,23 @@ public final class NegacyclicFFT: @unchecked Sendable {
         forwardInPlace(re: re, im: im)
     }
 
+    /// Forward transform of the one-level gadget digits of a torus polynomial (the blind
+    /// rotation's case): digits, fold and twist in one SIMD pass.
+    public func forwardTopDigits<T: TorusScalar>(_ values: UnsafePointer<T>, offset: T, shift: Int,
+                                                 re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+        let m = pointCount
+        var j = 0
+        while j < m {
+            let a = T.topDigits(values + j, offset: offset, shift: shift)
+            let b = T.topDigits(values + m + j, offset: offset, shift: shift)
+            let wr = load8(twistRe.pointer + j), wi = load8(twistIm.pointer + j)
+            store8(a * wr - b * wi, re + j)
+            store8(a * wi + b * wr, im + j)
+            j += 8
+        }
+        forwardInPlace(re: re, im: im)
+    }
+
     /// Forward transform of a torus polynomial read as signed integers.
     public func forward<T: TorusScalar>(torus coefficients: UnsafePointer<T>, scratch: UnsafeMutablePointer<Double>,
                                         re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
@@ -321,10 +338,20 @@ public final class NegacyclicFFT: @unchecked Sendable {
     }
 
     /// Inverse transform whose rounded result is added, modulo q, to a torus polynomial.
+    /// Untwisting, scaling, rounding and the modular addition happen in one SIMD pass.
     public func inverseAdd<T: TorusScalar>(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
-                                           scratch: UnsafeMutablePointer<Double>, into output: UnsafeMutablePointer<T>) {
-        inverse(re: re, im: im, into: scratch)
-        for j in 0..<polynomialSize { output[j] = output[j] &+ T(wrapping: scratch[j]) }
+                                           into output: UnsafeMutablePointer<T>) {
+        inverseInPlace(re: re, im: im)
+        let m = pointCount
+        let scale = SIMD8<Double>(repeating: 1 / Double(m))
+        var j = 0
+        while j < m {
+            let cr = load8(re + j) * scale, ci = load8(im + j) * scale
+            let wr = load8(twistRe.pointer + j), wi = load8(twistIm.pointer + j)
+            T.addWrapping(cr * wr + ci * wi, to: output + j)
+            T.addWrapping(ci * wr - cr * wi, to: output + m + j)
+            j += 8
+        }
     }
 
     /// For every output column c: acc_c (+)= digit ⊙ key_c, where the k+1 accumulators and

@@ -19,6 +19,10 @@ where Magnitude == Self {
     /// round(x) mod q for any x of magnitude below 2^116, without a branch or a checked
     /// conversion, so that loops over it vectorise (see `init(wrapping:)`).
     static func wrappingFromDouble(_ x: Double) -> Self
+    /// The same for eight lanes at once, added (mod q) to the eight words at `pointer`.
+    static func addWrapping(_ x: SIMD8<Double>, to pointer: UnsafeMutablePointer<Self>)
+    /// Eight one-level gadget digits: the signed values of (x + offset) >> shift, as Doubles.
+    static func topDigits(_ pointer: UnsafePointer<Self>, offset: Self, shift: Int) -> SIMD8<Double>
 }
 
 extension UInt64: TorusScalar {
@@ -43,6 +47,24 @@ extension UInt64: TorusScalar {
         let hiBits = (hiMod + 0x1p52).bitPattern & 0xffff_ffff
         return hiBits &<< 32 | loBits
     }
+    @inlinable @inline(__always)
+    public static func topDigits(_ pointer: UnsafePointer<UInt64>, offset: UInt64, shift: Int) -> SIMD8<Double> {
+        let x = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<UInt64>.self) &+ SIMD8(repeating: offset)
+        let digits = unsafeBitCast(x, to: SIMD8<Int64>.self) &>> SIMD8<Int64>(repeating: Int64(shift))
+        return SIMD8<Double>(digits)
+    }
+    @inlinable @inline(__always)
+    public static func addWrapping(_ x: SIMD8<Double>, to pointer: UnsafeMutablePointer<UInt64>) {
+        let r = x.rounded(.toNearestOrEven)
+        let hi = (r * 0x1p-32).rounded(.down)
+        let lo = r - hi * 0x1p32
+        let hiMod = hi - (hi * 0x1p-32).rounded(.down) * 0x1p32
+        let low32 = SIMD8<UInt64>(repeating: 0xffff_ffff)
+        let loBits = unsafeBitCast(lo + 0x1p52, to: SIMD8<UInt64>.self) & low32
+        let hiBits = unsafeBitCast(hiMod + 0x1p52, to: SIMD8<UInt64>.self) & low32
+        let raw = UnsafeMutableRawPointer(pointer)
+        raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt64>.self) &+ (hiBits &<< 32 | loBits), as: SIMD8<UInt64>.self)
+    }
 }
 
 extension UInt32: TorusScalar {
@@ -59,6 +81,20 @@ extension UInt32: TorusScalar {
         let r = x.rounded(.toNearestOrEven)
         let lo = r - (r * 0x1p-32).rounded(.down) * 0x1p32
         return UInt32(truncatingIfNeeded: (lo + 0x1p52).bitPattern)
+    }
+    @inlinable @inline(__always)
+    public static func topDigits(_ pointer: UnsafePointer<UInt32>, offset: UInt32, shift: Int) -> SIMD8<Double> {
+        let x = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<UInt32>.self) &+ SIMD8(repeating: offset)
+        let digits = unsafeBitCast(x, to: SIMD8<Int32>.self) &>> SIMD8<Int32>(repeating: Int32(shift))
+        return SIMD8<Double>(digits)
+    }
+    @inlinable @inline(__always)
+    public static func addWrapping(_ x: SIMD8<Double>, to pointer: UnsafeMutablePointer<UInt32>) {
+        let r = x.rounded(.toNearestOrEven)
+        let lo = r - (r * 0x1p-32).rounded(.down) * 0x1p32
+        let bits = SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(lo + 0x1p52, to: SIMD8<UInt64>.self))
+        let raw = UnsafeMutableRawPointer(pointer)
+        raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt32>.self) &+ bits, as: SIMD8<UInt32>.self)
     }
 }
 
