@@ -64,8 +64,9 @@ public final class NegacyclicFFT: @unchecked Sendable {
         while j < m {
             let a = load8(coefficients + j), b = load8(coefficients + m + j)
             let wr = load8(twistRe.pointer + j), wi = load8(twistIm.pointer + j)
-            store8(a * wr - b * wi, re + j)
-            store8(a * wi + b * wr, im + j)
+            let (r, i) = complexMultiply(a, b, wr, wi)
+            store8(r, re + j)
+            store8(i, im + j)
             j += 8
         }
         forwardInPlace(re: re, im: im)
@@ -81,8 +82,9 @@ public final class NegacyclicFFT: @unchecked Sendable {
             let a = T.topDigits(values + j, offset: offset, shift: shift)
             let b = T.topDigits(values + m + j, offset: offset, shift: shift)
             let wr = load8(twistRe.pointer + j), wi = load8(twistIm.pointer + j)
-            store8(a * wr - b * wi, re + j)
-            store8(a * wi + b * wr, im + j)
+            let (r, i) = complexMultiply(a, b, wr, wi)
+            store8(r, re + j)
+            store8(i, im + j)
             j += 8
         }
         forwardInPlace(re: re, im: im)
@@ -223,7 +225,8 @@ public final class NegacyclicFFT: @unchecked Sendable {
                 let dr = xr - yr, di = xi - yi
                 let wr = load8(wRe + t), wi = load8(wIm + t)
                 store8(xr + yr, re + i0); store8(xi + yi, im + i0)
-                store8(dr * wr - di * wi, re + i1); store8(dr * wi + di * wr, im + i1)
+                let (pr, pi) = complexMultiply(dr, di, wr, wi)
+                store8(pr, re + i1); store8(pi, im + i1)
                 t &+= 8
             }
             base &+= 2 &* h
@@ -250,15 +253,18 @@ public final class NegacyclicFFT: @unchecked Sendable {
                 // span h
                 let s0r = x0r + x2r, s0i = x0i + x2i, s1r = x1r + x3r, s1i = x1i + x3i
                 let d0r = x0r - x2r, d0i = x0i - x2i, d1r = x1r - x3r, d1i = x1i - x3i
-                let e0r = d0r * ar - d0i * ai, e0i = d0r * ai + d0i * ar
+                let (e0r, e0i) = complexMultiply(d0r, d0i, ar, ai)
                 // (d1 · w)·(-i) = (d1·w).im - i (d1·w).re
-                let e1r = d1r * ai + d1i * ar, e1i = -(d1r * ar - d1i * ai)
+                let (f1r, f1i) = complexMultiply(d1r, d1i, ar, ai)
+                let e1r = f1i, e1i = -f1r
                 // span h/2
                 let u0r = s0r - s1r, u0i = s0i - s1i, u1r = e0r - e1r, u1i = e0i - e1i
                 store8(s0r + s1r, re + i0); store8(s0i + s1i, im + i0)
-                store8(u0r * br - u0i * bi, re + i1); store8(u0r * bi + u0i * br, im + i1)
+                let (v0r, v0i) = complexMultiply(u0r, u0i, br, bi)
+                store8(v0r, re + i1); store8(v0i, im + i1)
                 store8(e0r + e1r, re + i2); store8(e0i + e1i, im + i2)
-                store8(u1r * br - u1i * bi, re + i3); store8(u1r * bi + u1i * br, im + i3)
+                let (v1r, v1i) = complexMultiply(u1r, u1i, br, bi)
+                store8(v1r, re + i3); store8(v1i, im + i3)
                 t &+= 8
             }
             base &+= 2 &* h
@@ -277,7 +283,7 @@ public final class NegacyclicFFT: @unchecked Sendable {
                 let i0 = base &+ t, i1 = i0 &+ h
                 let xr = load8(re + i0), xi = load8(im + i0), yr0 = load8(re + i1), yi0 = load8(im + i1)
                 let wr = load8(wRe + t), wi = load8(wIm + t)
-                let yr = yr0 * wr + yi0 * wi, yi = yi0 * wr - yr0 * wi
+                let (yr, yi) = complexMultiplyConjugate(yr0, yi0, wr, wi)
                 store8(xr + yr, re + i0); store8(xi + yi, im + i0)
                 store8(xr - yr, re + i1); store8(xi - yi, im + i1)
                 t &+= 8
@@ -302,13 +308,13 @@ public final class NegacyclicFFT: @unchecked Sendable {
                 let ar = load8(w1Re + t), ai = load8(w1Im + t)
                 let br = load8(w2Re + t), bi = load8(w2Im + t)
                 // undo span h/2: y1, y3 times conj(w_{h/2})
-                let y1r = y1r0 * br + y1i0 * bi, y1i = y1i0 * br - y1r0 * bi
-                let y3r = y3r0 * br + y3i0 * bi, y3i = y3i0 * br - y3r0 * bi
+                let (y1r, y1i) = complexMultiplyConjugate(y1r0, y1i0, br, bi)
+                let (y3r, y3i) = complexMultiplyConjugate(y3r0, y3i0, br, bi)
                 let a0r = y0r + y1r, a0i = y0i + y1i, a1r = y0r - y1r, a1i = y0i - y1i
                 let a2r = y2r + y3r, a2i = y2i + y3i, a3r = y2r - y3r, a3i = y2i - y3i
                 // undo span h: a2 times conj(w), a3 times conj(-i·w) = i·conj(w)
-                let c2r = a2r * ar + a2i * ai, c2i = a2i * ar - a2r * ai
-                let c3r0 = a3r * ar + a3i * ai, c3i0 = a3i * ar - a3r * ai
+                let (c2r, c2i) = complexMultiplyConjugate(a2r, a2i, ar, ai)
+                let (c3r0, c3i0) = complexMultiplyConjugate(a3r, a3i, ar, ai)
                 let c3r = -c3i0, c3i = c3r0
                 store8(a0r + c2r, re + i0); store8(a0i + c2i, im + i0)
                 store8(a0r - c2r, re + i2); store8(a0i - c2i, im + i2)
@@ -331,8 +337,9 @@ public final class NegacyclicFFT: @unchecked Sendable {
             let cr = load8(re + j) * scale, ci = load8(im + j) * scale
             let wr = load8(twistRe.pointer + j), wi = load8(twistIm.pointer + j)
             // multiply by conj(ψ^j) and unfold
-            store8(cr * wr + ci * wi, coefficients + j)
-            store8(ci * wr - cr * wi, coefficients + m + j)
+            let (r, i) = complexMultiplyConjugate(cr, ci, wr, wi)
+            store8(r, coefficients + j)
+            store8(i, coefficients + m + j)
             j += 8
         }
     }
@@ -348,8 +355,9 @@ public final class NegacyclicFFT: @unchecked Sendable {
         while j < m {
             let cr = load8(re + j) * scale, ci = load8(im + j) * scale
             let wr = load8(twistRe.pointer + j), wi = load8(twistIm.pointer + j)
-            T.addWrapping(cr * wr + ci * wi, to: output + j)
-            T.addWrapping(ci * wr - cr * wi, to: output + m + j)
+            let (r, i) = complexMultiplyConjugate(cr, ci, wr, wi)
+            T.addWrapping(r, to: output + j)
+            T.addWrapping(i, to: output + m + j)
             j += 8
         }
     }
@@ -368,10 +376,12 @@ public final class NegacyclicFFT: @unchecked Sendable {
             for c in 0..<columns {
                 let key = keyRow + c * n, acc = accumulators + c * n
                 let br = load8(key + j), bi = load8(key + m + j)
-                var re = ar * br - ai * bi, im = ar * bi + ai * br
+                var re: SIMD8<Double>, im: SIMD8<Double>
                 if accumulate {
-                    re += load8(acc + j)
-                    im += load8(acc + m + j)
+                    re = load8(acc + j).addingProduct(ar, br).addingProduct(-ai, bi)
+                    im = load8(acc + m + j).addingProduct(ar, bi).addingProduct(ai, br)
+                } else {
+                    (re, im) = complexMultiply(ar, ai, br, bi)
                 }
                 store8(re, acc + j)
                 store8(im, acc + m + j)
@@ -403,4 +413,18 @@ public final class NegacyclicFFT: @unchecked Sendable {
             }
         }
     }
+}
+
+/// (ar + i·ai)(br + i·bi) on eight lanes, with fused multiply-adds.
+@inline(__always) @usableFromInline
+func complexMultiply(_ ar: SIMD8<Double>, _ ai: SIMD8<Double>, _ br: SIMD8<Double>, _ bi: SIMD8<Double>)
+    -> (SIMD8<Double>, SIMD8<Double>) {
+    ((ar * br).addingProduct(-ai, bi), (ar * bi).addingProduct(ai, br))
+}
+
+/// (ar + i·ai)·conj(br + i·bi) on eight lanes, with fused multiply-adds.
+@inline(__always) @usableFromInline
+func complexMultiplyConjugate(_ ar: SIMD8<Double>, _ ai: SIMD8<Double>, _ br: SIMD8<Double>, _ bi: SIMD8<Double>)
+    -> (SIMD8<Double>, SIMD8<Double>) {
+    ((ar * br).addingProduct(ai, bi), (ai * br).addingProduct(-ar, bi))
 }
