@@ -32,3 +32,31 @@ struct GadgetDecompositionTests {
         }
     }
 }
+
+extension GadgetDecompositionTests {
+    /// The SIMD decomposition of whole polynomials gives the scalar digits, for both words.
+    @Test(arguments: [(10, 2), (3, 5), (8, 3), (23, 1), (16, 4)])
+    func polynomialDecompositionMatchesScalar(baseLog: Int, levels: Int) {
+        let decomposition = GadgetDecomposition(baseLog: baseLog, levelCount: levels)
+        var rng = TestGenerator(UInt64(baseLog * 31 + levels))
+        let n = 37  // not a multiple of 8: exercises the scalar tail too
+        let values64: [UInt64] = (0..<n).map { _ in rng.next() }
+        let values32: [UInt32] = values64.map { UInt32(truncatingIfNeeded: $0) }
+        var digits = [Double](repeating: 0, count: levels * n)
+        var scalar64 = [Int64](repeating: 0, count: levels), scalar32 = [Int32](repeating: 0, count: levels)
+        values64.withUnsafeBufferPointer { v in digits.withUnsafeMutableBufferPointer {
+            decomposition.decompose(v.baseAddress!, count: n, into: $0.baseAddress!) } }
+        for j in 0..<n {
+            scalar64.withUnsafeMutableBufferPointer { decomposition.decompose(values64[j], into: $0.baseAddress!) }
+            for v in 0..<levels { #expect(digits[v * n + j] == Double(scalar64[v])) }
+        }
+        if baseLog * levels <= 32 {
+            values32.withUnsafeBufferPointer { v in digits.withUnsafeMutableBufferPointer {
+                decomposition.decompose(v.baseAddress!, count: n, into: $0.baseAddress!) } }
+            for j in 0..<n {
+                scalar32.withUnsafeMutableBufferPointer { decomposition.decompose(values32[j], into: $0.baseAddress!) }
+                for v in 0..<levels { #expect(digits[v * n + j] == Double(scalar32[v])) }
+            }
+        }
+    }
+}

@@ -50,8 +50,8 @@ public struct GadgetDecomposition: Sendable, Hashable, Codable {
 
     /// Decomposes `count` values into `levelCount` digit polynomials of Doubles: digit v of
     /// value j goes to digits[v·count + j]. With one level the balanced digit is just the top
-    /// baseLog bits, rounded, read as a signed number (an arithmetic shift), and the loop
-    /// vectorises; with more levels each value goes through `decompose`.
+    /// baseLog bits, rounded, read as a signed number (an arithmetic shift); with more, eight
+    /// values at a time go through the SIMD form of `decompose`.
     @inlinable @inline(__always)
     public func decompose<T: TorusScalar>(_ values: UnsafePointer<T>, count: Int, into digits: UnsafeMutablePointer<Double>) {
         let shift = T.bitWidth - baseLog * levelCount
@@ -62,10 +62,16 @@ public struct GadgetDecomposition: Sendable, Hashable, Codable {
             }
             return
         }
+        var j = 0
+        while j + 8 <= count {
+            T.decomposeEight(values + j, baseLog: baseLog, levels: levelCount, into: digits + j, stride: count)
+            j += 8
+        }
         withUnsafeTemporaryAllocation(of: T.SignedScalar.self, capacity: levelCount) { buffer in
-            for j in 0..<count {
+            while j < count {
                 decompose(values[j], into: buffer.baseAddress!)
                 for v in 0..<levelCount { digits[v * count + j] = Double(buffer[v]) }
+                j += 1
             }
         }
     }

@@ -21,6 +21,10 @@ where Magnitude == Self {
     static func wrappingFromDouble(_ x: Double) -> Self
     /// The same for eight lanes at once, added (mod q) to the eight words at `pointer`.
     static func addWrapping(_ x: SIMD8<Double>, to pointer: UnsafeMutablePointer<Self>)
+    /// Balanced digits of eight words (see `GadgetDecomposition`), level v of word j written to
+    /// digits[v·stride + j]: the same rounding and carries as the scalar code, on SIMD lanes.
+    static func decomposeEight(_ pointer: UnsafePointer<Self>, baseLog: Int, levels: Int,
+                               into digits: UnsafeMutablePointer<Double>, stride: Int)
     /// Eight one-level gadget digits: the signed values of (x + offset) >> shift, as Doubles.
     static func topDigits(_ pointer: UnsafePointer<Self>, offset: Self, shift: Int) -> SIMD8<Double>
 }
@@ -46,6 +50,29 @@ extension UInt64: TorusScalar {
         let loBits = (lo + 0x1p52).bitPattern & 0xffff_ffff
         let hiBits = (hiMod + 0x1p52).bitPattern & 0xffff_ffff
         return hiBits &<< 32 | loBits
+    }
+    @inlinable @inline(__always)
+    public static func decomposeEight(_ pointer: UnsafePointer<UInt64>, baseLog: Int, levels: Int,
+                                      into digits: UnsafeMutablePointer<Double>, stride: Int) {
+        let shift = UInt64.bitWidth - baseLog * levels
+        let x = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<UInt64>.self)
+        let rounding: UInt64 = shift > 0 ? 1 &<< (shift - 1) : 0
+        var rest = (x &+ SIMD8(repeating: rounding)) &>> SIMD8(repeating: UInt64(shift))
+        let mask = SIMD8<UInt64>(repeating: (1 &<< UInt64(baseLog)) &- 1)
+        let half = SIMD8<UInt64>(repeating: 1 &<< UInt64(baseLog - 1))
+        let base = SIMD8<UInt64>(repeating: 1 &<< UInt64(baseLog))
+        var carry = SIMD8<UInt64>(repeating: 0)
+        var level = levels - 1
+        while level >= 0 {
+            let raw = (rest & mask) &+ carry
+            rest = rest &>> SIMD8(repeating: UInt64(baseLog))
+            let borrow = raw .>= half
+            carry = SIMD8<UInt64>(repeating: 0).replacing(with: 1, where: borrow)
+            let digit = raw &- SIMD8<UInt64>(repeating: 0).replacing(with: base, where: borrow)
+            UnsafeMutableRawPointer(digits + level * stride).storeBytes(
+                of: SIMD8<Double>(unsafeBitCast(digit, to: SIMD8<Int64>.self)), as: SIMD8<Double>.self)
+            level -= 1
+        }
     }
     @inlinable @inline(__always)
     public static func topDigits(_ pointer: UnsafePointer<UInt64>, offset: UInt64, shift: Int) -> SIMD8<Double> {
@@ -81,6 +108,29 @@ extension UInt32: TorusScalar {
         let r = x.rounded(.toNearestOrEven)
         let lo = r - (r * 0x1p-32).rounded(.down) * 0x1p32
         return UInt32(truncatingIfNeeded: (lo + 0x1p52).bitPattern)
+    }
+    @inlinable @inline(__always)
+    public static func decomposeEight(_ pointer: UnsafePointer<UInt32>, baseLog: Int, levels: Int,
+                                      into digits: UnsafeMutablePointer<Double>, stride: Int) {
+        let shift = UInt32.bitWidth - baseLog * levels
+        let x = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<UInt32>.self)
+        let rounding: UInt32 = shift > 0 ? 1 &<< (shift - 1) : 0
+        var rest = (x &+ SIMD8(repeating: rounding)) &>> SIMD8(repeating: UInt32(shift))
+        let mask = SIMD8<UInt32>(repeating: (1 &<< UInt32(baseLog)) &- 1)
+        let half = SIMD8<UInt32>(repeating: 1 &<< UInt32(baseLog - 1))
+        let base = SIMD8<UInt32>(repeating: 1 &<< UInt32(baseLog))
+        var carry = SIMD8<UInt32>(repeating: 0)
+        var level = levels - 1
+        while level >= 0 {
+            let raw = (rest & mask) &+ carry
+            rest = rest &>> SIMD8(repeating: UInt32(baseLog))
+            let borrow = raw .>= half
+            carry = SIMD8<UInt32>(repeating: 0).replacing(with: 1, where: borrow)
+            let digit = raw &- SIMD8<UInt32>(repeating: 0).replacing(with: base, where: borrow)
+            UnsafeMutableRawPointer(digits + level * stride).storeBytes(
+                of: SIMD8<Double>(unsafeBitCast(digit, to: SIMD8<Int32>.self)), as: SIMD8<Double>.self)
+            level -= 1
+        }
     }
     @inlinable @inline(__always)
     public static func topDigits(_ pointer: UnsafePointer<UInt32>, offset: UInt32, shift: Int) -> SIMD8<Double> {
