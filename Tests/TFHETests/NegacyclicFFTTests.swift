@@ -9,27 +9,11 @@ struct NegacyclicFFTTests {
     @Test(arguments: [128, 256, 512, 1024, 2048])
     func matchesSchoolbook(polynomialSize n: Int) {
         var rng = TestGenerator(UInt64(n))
-        let fft = NegacyclicFFT(polynomialSize: n)
         let digits: [UInt64] = (0..<n).map { _ in UInt64(bitPattern: Int64.random(in: -(1 << 22)...(1 << 22), using: &rng)) }
         let torus: [UInt64] = (0..<n).map { _ in rng.next() }
         let expected = Polynomial.schoolbookProduct(digits, torus)
 
-        let m = n / 2
-        let aRe = AlignedBuffer<Double>(count: m), aIm = AlignedBuffer<Double>(count: m)
-        let bRe = AlignedBuffer<Double>(count: m), bIm = AlignedBuffer<Double>(count: m)
-        let accRe = AlignedBuffer<Double>(count: m), accIm = AlignedBuffer<Double>(count: m)
-        let real = AlignedBuffer<Double>(count: n)
-        let digitDoubles = digits.map { Double(Int64(bitPattern: $0)) }
-        digitDoubles.withUnsafeBufferPointer { fft.forward($0.baseAddress!, re: aRe.pointer, im: aIm.pointer) }
-        torus.withUnsafeBufferPointer {
-            fft.forward(torus: $0.baseAddress!, scratch: real.pointer, re: bRe.pointer, im: bIm.pointer)
-        }
-        NegacyclicFFT.multiplyAdd(accRe: accRe.pointer, accIm: accIm.pointer, aRe: aRe.pointer, aIm: aIm.pointer,
-                                  bRe: bRe.pointer, bIm: bIm.pointer, count: m)
-        var product = [UInt64](repeating: 0, count: n)
-        product.withUnsafeMutableBufferPointer {
-            fft.inverseAdd(re: accRe.pointer, im: accIm.pointer, into: $0.baseAddress!)
-        }
+        let product = fftProduct(digits, torus)
         // The error is the FFT's rounding of ~2^(64+22+log2(N)/2)-sized sums to 53 bits: it
         // is about 2^-26.5 per coefficient (2^-24 at worst) and adds a variance well under the bootstrap noise.
         var worst = 0.0
@@ -42,23 +26,10 @@ struct NegacyclicFFTTests {
     @Test func exactOnSmallInputs() {
         let n = 512
         var rng = TestGenerator(9)
-        let fft = NegacyclicFFT(polynomialSize: n)
         let a: [UInt64] = (0..<n).map { _ in UInt64(bitPattern: Int64.random(in: -1000...1000, using: &rng)) }
         let b: [UInt64] = (0..<n).map { _ in UInt64(bitPattern: Int64.random(in: -1000...1000, using: &rng)) }
         let expected = Polynomial.schoolbookProduct(a, b)
-        let m = n / 2
-        let aRe = AlignedBuffer<Double>(count: m), aIm = AlignedBuffer<Double>(count: m)
-        let bRe = AlignedBuffer<Double>(count: m), bIm = AlignedBuffer<Double>(count: m)
-        let accRe = AlignedBuffer<Double>(count: m), accIm = AlignedBuffer<Double>(count: m)
-        let real = AlignedBuffer<Double>(count: n)
-        a.withUnsafeBufferPointer { fft.forward(torus: $0.baseAddress!, scratch: real.pointer, re: aRe.pointer, im: aIm.pointer) }
-        b.withUnsafeBufferPointer { fft.forward(torus: $0.baseAddress!, scratch: real.pointer, re: bRe.pointer, im: bIm.pointer) }
-        NegacyclicFFT.multiplyAdd(accRe: accRe.pointer, accIm: accIm.pointer, aRe: aRe.pointer, aIm: aIm.pointer,
-                                  bRe: bRe.pointer, bIm: bIm.pointer, count: m)
-        var product = [UInt64](repeating: 0, count: n)
-        product.withUnsafeMutableBufferPointer {
-            fft.inverseAdd(re: accRe.pointer, im: accIm.pointer, into: $0.baseAddress!)
-        }
+        let product = fftProduct(a, b)
         #expect(product == expected)
     }
 

@@ -40,20 +40,7 @@ struct NegacyclicNTTTests {
         let digits: [UInt64] = (0..<n).map { _ in UInt64(bitPattern: Int64.random(in: -(1 << 22)..<(1 << 22), using: &rng)) }
         let key: [UInt64] = (0..<n).map { _ in rng.next() }
         let exact = NegacyclicNTT(polynomialSize: n).multiply(digits, key)
-        let fft = NegacyclicFFT(polynomialSize: n)
-        let m = n / 2
-        let aRe = AlignedBuffer<Double>(count: m), aIm = AlignedBuffer<Double>(count: m)
-        let bRe = AlignedBuffer<Double>(count: m), bIm = AlignedBuffer<Double>(count: m)
-        let accRe = AlignedBuffer<Double>(count: m), accIm = AlignedBuffer<Double>(count: m)
-        let real = AlignedBuffer<Double>(count: n)
-        digits.withUnsafeBufferPointer { fft.forward(torus: $0.baseAddress!, scratch: real.pointer, re: aRe.pointer, im: aIm.pointer) }
-        key.withUnsafeBufferPointer { fft.forward(torus: $0.baseAddress!, scratch: real.pointer, re: bRe.pointer, im: bIm.pointer) }
-        NegacyclicFFT.multiplyAdd(accRe: accRe.pointer, accIm: accIm.pointer, aRe: aRe.pointer, aIm: aIm.pointer,
-                                  bRe: bRe.pointer, bIm: bIm.pointer, count: m)
-        var approximate = [UInt64](repeating: 0, count: n)
-        approximate.withUnsafeMutableBufferPointer {
-            fft.inverseAdd(re: accRe.pointer, im: accIm.pointer, into: $0.baseAddress!)
-        }
+        let approximate = fftProduct(digits, key)
         var sumSquares = 0.0
         for j in 0..<n { let e = (approximate[j] &- exact[j]).torusValue; sumSquares += e * e }
         let rms = (sumSquares / Double(n)).squareRoot()

@@ -28,3 +28,19 @@ struct TestGenerator: RandomNumberGenerator {
     init(_ seed: UInt64) { inner = AESCTRGenerator(seed: Seed(high: 0x7e57, low: seed)) }
     mutating func next() -> UInt64 { inner.next() }
 }
+
+/// The negacyclic product a·b by the engine's FFT path: both forward, Fourier-domain
+/// multiply-accumulate, inverse with rounding back to the torus.
+func fftProduct(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
+    let n = a.count, m = n / 2
+    let fft = NegacyclicFFT(polynomialSize: n)
+    let aF = AlignedBuffer<Double>(count: n), bF = AlignedBuffer<Double>(count: n), acc = AlignedBuffer<Double>(count: n)
+    let real = AlignedBuffer<Double>(count: n)
+    a.withUnsafeBufferPointer { fft.forward(torus: $0.baseAddress!, scratch: real.pointer, re: aF.pointer, im: aF.pointer + m) }
+    b.withUnsafeBufferPointer { fft.forward(torus: $0.baseAddress!, scratch: real.pointer, re: bF.pointer, im: bF.pointer + m) }
+    NegacyclicFFT.multiplyAdd(accRe: acc.pointer, accIm: acc.pointer + m, aRe: aF.pointer, aIm: aF.pointer + m,
+                              bRe: bF.pointer, bIm: bF.pointer + m, count: m)
+    var product = [UInt64](repeating: 0, count: n)
+    product.withUnsafeMutableBufferPointer { fft.inverseAdd(re: acc.pointer, im: acc.pointer + m, into: $0.baseAddress!) }
+    return product
+}
