@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TFHE
 
@@ -88,5 +89,44 @@ struct BatchedBootstrapTests {
         #expect(throws: TFHEError.self) {
             try server.programmableBootstrap(batch: inputs, tables: tables, scratches: server.makeBatchScratch(capacity: 2), into: &outputs)
         }
+    }
+}
+
+@Suite("Failure rate against the noise model")
+struct FailureRateTests {
+    /// A set with a reduced margin must fail as often as `NoiseModel` predicts: if the model
+    /// missed or overstated a noise term, the rate would be far off. 2,000 bootstraps of
+    /// bootstrapped inputs; the bound is five standard deviations of the binomial count.
+    @Test func measuredFailureRateMatchesTheModel() throws {
+        let params = try TestParameters.load("insecure_test_reduced_margin")
+        let client = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 0xfa11, low: 1))
+        let server = ServerKey(clientKey: client, seed: Seed(high: 0xfa11, low: 2))
+        let model = NoiseModel(parameters: params, lweKeyWeight: client.lweSecretKeyWeight)
+        let predicted = pow(2.0, model.failureProbabilityLog2)
+        let p = client.plaintextModulus
+        let identity = server.lookupTable { $0 }
+        let scratch = server.makeScratch()
+        var rng = TestGenerator(0xfa11)
+        var randomness = EncryptionRandomness(seed: Seed(high: 0xfa11, low: 3))
+        let trials = 2000
+        var failures = 0
+        var refreshed = LWECiphertext<UInt64>(dimension: params.ciphertextDimension, parameterFingerprint: params.fingerprint)
+        var output = refreshed
+        for _ in 0..<trials {
+            let m = UInt64.random(in: 0..<p, using: &rng)
+            // First bootstrap: the input now carries a bootstrap's noise, as the model assumes.
+            try server.programmableBootstrap(try client.encrypt(m, randomness: &randomness), table: identity,
+                                             scratch: scratch, into: &refreshed)
+            // Its value is m, or another message if that bootstrap failed; either way it is a
+            // bootstrap output, and the second bootstrap must keep its value.
+            let value = try client.decrypt(refreshed)
+            try server.programmableBootstrap(refreshed, table: identity, scratch: scratch, into: &output)
+            if try client.decrypt(output) != value { failures += 1 }
+        }
+        let measured = Double(failures) / Double(trials)
+        let sigma = (predicted * (1 - predicted) / Double(trials)).squareRoot()
+        print("reduced-margin set: failure rate measured \(measured), predicted \(predicted) (±\(sigma))")
+        #expect(predicted > 0.01 && predicted < 0.2, "the set should fail measurably often")
+        #expect(abs(measured - predicted) < 5 * sigma)
     }
 }
