@@ -76,18 +76,27 @@ public final class NegacyclicFFT: @unchecked Sendable {
     /// rotation's case): digits, fold and twist in one SIMD pass.
     public func forwardTopDigits<T: TorusScalar>(_ values: UnsafePointer<T>, offset: T, shift: Int,
                                                  re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
-        let m = pointCount
-        var j = 0
-        while j < m {
+        // The first radix-4 pass (spans m/2 and m/4, one group) reads its four points straight
+        // from the digits, folded and twisted, so the twisted input is never stored.
+        let m = pointCount, h = m / 2, q = m / 4
+        let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
+        let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
+        @inline(__always) func twisted(_ j: Int) -> (SIMD8<Double>, SIMD8<Double>) {
             let a = T.topDigits(values + j, offset: offset, shift: shift)
             let b = T.topDigits(values + m + j, offset: offset, shift: shift)
-            let wr = load8(twistRe.pointer + j), wi = load8(twistIm.pointer + j)
-            let (r, i) = complexMultiply(a, b, wr, wi)
-            store8(r, re + j)
-            store8(i, im + j)
-            j += 8
+            return complexMultiply(a, b, load8(twistRe.pointer + j), load8(twistIm.pointer + j))
         }
-        forwardInPlace(re: re, im: im)
+        var t = 0
+        while t < q {
+            let (x0r, x0i) = twisted(t), (x1r, x1i) = twisted(t &+ q)
+            let (x2r, x2i) = twisted(t &+ h), (x3r, x3i) = twisted(t &+ h &+ q)
+            let y = Self.forwardButterfly4((x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i),
+                                           load8(w1Re + t), load8(w1Im + t), load8(w2Re + t), load8(w2Im + t))
+            store8(y.0, re + t); store8(y.1, im + t); store8(y.2, re + t + q); store8(y.3, im + t + q)
+            store8(y.4, re + t + h); store8(y.5, im + t + h); store8(y.6, re + t + h + q); store8(y.7, im + t + h + q)
+            t &+= 8
+        }
+        forwardInPlace(re: re, im: im, firstSpan: m / 8)
     }
 
     /// Forward transform of a torus polynomial read as signed integers.
@@ -99,10 +108,11 @@ public final class NegacyclicFFT: @unchecked Sendable {
 
     /// Decimation in frequency on split arrays; output in the engine's Fourier order.
     @inline(__always)
-    private func forwardInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+    private func forwardInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
+                                firstSpan: Int? = nil) {
         let m = pointCount
         // Spans m/2 ... 8, two at a time (radix 4), and a last single one if their number is odd.
-        var h = m / 2
+        var h = firstSpan ?? m / 2
         while h >= 16 {
             forwardRadix4(re: re, im: im, span: h)
             h /= 4
@@ -191,7 +201,8 @@ public final class NegacyclicFFT: @unchecked Sendable {
 
     /// Decimation in time: from the engine's Fourier order back to natural order, unscaled.
     @inline(__always)
-    private func inverseInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+    private func inverseInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
+                                skippingLastPass: Bool = false) {
         let m = pointCount
         var chunk = 0
         while chunk < m {
@@ -205,7 +216,9 @@ public final class NegacyclicFFT: @unchecked Sendable {
             inverseRadix2(re: re, im: im, span: 8)
             h = 16
         }
+        // The last pass is always the radix-4 one of spans m/4 and m/2.
         while h < m {
+            if skippingLastPass && 2 * h == m / 2 { break }
             inverseRadix4(re: re, im: im, span: 2 * h)
             h *= 4
         }
@@ -233,6 +246,41 @@ public final class NegacyclicFFT: @unchecked Sendable {
         }
     }
 
+    typealias Quad = (SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>,
+                      SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>)
+
+    /// Spans h and h/2 of decimation in frequency on (x0, x1, x2, x3) = points (t, t+h/2, t+h,
+    /// t+3h/2), as (re, im) pairs, with a = w_h^t and b = w_{h/2}^t. The span-h twiddle of the
+    /// second quarter is w_h^{t+h/2} = -i·w_h^t.
+    @inline(__always)
+    static func forwardButterfly4(_ x: Quad, _ ar: SIMD8<Double>, _ ai: SIMD8<Double>,
+                                  _ br: SIMD8<Double>, _ bi: SIMD8<Double>) -> Quad {
+        let s0r = x.0 + x.4, s0i = x.1 + x.5, s1r = x.2 + x.6, s1i = x.3 + x.7
+        let d0r = x.0 - x.4, d0i = x.1 - x.5, d1r = x.2 - x.6, d1i = x.3 - x.7
+        let (e0r, e0i) = complexMultiply(d0r, d0i, ar, ai)
+        // (d1 · w)·(-i) = (d1·w).im - i (d1·w).re
+        let (f1r, f1i) = complexMultiply(d1r, d1i, ar, ai)
+        let e1r = f1i, e1i = -f1r
+        let (v0r, v0i) = complexMultiply(s0r - s1r, s0i - s1i, br, bi)
+        let (v1r, v1i) = complexMultiply(e0r - e1r, e0i - e1i, br, bi)
+        return (s0r + s1r, s0i + s1i, v0r, v0i, e0r + e1r, e0i + e1i, v1r, v1i)
+    }
+
+    /// The inverse of `forwardButterfly4` (times 4): spans h/2 then h, conjugate twiddles.
+    @inline(__always)
+    static func inverseButterfly4(_ y: Quad, _ ar: SIMD8<Double>, _ ai: SIMD8<Double>,
+                                  _ br: SIMD8<Double>, _ bi: SIMD8<Double>) -> Quad {
+        let (y1r, y1i) = complexMultiplyConjugate(y.2, y.3, br, bi)
+        let (y3r, y3i) = complexMultiplyConjugate(y.6, y.7, br, bi)
+        let a0r = y.0 + y1r, a0i = y.1 + y1i, a1r = y.0 - y1r, a1i = y.1 - y1i
+        let a2r = y.4 + y3r, a2i = y.5 + y3i, a3r = y.4 - y3r, a3i = y.5 - y3i
+        // a2 times conj(w), a3 times conj(-i·w) = i·conj(w)
+        let (c2r, c2i) = complexMultiplyConjugate(a2r, a2i, ar, ai)
+        let (c3r0, c3i0) = complexMultiplyConjugate(a3r, a3i, ar, ai)
+        let c3r = -c3i0, c3i = c3r0
+        return (a0r + c2r, a0i + c2i, a1r + c3r, a1i + c3i, a0r - c2r, a0i - c2i, a1r - c3r, a1i - c3i)
+    }
+
     /// Two decimation-in-frequency stages at once, spans h and h/2, on groups of 2h points:
     /// the same arithmetic as two radix-2 passes with half the loads and stores. The span-h
     /// twiddle of the second quarter is w_h^{t+h/2} = -i·w_h^t.
@@ -246,25 +294,11 @@ public final class NegacyclicFFT: @unchecked Sendable {
             var t = 0
             while t < q {
                 let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
-                let x0r = load8(re + i0), x0i = load8(im + i0), x1r = load8(re + i1), x1i = load8(im + i1)
-                let x2r = load8(re + i2), x2i = load8(im + i2), x3r = load8(re + i3), x3i = load8(im + i3)
-                let ar = load8(w1Re + t), ai = load8(w1Im + t)
-                let br = load8(w2Re + t), bi = load8(w2Im + t)
-                // span h
-                let s0r = x0r + x2r, s0i = x0i + x2i, s1r = x1r + x3r, s1i = x1i + x3i
-                let d0r = x0r - x2r, d0i = x0i - x2i, d1r = x1r - x3r, d1i = x1i - x3i
-                let (e0r, e0i) = complexMultiply(d0r, d0i, ar, ai)
-                // (d1 · w)·(-i) = (d1·w).im - i (d1·w).re
-                let (f1r, f1i) = complexMultiply(d1r, d1i, ar, ai)
-                let e1r = f1i, e1i = -f1r
-                // span h/2
-                let u0r = s0r - s1r, u0i = s0i - s1i, u1r = e0r - e1r, u1i = e0i - e1i
-                store8(s0r + s1r, re + i0); store8(s0i + s1i, im + i0)
-                let (v0r, v0i) = complexMultiply(u0r, u0i, br, bi)
-                store8(v0r, re + i1); store8(v0i, im + i1)
-                store8(e0r + e1r, re + i2); store8(e0i + e1i, im + i2)
-                let (v1r, v1i) = complexMultiply(u1r, u1i, br, bi)
-                store8(v1r, re + i3); store8(v1i, im + i3)
+                let x = (load8(re + i0), load8(im + i0), load8(re + i1), load8(im + i1),
+                         load8(re + i2), load8(im + i2), load8(re + i3), load8(im + i3))
+                let y = Self.forwardButterfly4(x, load8(w1Re + t), load8(w1Im + t), load8(w2Re + t), load8(w2Im + t))
+                store8(y.0, re + i0); store8(y.1, im + i0); store8(y.2, re + i1); store8(y.3, im + i1)
+                store8(y.4, re + i2); store8(y.5, im + i2); store8(y.6, re + i3); store8(y.7, im + i3)
                 t &+= 8
             }
             base &+= 2 &* h
@@ -303,23 +337,11 @@ public final class NegacyclicFFT: @unchecked Sendable {
             var t = 0
             while t < q {
                 let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
-                let y0r = load8(re + i0), y0i = load8(im + i0), y1r0 = load8(re + i1), y1i0 = load8(im + i1)
-                let y2r = load8(re + i2), y2i = load8(im + i2), y3r0 = load8(re + i3), y3i0 = load8(im + i3)
-                let ar = load8(w1Re + t), ai = load8(w1Im + t)
-                let br = load8(w2Re + t), bi = load8(w2Im + t)
-                // undo span h/2: y1, y3 times conj(w_{h/2})
-                let (y1r, y1i) = complexMultiplyConjugate(y1r0, y1i0, br, bi)
-                let (y3r, y3i) = complexMultiplyConjugate(y3r0, y3i0, br, bi)
-                let a0r = y0r + y1r, a0i = y0i + y1i, a1r = y0r - y1r, a1i = y0i - y1i
-                let a2r = y2r + y3r, a2i = y2i + y3i, a3r = y2r - y3r, a3i = y2i - y3i
-                // undo span h: a2 times conj(w), a3 times conj(-i·w) = i·conj(w)
-                let (c2r, c2i) = complexMultiplyConjugate(a2r, a2i, ar, ai)
-                let (c3r0, c3i0) = complexMultiplyConjugate(a3r, a3i, ar, ai)
-                let c3r = -c3i0, c3i = c3r0
-                store8(a0r + c2r, re + i0); store8(a0i + c2i, im + i0)
-                store8(a0r - c2r, re + i2); store8(a0i - c2i, im + i2)
-                store8(a1r + c3r, re + i1); store8(a1i + c3i, im + i1)
-                store8(a1r - c3r, re + i3); store8(a1i - c3i, im + i3)
+                let y = (load8(re + i0), load8(im + i0), load8(re + i1), load8(im + i1),
+                         load8(re + i2), load8(im + i2), load8(re + i3), load8(im + i3))
+                let x = Self.inverseButterfly4(y, load8(w1Re + t), load8(w1Im + t), load8(w2Re + t), load8(w2Im + t))
+                store8(x.0, re + i0); store8(x.1, im + i0); store8(x.2, re + i1); store8(x.3, im + i1)
+                store8(x.4, re + i2); store8(x.5, im + i2); store8(x.6, re + i3); store8(x.7, im + i3)
                 t &+= 8
             }
             base &+= 2 &* h
@@ -348,17 +370,25 @@ public final class NegacyclicFFT: @unchecked Sendable {
     /// Untwisting, scaling, rounding and the modular addition happen in one SIMD pass.
     public func inverseAdd<T: TorusScalar>(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
                                            into output: UnsafeMutablePointer<T>) {
-        inverseInPlace(re: re, im: im)
-        let m = pointCount
+        // The last radix-4 pass (spans m/4 and m/2, one group) writes its four points straight
+        // to the torus: untwisted, scaled, rounded and added.
+        inverseInPlace(re: re, im: im, skippingLastPass: true)
+        let m = pointCount, h = m / 2, q = m / 4
+        let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
+        let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
         let scale = SIMD8<Double>(repeating: 1 / Double(m))
-        var j = 0
-        while j < m {
-            let cr = load8(re + j) * scale, ci = load8(im + j) * scale
-            let wr = load8(twistRe.pointer + j), wi = load8(twistIm.pointer + j)
-            let (r, i) = complexMultiplyConjugate(cr, ci, wr, wi)
+        @inline(__always) func add(_ xr: SIMD8<Double>, _ xi: SIMD8<Double>, at j: Int) {
+            let (r, i) = complexMultiplyConjugate(xr * scale, xi * scale, load8(twistRe.pointer + j), load8(twistIm.pointer + j))
             T.addWrapping(r, to: output + j)
             T.addWrapping(i, to: output + m + j)
-            j += 8
+        }
+        var t = 0
+        while t < q {
+            let y = (load8(re + t), load8(im + t), load8(re + t + q), load8(im + t + q),
+                     load8(re + t + h), load8(im + t + h), load8(re + t + h + q), load8(im + t + h + q))
+            let x = Self.inverseButterfly4(y, load8(w1Re + t), load8(w1Im + t), load8(w2Re + t), load8(w2Im + t))
+            add(x.0, x.1, at: t); add(x.2, x.3, at: t &+ q); add(x.4, x.5, at: t &+ h); add(x.6, x.7, at: t &+ h &+ q)
+            t &+= 8
         }
     }
 
