@@ -67,7 +67,7 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("External product (one CMux), concrete 4-bit") { benchmark in
         for i in benchmark.scaledIterations {
-            concrete.server.cmux(keyIndex: i % concrete.params.lweDimension, rotation: 1 + i % 100, scratch: concrete.scratch)
+            try concrete.server.cmux(keyIndex: i % concrete.params.lweDimension, rotation: 1 + i % 100, scratch: concrete.scratch)
         }
     }
     Benchmark("Blind rotation + extract, concrete 4-bit") { benchmark in

@@ -120,7 +120,7 @@ struct BenchRunner<T: TorusScalar> {
                 continue
             case "external-product":
                 let steps = min(100, parameters.lweDimension)
-                ms = median { for i in 0..<steps { server.cmux(keyIndex: i, rotation: 1 + i, scratch: scratch) } } / Double(steps)
+                ms = try median { for i in 0..<steps { try server.cmux(keyIndex: i, rotation: 1 + i, scratch: scratch) } } / Double(steps)
             case "blind-rotation":
                 ms = try median { try server.blindRotateAndExtract(small, table: table, scratch: scratch, into: &big) }
             case "key-switch":

@@ -47,6 +47,18 @@ struct ReproducibilityTests {
         // Same fingerprint but a wrong dimension (a corrupted object) is refused too.
         let truncated = LWECiphertext<UInt64>(dimension: 3, parameterFingerprint: small.fingerprint)
         #expect(throws: TFHEError.dimensionMismatch(expected: small.ciphertextDimension, found: 3)) { try clientSmall.decrypt(truncated) }
+        // Scratch space of another set would be overrun: refused, in every entry point.
+        let otherServer = ServerKey(clientKey: try ClientKey<UInt64>(parameters: try TestParameters.load("insecure_test_reduced_margin"),
+                                                                     seed: Seed(high: 2, low: 2)), seed: Seed(high: 2, low: 3))
+        let foreignScratch = otherServer.makeScratch()
+        var output = LWECiphertext<UInt64>(dimension: small.ciphertextDimension, parameterFingerprint: small.fingerprint)
+        let fresh = try clientSmall.encrypt(1)
+        #expect(throws: TFHEError.self) {
+            try serverSmall.programmableBootstrap(fresh, table: serverSmall.lookupTable { $0 }, scratch: foreignScratch, into: &output)
+        }
+        #expect(throws: TFHEError.self) { try serverSmall.and(fresh, fresh, scratch: foreignScratch) }
+        #expect(throws: TFHEError.self) { try serverSmall.cmux(keyIndex: 0, rotation: 1, scratch: foreignScratch) }
+        #expect(throws: TFHEError.self) { try serverSmall.cmux(keyIndex: small.lweDimension, rotation: 1, scratch: serverSmall.makeScratch()) }
         // A 32-bit set cannot make 64-bit keys.
         let boolean = try TestParameters.load("tfhe-rs_boolean_default")
         #expect(throws: TFHEError.self) { try ClientKey<UInt64>(parameters: boolean) }

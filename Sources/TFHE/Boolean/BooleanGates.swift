@@ -60,6 +60,7 @@ extension ServerKey {
                       scratch: BootstrapScratch<T>?) throws -> LWECiphertext<T> {
         try check(a)
         try check(b)
+        if let scratch { try check(scratch) }
         let constant = T(truncatingIfNeeded: constantEighths) &* BooleanEncoding<T>.eighth
         let combination = ((a + b) * weight).adding(constant: constant)
         var big = [T](repeating: 0, count: parameters.bigLWEDimension + 1)
@@ -103,6 +104,7 @@ extension ServerKey {
                     scratch: BootstrapScratch<T>? = nil) throws -> LWECiphertext<T> {
         try check(condition); try check(a); try check(b)
         let scratch = scratch ?? makeScratch()
+        try check(scratch)
         let minusEighth = 0 &- BooleanEncoding<T>.eighth
         let first = (condition + a).adding(constant: minusEighth)
         let second = (b - condition).adding(constant: minusEighth)

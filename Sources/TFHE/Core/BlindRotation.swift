@@ -1,9 +1,8 @@
 /// Scratch space for one bootstrap at a time: a worker owns one and reuses it, so the
 /// bootstrap itself allocates nothing (tfhe-go's evaluator pattern).
 public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
-    let glweDimension: Int
-    let polynomialSize: Int
-    let levels: Int
+    /// The parameter set the buffers are sized for; keys check it before using them.
+    public let parameterFingerprint: UInt64
     /// The accumulator GLWE, (k+1)·N words.
     let accumulator: AlignedBuffer<T>
     /// X^a·ACC - ACC for one polynomial.
@@ -14,7 +13,6 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
     let digitFourier: AlignedBuffer<Double>
     /// The k+1 output columns in the Fourier domain.
     let fourierAccumulator: AlignedBuffer<Double>
-    let digitBuffer: AlignedBuffer<T.SignedScalar>
     /// Modulus-switched input (n + 1 values in Z_2N).
     let switched: AlignedBuffer<Int>
     /// The key-switched input, n + 1 words.
@@ -23,16 +21,13 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
     let keySwitchSums: AlignedBuffer<UInt32>
 
     public init(parameters p: ParameterSet) {
-        glweDimension = p.glweDimension
-        polynomialSize = p.polynomialSize
-        levels = p.bootstrapDecomposition.levelCount
-        let n = p.polynomialSize, columns = p.glweDimension + 1
+        parameterFingerprint = p.fingerprint
+        let n = p.polynomialSize, columns = p.glweDimension + 1, levels = p.bootstrapDecomposition.levelCount
         accumulator = AlignedBuffer(count: columns * n)
         difference = AlignedBuffer(count: n)
         digits = AlignedBuffer(count: levels * n)
         digitFourier = AlignedBuffer(count: n)
         fourierAccumulator = AlignedBuffer(count: columns * n)
-        digitBuffer = AlignedBuffer(count: max(levels, p.keySwitchDecomposition.levelCount))
         switched = AlignedBuffer(count: p.lweDimension + 1)
         small = AlignedBuffer(count: max(p.lweDimension, p.bigLWEDimension) + 1)
         keySwitchSums = AlignedBuffer(count: p.lweDimension + 1)

@@ -20,39 +20,40 @@ public struct LWECiphertext<T: TorusScalar>: Sendable, Hashable {
         set { data[data.count - 1] = newValue }
     }
 
-    /// Homomorphic addition: the phases add.
-    public static func + (lhs: Self, rhs: Self) -> Self {
+    /// Homomorphic addition: the phases add. Internal: the public operations (gates, and the
+    /// integer types to come) check parameter sets before combining ciphertexts.
+    static func + (lhs: Self, rhs: Self) -> Self {
         var out = lhs
         out += rhs
         return out
     }
 
-    public static func += (lhs: inout Self, rhs: Self) {
+    static func += (lhs: inout Self, rhs: Self) {
         precondition(lhs.data.count == rhs.data.count, "checked by the caller's key")
         for i in 0..<lhs.data.count { lhs.data[i] = lhs.data[i] &+ rhs.data[i] }
     }
 
-    public static func - (lhs: Self, rhs: Self) -> Self {
+    static func - (lhs: Self, rhs: Self) -> Self {
         var out = lhs
         for i in 0..<out.data.count { out.data[i] = out.data[i] &- rhs.data[i] }
         return out
     }
 
-    public static prefix func - (value: Self) -> Self {
+    static prefix func - (value: Self) -> Self {
         var out = value
         for i in 0..<out.data.count { out.data[i] = 0 &- out.data[i] }
         return out
     }
 
     /// Multiplication by a clear integer.
-    public static func * (lhs: Self, rhs: T) -> Self {
+    static func * (lhs: Self, rhs: T) -> Self {
         var out = lhs
         for i in 0..<out.data.count { out.data[i] = out.data[i] &* rhs }
         return out
     }
 
     /// Adds a clear torus constant to the phase.
-    public func adding(constant: T) -> Self {
+    func adding(constant: T) -> Self {
         var out = self
         out.body = out.body &+ constant
         return out

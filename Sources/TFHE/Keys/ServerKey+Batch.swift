@@ -19,6 +19,7 @@ extension ServerKey {
         }
         guard outputs.count == count else { throw TFHEError.unsupported("batch of \(count) inputs but \(outputs.count) outputs") }
         for input in inputs { try check(input) }
+        for scratch in scratches.prefix(count) { try check(scratch) }
         for output in outputs where output.dimension != parameters.ciphertextDimension {
             throw TFHEError.dimensionMismatch(expected: parameters.ciphertextDimension, found: output.dimension)
         }

@@ -23,6 +23,13 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
 
     public func makeScratch() -> BootstrapScratch<T> { BootstrapScratch(parameters: parameters) }
 
+    /// Scratch buffers are sized for one parameter set: another set's would be overrun.
+    func check(_ scratch: BootstrapScratch<T>) throws {
+        guard scratch.parameterFingerprint == parameters.fingerprint else {
+            throw TFHEError.parameterMismatch(expected: parameters.name, found: String(scratch.parameterFingerprint, radix: 16))
+        }
+    }
+
     func check(_ ciphertext: LWECiphertext<T>) throws {
         guard ciphertext.parameterFingerprint == parameters.fingerprint else {
             throw TFHEError.parameterMismatch(expected: parameters.name, found: String(ciphertext.parameterFingerprint, radix: 16))
@@ -95,15 +102,21 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         guard big.dimension == parameters.bigLWEDimension else {
             throw TFHEError.dimensionMismatch(expected: parameters.bigLWEDimension, found: big.dimension)
         }
+        try check(scratch)
         small.data.withUnsafeBufferPointer { inp in
             big.data.withUnsafeMutableBufferPointer { bootstrapSmall(inp.baseAddress!, table: table, scratch: scratch, into: $0.baseAddress!) }
         }
     }
 
     /// One CMux of the blind rotation on the scratch's accumulator (its unit of cost).
-    public func cmux(keyIndex: Int, rotation: Int, scratch: BootstrapScratch<T>) {
-        precondition(keyIndex >= 0 && keyIndex < parameters.lweDimension && rotation >= 0 && rotation < 2 * parameters.polynomialSize,
-                     "key index and rotation out of range")
+    public func cmux(keyIndex: Int, rotation: Int, scratch: BootstrapScratch<T>) throws {
+        guard keyIndex >= 0 && keyIndex < parameters.lweDimension else {
+            throw TFHEError.unsupported("key index \(keyIndex) outside 0..<\(parameters.lweDimension)")
+        }
+        guard rotation >= 0 && rotation < 2 * parameters.polynomialSize else {
+            throw TFHEError.unsupported("rotation \(rotation) outside 0..<\(2 * parameters.polynomialSize)")
+        }
+        try check(scratch)
         BlindRotation.cmux(keyIndex: keyIndex, rotation: rotation, key: bootstrappingKey, fft: fft, scratch: scratch)
     }
 
@@ -119,6 +132,7 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         guard table.coefficients.count == parameters.polynomialSize else {
             throw TFHEError.lookupTableSize(expected: parameters.polynomialSize, found: table.coefficients.count)
         }
+        try check(scratch)
         input.data.withUnsafeBufferPointer { inp in
             output.data.withUnsafeMutableBufferPointer { out in
                 let small = scratch.small.pointer
