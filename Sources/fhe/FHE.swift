@@ -18,7 +18,7 @@ struct CLIError: Error, CustomStringConvertible {
 
 func loadParameters(_ name: String, allowInsecure: Bool) throws -> ParameterSet {
     do { return try ParameterLocation.load(name, allowInsecure: allowInsecure) } catch let error as ParameterError {
-        throw CLIError("fhe: \(error)")
+        throw CLIError("\(error)")
     }
 }
 
@@ -42,7 +42,7 @@ struct Params: ParsableCommand {
           torus: \(set.torusBits) bits; n=\(set.lweDimension) k=\(set.glweDimension) N=\(set.polynomialSize)
           PBS \(set.bootstrapDecomposition.baseLog)/\(set.bootstrapDecomposition.levelCount), KS \(set.keySwitchDecomposition.baseLog)/\(set.keySwitchDecomposition.levelCount), order \(set.order.rawValue), modulus switch \(set.modulusSwitch.rawValue)
           message \(set.messageBits) bits, carry \(set.carryBits) bits
-          noise model: PBS output variance 2^\(String(format: "%.2f", log2(model.bootstrapOutputVariance))), p-fail 2^\(String(format: "%.1f", model.failureProbabilityLog2))
+          noise model: bootstrap output variance 2^\(String(format: "%.2f", log2(model.bootstrapOutputVariance))); p-fail of one bootstrap of a bootstrapped input 2^\(String(format: "%.1f", model.failureProbabilityLog2))
           fingerprint: \(String(set.fingerprint, radix: 16))
         """)
     }
