@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
     var iterations: Int = 20
 
     @Option(help: "Comma-separated operations: fft, external-product, blind-rotation, key-switch, ks+pbs, gate, keygen.")
-    var operations: String = "fft,external-product,blind-rotation,key-switch,ks+pbs,ks+pbs-batch,gate,keygen"
+    var operations: String = "fft,external-product,blind-rotation,key-switch,ks+pbs,ks+pbs-batch,gate,gate-batch,keygen"
 
     @Option(help: "Batch size for the 'ks+pbs batch' and 'gate batch' figures (bootstraps sharing one pass over the key).")
     var batch: Int = 8
@@ -69,7 +69,7 @@ struct Bench: ParsableCommand {
 
 struct BenchRunner<T: TorusScalar> {
     static var allOperations: [String] {
-        ["fft", "external-product", "blind-rotation", "key-switch", "ks+pbs", "ks+pbs-batch", "gate", "keygen"]
+        ["fft", "external-product", "blind-rotation", "key-switch", "ks+pbs", "ks+pbs-batch", "gate", "gate-batch", "keygen"]
     }
     let parameters: ParameterSet
     let iterations: Int
@@ -140,6 +140,13 @@ struct BenchRunner<T: TorusScalar> {
             case "gate":
                 let a = client.encrypt(true), b = client.encrypt(false)
                 ms = try median { _ = try server.nand(a, b, scratch: scratch) }
+            case "gate-batch":
+                // Per gate, NAND over `batch` pairs in one pass over the keys.
+                let pairs = (0..<batch).map { _ in (client.encrypt(true), client.encrypt(false)) }
+                let scratches = server.makeBatchScratch(capacity: batch)
+                ms = try median { _ = try server.evaluate(.nand, pairs: pairs, scratches: scratches) } / Double(batch)
+                results.append(.init(operation: "gate per op, batch \(batch)", milliseconds: ms, iterations: iterations))
+                continue
             case "keygen":
                 ms = keygenMs
                 results.append(.init(operation: "keygen (server key)", milliseconds: ms, iterations: 1))

@@ -64,6 +64,29 @@ struct BootstrapTests {
 
 @Suite("Batched bootstrapping")
 struct BatchedBootstrapTests {
+    /// Every gate over all four input pairs in one batch: the truth tables, and the same
+    /// ciphertexts as the one-at-a-time gates.
+    @Test func batchedGates() throws {
+        let params = try TestParameters.load(TestParameters.insecure32)
+        let client = try ClientKey<UInt32>(parameters: params, seed: Seed(high: 8, low: 1))
+        let server = ServerKey(clientKey: client, seed: Seed(high: 8, low: 2))
+        let bits = [(false, false), (false, true), (true, false), (true, true)]
+        let pairs = bits.map { (client.encrypt($0.0), client.encrypt($0.1)) }
+        let scratches = server.makeBatchScratch(capacity: 4)
+        let truth: [BooleanGate: (Bool, Bool) -> Bool] = [
+            .and: { $0 && $1 }, .or: { $0 || $1 }, .nand: { !($0 && $1) }, .nor: { !($0 || $1) },
+            .xor: { $0 != $1 }, .xnor: { $0 == $1 },
+        ]
+        for gate in BooleanGate.allCases {
+            let outputs = try server.evaluate(gate, pairs: pairs, scratches: scratches)
+            for (index, (a, b)) in bits.enumerated() {
+                #expect(try client.decryptBool(outputs[index]) == truth[gate]!(a, b), "\(gate) \(a) \(b)")
+            }
+        }
+        let single = try server.xor(pairs[1].0, pairs[1].1)
+        #expect(try server.evaluate(.xor, pairs: [pairs[1]], scratches: scratches)[0] == single)
+    }
+
     /// A batch does the same arithmetic as one-by-one bootstraps, in another order: the
     /// outputs are identical, word for word, in both bootstrap orders.
     @Test(arguments: [TestParameters.insecure64, TestParameters.insecure32])

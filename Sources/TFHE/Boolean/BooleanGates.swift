@@ -51,18 +51,17 @@ extension ServerKey {
         }
     }
 
-    private var signTable: LookupTable<T> {
+    var signTable: LookupTable<T> {
         LookupTable(polynomialSize: parameters.polynomialSize, constant: BooleanEncoding<T>.eighth)
     }
 
-    /// Bootstraps w_a·a + w_b·b + constant (a linear combination whose sign is the gate's value).
-    private func gate(_ a: LWECiphertext<T>, _ b: LWECiphertext<T>, weight: T, constantEighths: Int,
+    /// Bootstraps the gate's linear combination (its sign is the gate's value).
+    private func gate(_ gate: BooleanGate, _ a: LWECiphertext<T>, _ b: LWECiphertext<T>,
                       scratch: BootstrapScratch<T>?) throws -> LWECiphertext<T> {
         try check(a)
         try check(b)
         if let scratch { try check(scratch) }
-        let constant = T(truncatingIfNeeded: constantEighths) &* BooleanEncoding<T>.eighth
-        let combination = ((a + b) * weight).adding(constant: constant)
+        let combination = gate.combination(a, b)
         var big = [T](repeating: 0, count: parameters.bigLWEDimension + 1)
         big.withUnsafeMutableBufferPointer {
             bootstrapToBig(combination, table: signTable, scratch: scratch ?? makeScratch(), into: $0.baseAddress!)
@@ -70,25 +69,36 @@ extension ServerKey {
         return finish(big: big)
     }
 
-    // Each gate's combination, in eighths of the torus (a, b ∈ {+1, -1}):
-    // AND a+b-1, OR a+b+1, NAND -a-b+1, NOR -a-b-1, XOR 2(a+b)+2, XNOR -2(a+b)-2.
     public func and(_ a: LWECiphertext<T>, _ b: LWECiphertext<T>, scratch: BootstrapScratch<T>? = nil) throws -> LWECiphertext<T> {
-        try gate(a, b, weight: 1, constantEighths: -1, scratch: scratch)
+        try gate(.and, a, b, scratch: scratch)
     }
     public func or(_ a: LWECiphertext<T>, _ b: LWECiphertext<T>, scratch: BootstrapScratch<T>? = nil) throws -> LWECiphertext<T> {
-        try gate(a, b, weight: 1, constantEighths: 1, scratch: scratch)
+        try gate(.or, a, b, scratch: scratch)
     }
     public func nand(_ a: LWECiphertext<T>, _ b: LWECiphertext<T>, scratch: BootstrapScratch<T>? = nil) throws -> LWECiphertext<T> {
-        try gate(a, b, weight: 0 &- 1, constantEighths: 1, scratch: scratch)
+        try gate(.nand, a, b, scratch: scratch)
     }
     public func nor(_ a: LWECiphertext<T>, _ b: LWECiphertext<T>, scratch: BootstrapScratch<T>? = nil) throws -> LWECiphertext<T> {
-        try gate(a, b, weight: 0 &- 1, constantEighths: -1, scratch: scratch)
+        try gate(.nor, a, b, scratch: scratch)
     }
     public func xor(_ a: LWECiphertext<T>, _ b: LWECiphertext<T>, scratch: BootstrapScratch<T>? = nil) throws -> LWECiphertext<T> {
-        try gate(a, b, weight: 2, constantEighths: 2, scratch: scratch)
+        try gate(.xor, a, b, scratch: scratch)
     }
     public func xnor(_ a: LWECiphertext<T>, _ b: LWECiphertext<T>, scratch: BootstrapScratch<T>? = nil) throws -> LWECiphertext<T> {
-        try gate(a, b, weight: 0 &- 2, constantEighths: -2, scratch: scratch)
+        try gate(.xnor, a, b, scratch: scratch)
+    }
+
+    /// One gate on many pairs of bits, all bootstrapped in one pass over the keys
+    /// (`programmableBootstrap(batch:)`): the way to evaluate a circuit layer.
+    public func evaluate(_ gate: BooleanGate, pairs: [(LWECiphertext<T>, LWECiphertext<T>)],
+                         scratches: [BootstrapScratch<T>]) throws -> [LWECiphertext<T>] {
+        for (a, b) in pairs { try check(a); try check(b) }
+        let combinations = pairs.map { gate.combination($0.0, $0.1) }
+        var outputs = [LWECiphertext<T>](
+            repeating: LWECiphertext(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint),
+            count: pairs.count)
+        try programmableBootstrap(batch: combinations, tables: [signTable], scratches: scratches, into: &outputs)
+        return outputs
     }
 
     /// NOT negates the phase: no bootstrap, no noise growth.
@@ -115,5 +125,30 @@ extension ServerKey {
         for i in 0..<bigFirst.count { bigFirst[i] = bigFirst[i] &+ bigSecond[i] }
         bigFirst[bigFirst.count - 1] = bigFirst[bigFirst.count - 1] &+ BooleanEncoding<T>.eighth
         return finish(big: bigFirst)
+    }
+}
+
+/// The two-input gates that one bootstrap evaluates.
+public enum BooleanGate: String, Sendable, CaseIterable {
+    case and, or, nand, nor, xor, xnor
+
+    /// Weight w and constant c (in eighths of the torus) of the combination w·(a + b) + c/8,
+    /// whose sign is the gate's value (a, b ∈ {+1/8, -1/8}):
+    /// AND a+b-1/8, OR a+b+1/8, NAND -a-b+1/8, NOR -a-b-1/8, XOR 2(a+b)+1/4, XNOR -2(a+b)-1/4.
+    var weightAndConstant: (weight: Int, eighths: Int) {
+        switch self {
+        case .and: (1, -1)
+        case .or: (1, 1)
+        case .nand: (-1, 1)
+        case .nor: (-1, -1)
+        case .xor: (2, 2)
+        case .xnor: (-2, -2)
+        }
+    }
+
+    func combination<T: TorusScalar>(_ a: LWECiphertext<T>, _ b: LWECiphertext<T>) -> LWECiphertext<T> {
+        let (weight, eighths) = weightAndConstant
+        let constant = T(truncatingIfNeeded: eighths) &* BooleanEncoding<T>.eighth
+        return ((a + b) * T(truncatingIfNeeded: weight)).adding(constant: constant)
     }
 }
