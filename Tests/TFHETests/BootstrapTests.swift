@@ -108,9 +108,13 @@ struct BatchedBootstrapTests {
             #expect(outputs[b] == (try server.programmableBootstrap(inputs[b], table: tables[b])))
             #expect(try client.decrypt(outputs[b]) == (UInt64(b) % p + UInt64(b)) % p)
         }
-        // Mismatched sizes are typed errors.
+        // Mismatched sizes and a scratch shared by two ciphertexts are typed errors.
         #expect(throws: TFHEError.self) {
             try server.programmableBootstrap(batch: inputs, tables: tables, scratches: server.makeBatchScratch(capacity: 2), into: &outputs)
+        }
+        let shared = server.makeScratch()
+        #expect(throws: TFHEError.self) {
+            try server.programmableBootstrap(batch: inputs, tables: tables, scratches: Array(repeating: shared, count: 5), into: &outputs)
         }
     }
 }

@@ -42,5 +42,6 @@ func fftProduct(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
                               bRe: bF.pointer, bIm: bF.pointer + m, count: m)
     var product = [UInt64](repeating: 0, count: n)
     product.withUnsafeMutableBufferPointer { fft.inverseAdd(re: acc.pointer, im: acc.pointer + m, into: $0.baseAddress!) }
+    withExtendedLifetime((aF, bF, acc, real)) {}  // the buffers were used through raw pointers
     return product
 }

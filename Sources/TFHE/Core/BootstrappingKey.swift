@@ -52,5 +52,6 @@ public struct FourierBootstrappingKey: Sendable {
             }
         }
         row.zeroize()
+        withExtendedLifetime(real) {}  // used through its pointer until the loop's last FFT
     }
 }

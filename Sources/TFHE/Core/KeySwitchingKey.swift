@@ -95,6 +95,8 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
 
     func keySwitch(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<T>) {
         let sum = AlignedBuffer<UInt32>(count: outputDimension + 1)
-        keySwitch(input, into: output, sum: sum.pointer)
+        // The buffer must outlive the call that uses its memory (Swift may release a local
+        // right after its last use, which here is reading its pointer).
+        withExtendedLifetime(sum) { keySwitch(input, into: output, sum: sum.pointer) }
     }
 }

@@ -20,6 +20,10 @@ extension ServerKey {
         guard outputs.count == count else { throw TFHEError.unsupported("batch of \(count) inputs but \(outputs.count) outputs") }
         for input in inputs { try check(input) }
         for scratch in scratches.prefix(count) { try check(scratch) }
+        // Each ciphertext needs its own scratch: a shared one would mix two accumulators.
+        guard Set(scratches.prefix(count).map(ObjectIdentifier.init)).count == count else {
+            throw TFHEError.unsupported("a batch needs a distinct scratch buffer per ciphertext")
+        }
         for output in outputs where output.dimension != parameters.ciphertextDimension {
             throw TFHEError.dimensionMismatch(expected: parameters.ciphertextDimension, found: output.dimension)
         }
@@ -37,39 +41,42 @@ extension ServerKey {
         for b in 0..<count {
             inputs[b].data.withUnsafeBufferPointer { (gathered.pointer + b * width).update(from: $0.baseAddress!, count: width) }
         }
-        let inputPointers = (0..<count).map { UnsafePointer(gathered.pointer + $0 * width) }
-        if p.order == .keySwitchThenBootstrap {
-            keySwitchingKey.keySwitchBatch(inputPointers, into: used.map { $0.small.pointer },
-                                           sums: used.map { $0.keySwitchSums.pointer })
-        }
-        for b in 0..<count {
-            let scratch = scratches[b]
-            let small = p.order == .keySwitchThenBootstrap ? UnsafePointer(scratch.small.pointer) : inputPointers[b]
-            BlindRotation.switchModulus(small, dimension: p.lweDimension, logTwoN: logTwoN,
-                                        mode: p.modulusSwitch, into: scratch.switched.pointer)
-            let table = tables.count == 1 ? tables[0] : tables[b]
-            table.coefficients.withUnsafeBufferPointer {
-                BlindRotation.initializeAccumulator(switchedBody: scratch.switched.pointer[p.lweDimension],
-                                                    lookupTable: $0.baseAddress!, key: bootstrappingKey, scratch: scratch)
+        // `gathered` must outlive every use of these pointers.
+        withExtendedLifetime(gathered) {
+            let inputPointers = (0..<count).map { UnsafePointer(gathered.pointer + $0 * width) }
+            if p.order == .keySwitchThenBootstrap {
+                keySwitchingKey.keySwitchBatch(inputPointers, into: used.map { $0.small.pointer },
+                                               sums: used.map { $0.keySwitchSums.pointer })
             }
-        }
-        // 2. One pass over the bootstrapping key for the whole batch.
-        BlindRotation.blindRotateBatch(switched: used.map { UnsafePointer($0.switched.pointer) }, key: bootstrappingKey,
-                                       fft: fft, scratches: used)
-        // 3. Sample extraction (and the key switch, for PBS then KS).
-        for b in 0..<count {
-            let scratch = scratches[b]
-            outputs[b].data.withUnsafeMutableBufferPointer { out in
-                let accumulator = UnsafePointer(scratch.accumulator.pointer)
-                switch p.order {
-                case .keySwitchThenBootstrap:
-                    GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
-                                         into: out.baseAddress!)
-                case .bootstrapThenKeySwitch:
-                    GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
-                                         into: scratch.small.pointer)
-                    keySwitchingKey.keySwitch(UnsafePointer(scratch.small.pointer), into: out.baseAddress!,
-                                              sum: scratch.keySwitchSums.pointer)
+            for b in 0..<count {
+                let scratch = scratches[b]
+                let small = p.order == .keySwitchThenBootstrap ? UnsafePointer(scratch.small.pointer) : inputPointers[b]
+                BlindRotation.switchModulus(small, dimension: p.lweDimension, logTwoN: logTwoN,
+                                            mode: p.modulusSwitch, into: scratch.switched.pointer)
+                let table = tables.count == 1 ? tables[0] : tables[b]
+                table.coefficients.withUnsafeBufferPointer {
+                    BlindRotation.initializeAccumulator(switchedBody: scratch.switched.pointer[p.lweDimension],
+                                                        lookupTable: $0.baseAddress!, key: bootstrappingKey, scratch: scratch)
+                }
+            }
+            // 2. One pass over the bootstrapping key for the whole batch.
+            BlindRotation.blindRotateBatch(switched: used.map { UnsafePointer($0.switched.pointer) }, key: bootstrappingKey,
+                                           fft: fft, scratches: used)
+            // 3. Sample extraction (and the key switch, for PBS then KS).
+            for b in 0..<count {
+                let scratch = scratches[b]
+                outputs[b].data.withUnsafeMutableBufferPointer { out in
+                    let accumulator = UnsafePointer(scratch.accumulator.pointer)
+                    switch p.order {
+                    case .keySwitchThenBootstrap:
+                        GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
+                                             into: out.baseAddress!)
+                    case .bootstrapThenKeySwitch:
+                        GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
+                                             into: scratch.small.pointer)
+                        keySwitchingKey.keySwitch(UnsafePointer(scratch.small.pointer), into: out.baseAddress!,
+                                                  sum: scratch.keySwitchSums.pointer)
+                    }
                 }
             }
         }
