@@ -35,12 +35,25 @@ let package = Package(
     products: [
         .library(name: "TFHE", targets: ["TFHE"]),
         .executable(name: "fhe", targets: ["fhe"]),
+        .executable(name: "fhe-jobs", targets: ["fhe-jobs"]),
     ],
     dependencies: [
         // Engine and CLI.
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        // Job service.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // MARK: Engine
@@ -58,6 +71,50 @@ let package = Package(
             dependencies: ["TFHE", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/TFHEBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+
+        // MARK: Job service
+        // Domain rules and ports (JobStore, ResultConfirmer, JobExecutor); no HTTP, no SQL.
+        .target(
+            name: "Jobs",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(name: "JobStoreSQLite", dependencies: ["Jobs", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "JobStorePostgres", dependencies: ["Jobs", .product(name: "PostgresNIO", package: "postgres-nio")]),
+        // The regular compute algorithms (job type `compute`).
+        .systemLibrary(name: "CGMP", path: "Sources/CGMP", pkgConfig: nil, providers: [.apt(["libgmp-dev", "libecm1-dev"])]),
+        .target(name: "ComputeJobs", dependencies: ["Jobs", "CGMP", .product(name: "Crypto", package: "swift-crypto")]),
+        // HTTP: handlers generated from openapi.yml, auth, limits, problem+json.
+        .target(
+            name: "JobsServer",
+            dependencies: [
+                "Jobs",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
+        .executableTarget(
+            name: "fhe-jobs",
+            dependencies: [
+                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "JobsTests",
+            dependencies: [
+                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
     ]
 )

@@ -1,0 +1,99 @@
+import GRDB
+
+/// The versioned schema of the SQLite store. Times are microseconds since 1970 (INTEGER), so
+/// they sort and compare exactly; the PostgreSQL store keeps the same columns.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: jobs, idempotency keys, usage, audit, ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    priority INTEGER NOT NULL,
+                    use_fhe INTEGER NOT NULL,
+                    payload TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    started_at INTEGER,
+                    finished_at INTEGER,
+                    run_after INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL,
+                    max_attempts INTEGER NOT NULL,
+                    timeout_seconds INTEGER NOT NULL,
+                    lease_owner TEXT,
+                    lease_expires_at INTEGER,
+                    result TEXT,
+                    result_hash TEXT,
+                    error_code TEXT,
+                    error_message TEXT,
+                    confirmation_kind TEXT,
+                    confirmation_ref TEXT,
+                    confirmation_block INTEGER,
+                    confirmed_at INTEGER
+                );
+                CREATE INDEX jobs_queue ON jobs (priority DESC, created_at, id) WHERE status = 'queued';
+                CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE status = 'running';
+                CREATE INDEX jobs_awaiting_confirmation ON jobs (finished_at) WHERE status = 'succeeded';
+                CREATE INDEX jobs_by_created ON jobs (created_at DESC, id DESC);
+                CREATE INDEX jobs_by_tenant ON jobs (tenant, created_at DESC, id DESC);
+                CREATE INDEX jobs_by_tenant_status ON jobs (tenant, status);
+
+                CREATE TABLE idempotency_keys (
+                    tenant TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    request_hash TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('in_progress', 'completed')),
+                    status_code INTEGER,
+                    job_id TEXT,
+                    response BLOB,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (tenant, key)
+                );
+
+                CREATE TABLE usage (
+                    tenant TEXT NOT NULL,
+                    month TEXT NOT NULL,
+                    jobs_submitted INTEGER NOT NULL DEFAULT 0,
+                    jobs_succeeded INTEGER NOT NULL DEFAULT 0,
+                    jobs_failed INTEGER NOT NULL DEFAULT 0,
+                    compute_seconds REAL NOT NULL DEFAULT 0,
+                    bytes_stored INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (tenant, month)
+                );
+
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    tenant TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target TEXT,
+                    outcome TEXT NOT NULL,
+                    request_id TEXT NOT NULL
+                );
+                CREATE INDEX audit_by_tenant ON audit (tenant, id DESC);
+                -- Append-only: the audit trail cannot be edited through the database either.
+                CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+
+                CREATE TABLE ledger (
+                    sequence INTEGER PRIMARY KEY,
+                    job_id TEXT NOT NULL UNIQUE,
+                    result_hash TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    previous_hash TEXT,
+                    entry_hash TEXT NOT NULL,
+                    signature TEXT NOT NULL,
+                    recorded_at INTEGER NOT NULL
+                );
+                CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
+                CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
+                """)
+        }
+        return migrator
+    }
+}

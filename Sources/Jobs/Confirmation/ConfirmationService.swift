@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+import Metrics
+
+/// Moves succeeded jobs to `confirmed` through the configured `ResultConfirmer`.
+public final class ConfirmationService: Sendable {
+    private let store: any JobStore
+    private let confirmer: any ResultConfirmer
+    private let wakeup: QueueWakeup
+    private let pollInterval: Duration
+    private let logger: Logger
+
+    public init(store: any JobStore, confirmer: any ResultConfirmer, wakeup: QueueWakeup,
+                pollInterval: Duration = .seconds(1), logger: Logger = Logger(label: "fhe-jobs.confirmer")) {
+        self.store = store; self.confirmer = confirmer; self.wakeup = wakeup
+        self.pollInterval = pollInterval; self.logger = logger
+    }
+
+    public func run() async {
+        var backoff = RetryPolicy(baseDelay: 1, maxDelay: 60)
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let confirmed = try await confirmPending()
+                failures = 0
+                if confirmed == 0 { await wakeup.wait(timeout: pollInterval) }
+            } catch {
+                failures += 1
+                let delay = backoff.delay(afterAttempt: failures)
+                logger.error("confirmation failed; retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
+                try? await Task.sleep(for: .seconds(delay))
+            }
+            backoff.maxDelay = 60
+        }
+    }
+
+    /// Confirms what is waiting now; returns how many jobs became confirmed.
+    @discardableResult
+    public func confirmPending(limit: Int = 100) async throws -> Int {
+        var count = 0
+        for job in try await store.jobsAwaitingConfirmation(limit: limit) {
+            guard let confirmation = try await confirmer.confirm(job) else { continue }
+            if try await store.markConfirmed(jobID: job.id, confirmation: confirmation, now: Date()) {
+                count += 1
+                Counter(label: "fhe_jobs_confirmations_total", dimensions: [("kind", confirmation.kind.rawValue)]).increment()
+            }
+        }
+        return count
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+
+/// Durable storage of jobs, the queue, idempotency keys, usage, the audit trail and the local
+/// ledger. Two adapters implement it (SQLite, the embedded default, and PostgreSQL for several
+/// processes) and share one behavioural test suite.
+///
+/// Every method that moves a job applies a guarded update: it changes the job only if it is
+/// still in the state (and, for a running job, held by the worker) the caller expects, and
+/// says whether it did.
+public protocol JobStore: Sendable {
+    /// Applies the versioned migrations not yet applied.
+    func migrate() async throws
+    /// Fails if the database cannot be reached (readiness).
+    func ping() async throws
+
+    // MARK: Submission
+
+    /// Claims an idempotency key for a request, or reports what became of an earlier request
+    /// with the same key (see `IdempotencyReservation`). A reservation left `inProgress` by a
+    /// crashed process lapses after `inFlightTimeout`; a completed one after `window`.
+    func reserveIdempotencyKey(_ key: IdempotencyKey, requestHash: String, now: Date,
+                               window: TimeInterval, inFlightTimeout: TimeInterval) async throws -> IdempotencyReservation
+    /// Forgets a reservation whose request failed, so a retry is evaluated afresh.
+    func releaseIdempotencyKey(_ key: IdempotencyKey) async throws
+
+    /// In one transaction: checks the tenant's quotas, inserts the queued job, counts it in the
+    /// tenant's usage and, with a key, stores the response for replays.
+    func insertJob(_ job: Job, quota: Quota, idempotency: (key: IdempotencyKey, response: StoredResponse)?) async throws -> InsertOutcome
+
+    // MARK: Reading
+
+    func job(id: JobID) async throws -> Job?
+    func listJobs(_ query: JobQuery) async throws -> [Job]
+
+    /// Moves a queued or running job to `cancelled`; returns the job as it is afterwards
+    /// (unchanged if it had already finished), or nil if there is no such job.
+    func cancelJob(id: JobID, now: Date) async throws -> Job?
+
+    // MARK: Queue
+
+    /// Leases the next runnable job (highest priority, then oldest) to a worker, counting an
+    /// attempt; nil if none is runnable.
+    func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Job?
+    /// Extends a lease; false if the worker no longer holds the job (cancelled, rescued).
+    func heartbeat(jobID: JobID, workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Bool
+    /// running -> succeeded, with the result, its hash and the compute time metered.
+    func completeJob(jobID: JobID, workerID: String, result: JSONValue, resultHash: String,
+                     computeSeconds: Double, now: Date) async throws -> Bool
+    /// running -> queued (to run again at `retryAt`) or, with `retryAt` nil, running -> failed.
+    func failJob(jobID: JobID, workerID: String, failure: JobFailure, retryAt: Date?,
+                 computeSeconds: Double, now: Date) async throws -> Bool
+    /// running -> queued without counting the attempt (graceful shutdown).
+    func releaseJob(jobID: JobID, workerID: String, now: Date) async throws -> Bool
+    /// Jobs whose lease expired (their worker died) go back to the queue, or fail when they
+    /// have used every attempt. Returns how many were rescued or failed.
+    func rescueExpiredLeases(now: Date) async throws -> Int
+    /// Jobs per status, for metrics and quotas.
+    func countByStatus() async throws -> [JobStatus: Int]
+
+    // MARK: Confirmation
+
+    /// Succeeded jobs not yet confirmed, oldest first.
+    func jobsAwaitingConfirmation(limit: Int) async throws -> [Job]
+    /// succeeded -> confirmed.
+    func markConfirmed(jobID: JobID, confirmation: Confirmation, now: Date) async throws -> Bool
+    /// Appends an entry to the local ledger in one transaction: `makeEntry` receives the
+    /// previous entry's hash (nil for the first) and returns the signed entry to append.
+    /// A job already in the ledger returns its existing entry (a job is committed once).
+    func appendLedgerEntry(jobID: JobID, makeEntry: @Sendable (_ previousHash: String?, _ sequence: Int64) throws -> LedgerEntry) async throws -> LedgerEntry
+    func ledgerEntries(fromSequence: Int64, limit: Int) async throws -> [LedgerEntry]
+
+    // MARK: Metering and audit
+
+    func usage(tenant: String, month: String) async throws -> Usage
+    func appendAudit(_ record: AuditRecord) async throws
+    /// Newest first; `before` is the id of the last record of the previous page.
+    func listAudit(tenant: String?, before: Int64?, limit: Int) async throws -> [AuditRecord]
+}
+
+/// A tenant's idempotency key (keys are per tenant).
+public struct IdempotencyKey: Sendable, Hashable {
+    public var tenant: String
+    public var key: String
+    public init(tenant: String, key: String) { self.tenant = tenant; self.key = key }
+}
+
+/// The response first given to an idempotent request, replayed to its retries.
+public struct StoredResponse: Sendable, Equatable {
+    public var statusCode: Int
+    public var jobID: JobID
+    /// The response body as first sent (JSON).
+    public var body: Data
+    public init(statusCode: Int, jobID: JobID, body: Data) { self.statusCode = statusCode; self.jobID = jobID; self.body = body }
+}
+
+public enum IdempotencyReservation: Sendable, Equatable {
+    /// This request owns the key: go on and create the job.
+    case reserved
+    /// An earlier request with this key is still being processed.
+    case inProgress
+    /// An earlier request with the same body finished: replay its response.
+    case completed(StoredResponse)
+    /// The key was used with a different body.
+    case mismatch
+}
+
+/// Per-tenant limits checked when a job is inserted.
+public struct Quota: Sendable, Equatable {
+    /// Jobs queued or running at once.
+    public var maxActiveJobs: Int
+    /// Jobs submitted per calendar month (UTC).
+    public var maxJobsPerMonth: Int
+    public init(maxActiveJobs: Int, maxJobsPerMonth: Int) { self.maxActiveJobs = maxActiveJobs; self.maxJobsPerMonth = maxJobsPerMonth }
+}
+
+public enum InsertOutcome: Sendable, Equatable {
+    case inserted
+    case activeJobsQuotaExceeded(limit: Int)
+    case monthlyQuotaExceeded(limit: Int)
+}
+
+/// A tenant's metered use in one month.
+public struct Usage: Sendable, Equatable {
+    public var tenant: String
+    public var month: String
+    public var jobsSubmitted: Int64
+    public var jobsSucceeded: Int64
+    public var jobsFailed: Int64
+    public var computeSeconds: Double
+    public var bytesStored: Int64
+    public init(tenant: String, month: String, jobsSubmitted: Int64 = 0, jobsSucceeded: Int64 = 0,
+                jobsFailed: Int64 = 0, computeSeconds: Double = 0, bytesStored: Int64 = 0) {
+        self.tenant = tenant; self.month = month; self.jobsSubmitted = jobsSubmitted; self.jobsSucceeded = jobsSucceeded
+        self.jobsFailed = jobsFailed; self.computeSeconds = computeSeconds; self.bytesStored = bytesStored
+    }
+
+    /// "YYYY-MM" of a date in UTC: the metering period.
+    public static func month(of date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month], from: date)
+        return String(format: "%04d-%02d", c.year!, c.month!)
+    }
+}
+
+/// One state-changing request: who, for which tenant, what, on what, when, with what outcome.
+public struct AuditRecord: Sendable, Equatable {
+    public var id: Int64?
+    public var at: Date
+    public var tenant: String
+    public var actor: String
+    public var action: String
+    public var target: String?
+    public var outcome: String
+    public var requestID: String
+    public init(id: Int64? = nil, at: Date, tenant: String, actor: String, action: String, target: String?, outcome: String, requestID: String) {
+        self.id = id; self.at = at; self.tenant = tenant; self.actor = actor; self.action = action
+        self.target = target; self.outcome = outcome; self.requestID = requestID
+    }
+}
+
+/// An entry of the local signed ledger: a hash chain of (jobId, resultHash) commitments.
+public struct LedgerEntry: Sendable, Equatable {
+    public var sequence: Int64
+    public var jobID: JobID
+    public var resultHash: String
+    public var status: JobStatus
+    public var previousHash: String?
+    /// SHA-256 over the fields above (see `LocalLedger.entryHash`), hex.
+    public var entryHash: String
+    /// Ed25519 signature of `entryHash` by the service's ledger key, base64.
+    public var signature: String
+    public var recordedAt: Date
+    public init(sequence: Int64, jobID: JobID, resultHash: String, status: JobStatus, previousHash: String?,
+                entryHash: String, signature: String, recordedAt: Date) {
+        self.sequence = sequence; self.jobID = jobID; self.resultHash = resultHash; self.status = status
+        self.previousHash = previousHash; self.entryHash = entryHash; self.signature = signature; self.recordedAt = recordedAt
+    }
+}

@@ -1,0 +1,212 @@
+import Crypto
+import Foundation
+import Logging
+import Metrics
+import Synchronization
+
+/// Workers that lease jobs from the store and run them with their executor.
+///
+/// A running job holds a lease that its worker renews by heartbeats; if the worker dies, the
+/// lease expires and `rescueExpiredLeases` (run by every pool) queues the job again. A job is
+/// stopped when it is cancelled (the heartbeat finds it no longer running), when it exceeds its
+/// timeout, or when the pool shuts down (the job is released to the queue, not failed).
+public final class WorkerPool: Sendable {
+    public struct Configuration: Sendable {
+        public var concurrency = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        public var leaseDuration: TimeInterval = 30
+        /// The longest a worker waits between looks at the queue when nothing wakes it.
+        public var pollInterval: Duration = .milliseconds(500)
+        public var rescueInterval: TimeInterval = 5
+        public var retry = RetryPolicy()
+        public init() {}
+    }
+
+    private let store: any JobStore
+    private let executors: ExecutorRegistry
+    private let configuration: Configuration
+    private let wakeup: QueueWakeup
+    private let confirmationWakeup: QueueWakeup?
+    private let workerPrefix: String
+    private let logger: Logger
+    /// When a worker loop or a heartbeat last ran (microseconds since 1970), for readiness.
+    private let lastActivity = Atomic<Int64>(Date().microsecondsSince1970)
+
+    public init(store: any JobStore, executors: ExecutorRegistry, configuration: Configuration = .init(),
+                wakeup: QueueWakeup, confirmationWakeup: QueueWakeup? = nil, name: String = ProcessInfo.processInfo.hostName,
+                logger: Logger = Logger(label: "fhe-jobs.worker")) {
+        self.store = store; self.executors = executors; self.configuration = configuration
+        self.wakeup = wakeup; self.confirmationWakeup = confirmationWakeup
+        self.workerPrefix = "\(name)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
+        self.logger = logger
+    }
+
+    /// Runs until the task is cancelled; running jobs are then released to the queue.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.rescueLoop() }
+            for index in 0..<configuration.concurrency {
+                group.addTask { await self.workerLoop(workerID: "\(self.workerPrefix)/\(index)") }
+            }
+        }
+    }
+
+    /// Whether the workers are alive: some loop or heartbeat ran recently.
+    public var isHealthy: Bool {
+        let idle = Date().microsecondsSince1970 - lastActivity.load(ordering: .relaxed)
+        let allowance = max(configuration.leaseDuration, 4 * Double(configuration.pollInterval.components.seconds) + 2)
+        return Double(idle) < allowance * 1_000_000
+    }
+
+    private func touch() { lastActivity.store(Date().microsecondsSince1970, ordering: .relaxed) }
+
+    private func rescueLoop() async {
+        while !Task.isCancelled {
+            do {
+                let rescued = try await store.rescueExpiredLeases(now: Date())
+                if rescued > 0 {
+                    logger.warning("rescued jobs whose worker stopped answering", metadata: ["count": "\(rescued)"])
+                    Counter(label: "fhe_jobs_lease_rescues_total").increment(by: rescued)
+                    wakeup.signal()
+                }
+            } catch {
+                logger.error("lease rescue failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(configuration.rescueInterval))
+        }
+    }
+
+    private func workerLoop(workerID: String) async {
+        while !Task.isCancelled {
+            touch()
+            let job: Job?
+            do {
+                job = try await store.leaseNextJob(workerID: workerID, leaseDuration: configuration.leaseDuration, now: Date())
+            } catch {
+                logger.error("leasing a job failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: configuration.pollInterval)
+                continue
+            }
+            guard let job else {
+                await wakeup.wait(timeout: configuration.pollInterval)
+                continue
+            }
+            await runLeased(job, workerID: workerID)
+        }
+    }
+
+    private enum Ending: Sendable {
+        case finished(Result<JSONValue, any Error>)
+        case timedOut
+        case leaseLost
+        case shutdown
+    }
+
+    /// Runs one leased job to an outcome and records it.
+    func runLeased(_ job: Job, workerID: String) async {
+        var log = logger
+        log[metadataKey: "job"] = "\(job.id)"
+        log[metadataKey: "attempt"] = "\(job.attempts)"
+        let started = ContinuousClock.now
+        let wait = Date().timeIntervalSince(job.createdAt)
+        Metrics.Timer(label: "fhe_jobs_pickup_latency_seconds").recordSeconds(max(0, wait))
+
+        let ending = await execute(job, workerID: workerID)
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        // Recording runs outside this task's cancellation, so a job that ends while the pool
+        // shuts down is still recorded (or released) rather than left to its lease expiring.
+        await Task { await self.record(ending, of: job, workerID: workerID, seconds: seconds, log: log) }.value
+    }
+
+    private func record(_ ending: Ending, of job: Job, workerID: String, seconds: Double, log: Logger) async {
+        let now = Date()
+        do {
+            switch ending {
+            case .finished(.success(let result)):
+                let hash = SHA256.hash(data: result.canonicalData()).hexString
+                if try await store.completeJob(jobID: job.id, workerID: workerID, result: result, resultHash: hash,
+                                               computeSeconds: seconds, now: now) {
+                    confirmationWakeup?.signal()
+                    count(outcome: "succeeded", seconds: seconds)
+                } else {
+                    log.info("result discarded: the job was cancelled or taken over while it ran")
+                }
+            case .finished(.failure(let error)):
+                let failure = JobFailure(code: "EXECUTION_FAILED", message: "\(error)")
+                try await fail(job, workerID: workerID, failure: failure, seconds: seconds, now: now, log: log)
+            case .timedOut:
+                try await fail(job, workerID: workerID, failure: .timedOut(after: job.timeoutSeconds), seconds: seconds, now: now, log: log)
+            case .leaseLost:
+                log.info("job stopped: cancelled, or its lease was lost")
+                count(outcome: "cancelled", seconds: seconds)
+            case .shutdown:
+                _ = try await store.releaseJob(jobID: job.id, workerID: workerID, now: now)
+                log.info("job released to the queue at shutdown")
+            }
+        } catch {
+            // The lease expires and the rescue loop re-queues the job: nothing is lost.
+            log.error("recording the job's outcome failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func fail(_ job: Job, workerID: String, failure: JobFailure, seconds: Double, now: Date, log: Logger) async throws {
+        let retryAt = job.attempts < job.maxAttempts
+            ? now.addingTimeInterval(configuration.retry.delay(afterAttempt: job.attempts)) : nil
+        if try await store.failJob(jobID: job.id, workerID: workerID, failure: failure, retryAt: retryAt,
+                                   computeSeconds: seconds, now: now) {
+            if retryAt != nil { Counter(label: "fhe_jobs_retries_total").increment() }
+            log.warning(retryAt == nil ? "job failed" : "attempt failed; will retry",
+                        metadata: ["code": "\(failure.code)", "reason": "\(failure.message)"])
+            count(outcome: retryAt == nil ? "failed" : "retried", seconds: seconds)
+        }
+    }
+
+    private func count(outcome: String, seconds: Double) {
+        Metrics.Timer(label: "fhe_jobs_job_duration_seconds", dimensions: [("outcome", outcome)]).recordSeconds(seconds)
+    }
+
+    /// Races the executor against the job's timeout, its heartbeats and shutdown.
+    private func execute(_ job: Job, workerID: String) async -> Ending {
+        let executor = job.payload["algorithm"]?.stringValue.flatMap(executors.executor(for:))
+        let input = job.payload["input"] ?? .null
+        return await withTaskGroup(of: Ending?.self) { group in
+            group.addTask {
+                guard let executor else {
+                    return .finished(.failure(JobInputError("no executor for this job on this worker")))
+                }
+                do { return .finished(.success(try await executor.run(input: input))) }
+                catch { return Task.isCancelled ? nil : .finished(.failure(error)) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(job.timeoutSeconds))
+                return Task.isCancelled ? nil : .timedOut
+            }
+            group.addTask {
+                let interval = Duration.seconds(self.configuration.leaseDuration / 3)
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    if Task.isCancelled { return nil }
+                    self.touch()
+                    do {
+                        if try await !self.store.heartbeat(jobID: job.id, workerID: workerID,
+                                                            leaseDuration: self.configuration.leaseDuration, now: Date()) {
+                            return .leaseLost
+                        }
+                    } catch where !Task.isCancelled {
+                        self.logger.warning("heartbeat failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                    }
+                }
+                return nil
+            }
+            // The first child to end decides; the others are cancelled. When the pool itself is
+            // cancelled, every child ends with nil and the job is released.
+            var ending: Ending = .shutdown
+            for await result in group {
+                if let result { ending = result; break }
+                if Task.isCancelled { break }
+            }
+            group.cancelAll()
+            return Task.isCancelled ? .shutdown : ending
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Jobs
+import OpenAPIRuntime
+import Prometheus
+
+/// The handlers of openapi.yml's operations: each translates its input to one `JobService`
+/// call and the answer back. Errors are thrown and answered as problem+json by the
+/// middleware, so no rule lives here.
+struct JobsAPI: APIProtocol {
+    let service: JobService
+    let registry: PrometheusCollectorRegistry
+    let health: HealthChecks
+
+    private var principal: Principal {
+        get throws(APIProblem) {
+            guard let p = RequestScope.principal else { throw .unauthenticated("an Authorization: Bearer token is required") }
+            return p
+        }
+    }
+
+    private func jobID(_ raw: String) throws(APIProblem) -> JobID {
+        guard let id = UUID(uuidString: raw) else { throw .invalid("jobId must be a UUID") }
+        return id
+    }
+
+    func submitJob(_ input: Operations.SubmitJob.Input) async throws -> Operations.SubmitJob.Output {
+        guard case .json(let body) = input.body else { throw APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the body must be application/json") }
+        let submitted = try await service.submit(try Representations.submission(body), by: try principal,
+                                                 idempotencyKey: input.headers.idempotencyKey)
+        RequestScope.auditTarget?.withLock { $0 = submitted.job.id.uuidString.lowercased() }
+        return .accepted(.init(body: .json(try Representations.job(submitted.job))))
+    }
+
+    func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output {
+        let q = input.query
+        var cursor: JobQuery.Cursor?
+        if let raw = q.cursor {
+            guard let c = JobQuery.Cursor(encoded: raw) else { throw APIProblem.invalid("cursor is not one this API returned") }
+            cursor = c
+        }
+        let query = JobQuery(visibility: .all, status: q.status.flatMap { JobStatus(rawValue: $0.rawValue) },
+                             type: q._type.flatMap { JobType(rawValue: $0.rawValue) }, createdAfter: q.createdAfter,
+                             createdBefore: q.createdBefore, after: cursor, limit: q.limit ?? 20)
+        let page = try await service.list(query, for: try principal)
+        return .ok(.init(body: .json(.init(items: try page.jobs.map(Representations.job), nextCursor: page.next?.encoded))))
+    }
+
+    func getJob(_ input: Operations.GetJob.Input) async throws -> Operations.GetJob.Output {
+        let job = try await service.job(id: try jobID(input.path.jobId), for: try principal)
+        return .ok(.init(body: .json(try Representations.job(job))))
+    }
+
+    func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output {
+        let job = try await service.cancel(id: try jobID(input.path.jobId), by: try principal)
+        return .ok(.init(body: .json(try Representations.job(job))))
+    }
+
+    func retrieveFheResult(_ input: Operations.RetrieveFheResult.Input) async throws -> Operations.RetrieveFheResult.Output {
+        // Confidential jobs cannot be submitted yet (the confidential-jobs issue adds them), so
+        // every job that exists is a plain one: answer what is true of it.
+        let job = try await service.job(id: try jobID(input.path.jobId), for: try principal)
+        guard job.useFHE else { throw JobServiceError.notConfidential }
+        throw JobServiceError.jobNotFinished(job.status)
+    }
+
+    func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        if input.query.probe == .live {
+            return .ok(.init(body: .json(.init(status: .ok, checks: .init(additionalProperties: ["process": "ok"])))))
+        }
+        let checks = await health.run()
+        let body = Components.Schemas.Health(status: checks.allHealthy ? .ok : .unavailable,
+                                             checks: .init(additionalProperties: checks.results))
+        return checks.allHealthy ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
+    }
+
+    func getUsage(_ input: Operations.GetUsage.Input) async throws -> Operations.GetUsage.Output {
+        let usage = try await service.usage(tenant: input.query.tenant, month: input.query.month, for: try principal)
+        return .ok(.init(body: .json(Representations.usage(usage))))
+    }
+
+    func listAudit(_ input: Operations.ListAudit.Input) async throws -> Operations.ListAudit.Output {
+        var before: Int64?
+        if let raw = input.query.cursor {
+            guard let id = Int64(raw), id > 0 else { throw APIProblem.invalid("cursor is not one this API returned") }
+            before = id
+        }
+        let limit = input.query.limit ?? 100
+        let records = try await service.audit(tenant: input.query.tenant, before: before, limit: limit + 1, for: try principal)
+        let page = Array(records.prefix(limit))
+        let next = records.count > limit ? page.last?.id.map(String.init) : nil
+        return .ok(.init(body: .json(.init(items: page.map(Representations.audit), nextCursor: next))))
+    }
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
+        // Queue depth is read at scrape time so it is exact for every replica.
+        if let counts = try? await service.store.countByStatus() {
+            for status in JobStatus.allCases {
+                registry.makeGauge(name: "fhe_jobs_jobs", labels: [("status", status.rawValue)]).set(Double(counts[status] ?? 0))
+            }
+        }
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return .ok(.init(body: .plainText(HTTPBody(buffer))))
+    }
+}

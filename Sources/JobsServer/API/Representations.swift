@@ -1,0 +1,47 @@
+import Foundation
+import Jobs
+import OpenAPIRuntime
+
+/// Conversions between the domain's types and the wire types generated from openapi.yml.
+enum Representations {
+    static func job(_ job: Job) throws -> Components.Schemas.Job {
+        Components.Schemas.Job(
+            id: job.id.uuidString.lowercased(), _type: .init(rawValue: job.type.rawValue)!, status: .init(rawValue: job.status.rawValue)!,
+            priority: .init(rawValue: job.priority.rawValue)!, useFHE: job.useFHE, tenant: job.tenant, owner: job.owner,
+            payload: try job.payload.objectValue.map { _ in .init(additionalProperties: try container(job.payload)) },
+            createdAt: job.createdAt, updatedAt: job.updatedAt, startedAt: job.startedAt, finishedAt: job.finishedAt,
+            attempts: job.attempts, maxAttempts: job.maxAttempts,
+            result: try job.result.map { .init(additionalProperties: try container($0)) },
+            resultHash: job.resultHash,
+            error: job.failure.map { .init(code: $0.code, message: $0.message) },
+            confirmation: job.confirmation.map(confirmation))
+    }
+
+    static func confirmation(_ c: Confirmation) -> Components.Schemas.Confirmation {
+        .init(kind: c.kind == .ledger ? .ledger : .chain, reference: c.reference, blockNumber: c.blockNumber, confirmedAt: c.confirmedAt)
+    }
+
+    static func submission(_ body: Components.Schemas.JobSubmission) throws -> JobSubmission {
+        JobSubmission(type: JobType(rawValue: body._type.rawValue)!, payload: try jsonValue(body.payload.additionalProperties),
+                      priority: body.priority.flatMap { Priority(rawValue: $0.rawValue) } ?? .normal, useFHE: body.useFHE ?? false)
+    }
+
+    static func usage(_ u: Usage) -> Components.Schemas.Usage {
+        .init(tenant: u.tenant, month: u.month, jobsSubmitted: u.jobsSubmitted, jobsSucceeded: u.jobsSucceeded,
+              jobsFailed: u.jobsFailed, computeSeconds: u.computeSeconds, bytesStored: u.bytesStored)
+    }
+
+    static func audit(_ r: AuditRecord) -> Components.Schemas.AuditEntry {
+        .init(id: r.id ?? 0, at: r.at, tenant: r.tenant, actor: r.actor, action: r.action, target: r.target,
+              outcome: r.outcome, requestId: r.requestID)
+    }
+
+    /// Free-form JSON crosses between the runtime's container and ours by its encoding.
+    static func jsonValue(_ container: OpenAPIObjectContainer) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(container))
+    }
+
+    static func container(_ value: JSONValue) throws -> OpenAPIObjectContainer {
+        try JSONDecoder().decode(OpenAPIObjectContainer.self, from: JSONEncoder().encode(value))
+    }
+}

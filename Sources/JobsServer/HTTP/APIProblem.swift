@@ -1,0 +1,67 @@
+import Foundation
+import HTTPTypes
+import Jobs
+
+/// An error answered as RFC 9457 problem details with one of openapi.yml's error codes.
+struct APIProblem: Error, Sendable {
+    typealias Code = Components.Schemas.ErrorCode
+
+    var code: Code
+    var status: HTTPResponse.Status
+    var detail: String
+    /// Headers the answer carries besides the problem (`Retry-After`, rate-limit headers).
+    var headers: HTTPFields = [:]
+
+    init(_ code: Code, _ status: HTTPResponse.Status, _ detail: String, headers: HTTPFields = [:]) {
+        self.code = code; self.status = status; self.detail = detail; self.headers = headers
+    }
+
+    static func unauthenticated(_ detail: String) -> APIProblem { APIProblem(.unauthenticated, .unauthorized, detail) }
+    static func invalid(_ detail: String) -> APIProblem { APIProblem(.invalidRequest, .badRequest, detail) }
+    static let internalError = APIProblem(._internal, .internalServerError, "the server failed to answer; the request id identifies it in the logs")
+
+    init(_ error: JobServiceError) {
+        switch error {
+        case .invalidRequest(let d): self.init(.invalidRequest, .badRequest, d)
+        case .unsupportedJobType(let d): self.init(.unsupportedJobType, .unprocessableContent, d)
+        case .notFound: self.init(.notFound, .notFound, "no such job")
+        case .forbidden(let d): self.init(.forbidden, .forbidden, d)
+        case .idempotencyKeyReused:
+            self.init(.idempotencyKeyReused, .unprocessableContent, "this Idempotency-Key was used with a different request body")
+        case .idempotencyInProgress:
+            self.init(.idempotencyInProgress, .conflict, "a request with this Idempotency-Key is still being processed; retry shortly")
+        case .quotaExceeded(let d): self.init(.quotaExceeded, .tooManyRequests, d)
+        case .notCancellable(let s): self.init(.jobNotCancellable, .conflict, "the job is \(s.rawValue) and can no longer be cancelled")
+        case .jobNotFinished(let s): self.init(.jobNotFinished, .conflict, "the job is \(s.rawValue); its result is not ready")
+        case .notConfidential: self.init(.notConfidentialJob, .conflict, "the job was not submitted with useFHE: true; read its result with GET /v1/jobs/{jobId}")
+        case .invalidConfiguration(let d): self.init(._internal, .internalServerError, d)
+        }
+    }
+
+    var title: String {
+        switch code {
+        case .invalidRequest: "Invalid request"
+        case .unauthenticated: "Authentication required"
+        case .forbidden: "Forbidden"
+        case .notFound: "Not found"
+        case .methodNotAllowed: "Method not allowed"
+        case .unsupportedMediaType: "Unsupported media type"
+        case .payloadTooLarge: "Payload too large"
+        case .unsupportedJobType: "Unsupported job type"
+        case .idempotencyKeyReused: "Idempotency key reused"
+        case .idempotencyInProgress: "Idempotent request in progress"
+        case .rateLimited: "Rate limit exceeded"
+        case .quotaExceeded: "Quota exceeded"
+        case .jobNotFinished: "Job not finished"
+        case .jobNotCancellable: "Job not cancellable"
+        case .notConfidentialJob: "Not a confidential job"
+        case .serviceUnavailable: "Service unavailable"
+        case ._internal: "Internal error"
+        }
+    }
+
+    func document(requestID: String, instance: String?) -> Components.Schemas.Problem {
+        Components.Schemas.Problem(_type: "urn:fhe-jobs:problem:\(code.rawValue)", title: title, status: status.code,
+                                   detail: detail, instance: instance, code: code, requestId: requestID)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import Hummingbird
+import Jobs
+
+/// Records every state-changing request (POST) of an authenticated caller in the append-only
+/// audit trail: who, tenant, what, on which job, when, request id and the status answered.
+struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
+    let service: JobService
+    let responder: ProblemResponder
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .post, let principal = RequestScope.principal else { return try await next(request, context) }
+        let created = AuditTarget()
+        var response: Response
+        do {
+            response = try await RequestScope.$auditTarget.withValue(created) { try await next(request, context) }
+        } catch { response = responder.response(for: error, request: request) }
+        let (action, target) = Self.action(for: request.uri.path)
+        await service.record(AuditRecord(
+            at: Date(), tenant: principal.tenant, actor: principal.subject, action: action,
+            target: target ?? created.current,
+            outcome: "\(response.status.code)", requestID: RequestScope.requestID))
+        return response
+    }
+
+    /// `job.submit`, `job.cancel`, `job.fhe_result`, with the job id from the path.
+    static func action(for path: String) -> (String, String?) {
+        let parts = path.split(separator: "/").map(String.init)
+        switch (parts.count, parts.last) {
+        case (2, "jobs"): return ("job.submit", nil)
+        case (4, "cancel"): return ("job.cancel", parts[2])
+        case (4, "fhe-result"): return ("job.fhe_result", parts[2])
+        default: return ("request \(path.prefix(100))", nil)
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import Jobs
+import Synchronization
+
+/// Per-request values the middleware establishes for the generated handlers, which receive
+/// only the OpenAPI input: the request id and the authenticated principal.
+enum RequestScope {
+    @TaskLocal static var requestID = "-"
+    @TaskLocal static var principal: Principal?
+    /// Where a handler notes the object it created (the new job's id) for the audit record.
+    @TaskLocal static var auditTarget: AuditTarget?
+}
+
+final class AuditTarget: Sendable {
+    private let value = Mutex<String?>(nil)
+    func withLock<R>(_ body: (inout String?) -> R) -> R { value.withLock(body) }
+    var current: String? { value.withLock { $0 } }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Hummingbird
+import Jobs
+import Logging
+import OpenAPIHummingbird
+import OpenAPIRuntime
+import Prometheus
+
+/// Builds the HTTP side of the service: the router with its middleware chain and the
+/// handlers generated from openapi.yml. The executable and the tests build the same router.
+public struct JobsHTTPServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// Largest request body accepted (the seed's payload limit; sha256 inputs go to 1 MiB).
+        public var maxBodyBytes = 2 * 1024 * 1024
+        public var tokenIssuer = "fhe-jobs"
+        public var tokenAudience = "fhe-jobs-api"
+        public var tokenLeeway: TimeInterval = 30
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    public let service: JobService
+    public let authKeys: AuthKeys
+    public let rateLimiter: any RateLimiter
+    public let registry: PrometheusCollectorRegistry
+    public let health: HealthChecks
+    public let logger: Logger
+
+    public init(configuration: Configuration, service: JobService, authKeys: AuthKeys, rateLimiter: any RateLimiter,
+                registry: PrometheusCollectorRegistry, health: HealthChecks, logger: Logger = Logger(label: "fhe-jobs.http")) {
+        self.configuration = configuration; self.service = service; self.authKeys = authKeys; self.rateLimiter = rateLimiter
+        self.registry = registry; self.health = health; self.logger = logger
+    }
+
+    /// Middleware, outermost first: request id and problem answers, request metrics, body
+    /// limit, authentication, rate limit, audit, then the generated handlers.
+    public func router() throws -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        let responder = ProblemResponder(logger: logger)
+        router.middlewares.add(RequestIDMiddleware(responder: responder))
+        router.middlewares.add(MetricsMiddleware())
+        router.middlewares.add(BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes))
+        router.middlewares.add(AuthMiddleware(verifier: TokenVerifier(
+            keys: authKeys.collection, pinned: authKeys.pinned,
+            configuration: .init(issuer: configuration.tokenIssuer, audience: configuration.tokenAudience, leeway: configuration.tokenLeeway))))
+        router.middlewares.add(RateLimitMiddleware(limiter: rateLimiter, plans: service.configuration.plans, responder: responder))
+        router.middlewares.add(AuditMiddleware(service: service, responder: responder))
+        try JobsAPI(service: service, registry: registry, health: health).registerHandlers(on: router)
+        return router
+    }
+
+    public func application() throws -> some ApplicationProtocol {
+        Application(router: try router(), configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+                    logger: logger)
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct FHEJobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fhe-jobs",
+        abstract: "The confidential-compute job service: REST API, queue workers and confirmations.",
+        subcommands: [Serve.self, Worker.self, Migrate.self, Token.self],
+        defaultSubcommand: Serve.self)
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import ComputeJobs
+import Foundation
+import Hummingbird
+import Jobs
+import JobsServer
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// `fhe-jobs serve`: the REST API, and (unless --workers 0) workers and the confirmer in the
+/// same process. With SQLite this is the whole service; with --database-url several of these
+/// and of `fhe-jobs worker` share one PostgreSQL.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the REST API (and, by default, workers) until SIGINT/SIGTERM.")
+
+    @OptionGroup var storage: StorageOptions
+    @OptionGroup var tokens: TokenOptions
+
+    @Option(help: "Address to listen on (env FHE_JOBS_HOST).")
+    var host: String = ProcessInfo.processInfo.environment["FHE_JOBS_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on (env FHE_JOBS_PORT).")
+    var port: Int = ProcessInfo.processInfo.environment["FHE_JOBS_PORT"].flatMap(Int.init) ?? 8080
+
+    @Option(help: "Jobs run at once in this process; 0 runs the API only (env FHE_JOBS_WORKERS).")
+    var workers: Int = ProcessInfo.processInfo.environment["FHE_JOBS_WORKERS"].flatMap(Int.init)
+        ?? ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "A JWKS file of the public keys (RS256/ES256) that sign access tokens (env FHE_JOBS_JWKS). Without it the service runs in dev mode: HS256 tokens from `fhe-jobs token`.")
+    var jwks: String? = ProcessInfo.processInfo.environment["FHE_JOBS_JWKS"]
+
+    @Flag(help: "Also accept dev-mode tokens when a JWKS file is given.")
+    var devAuth = false
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+        guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "fhe-jobs")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let graph = try await ServiceGraph.open(storage, logger: logger)
+        let devMode = jwks == nil || devAuth
+        if jwks == nil { logger.warning("no --jwks: dev mode, accepting HS256 tokens minted by `fhe-jobs token`") }
+        let authKeys = try await AuthKeys.load(
+            jwksFile: jwks.map { URL(fileURLWithPath: $0) },
+            devSecret: devMode ? try AuthKeys.devSecret(inDataDirectory: storage.dataDirectory) : nil)
+
+        var serviceConfiguration = JobService.Configuration()
+        serviceConfiguration.plans = try ServiceGraph.plans(storage)
+        let executors = ExecutorRegistry(ComputeAlgorithms.all())
+        let service = JobService(store: graph.store, executors: executors, configuration: serviceConfiguration,
+                                 wakeup: graph.wakeup, logger: logger)
+        var workerConfiguration = WorkerPool.Configuration()
+        workerConfiguration.concurrency = max(1, workers)
+        let pool = workers > 0
+            ? WorkerPool(store: graph.store, executors: executors, configuration: workerConfiguration, wakeup: graph.wakeup,
+                         confirmationWakeup: graph.confirmationWakeup, logger: logger)
+            : nil
+        let confirmer = ConfirmationService(
+            store: graph.store, confirmer: LocalLedger(store: graph.store, signingKey: try ServiceGraph.ledgerKey(in: storage.dataDirectory)),
+            wakeup: graph.confirmationWakeup, logger: logger)
+
+        var checks = [HealthChecks.database(graph.store)]
+        if let pool { checks.append(("workers", { pool.isHealthy ? nil : "the worker loop has stalled" })) }
+        var http = JobsHTTPServer.Configuration()
+        http.host = host; http.port = port
+        http.tokenIssuer = tokens.issuer; http.tokenAudience = tokens.audience
+        let server = JobsHTTPServer(configuration: http, service: service, authKeys: authKeys, rateLimiter: graph.rateLimiter,
+                                    registry: registry, health: HealthChecks(checks), logger: logger)
+        let app = try server.application()
+
+        let runner = Runner(store: graph.store) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await app.runService() }
+                if let pool { group.addTask { await cancelWhenGracefulShutdown { await pool.run() } } }
+                group.addTask { await cancelWhenGracefulShutdown { await confirmer.run() } }
+                try await group.waitForAll()
+            }
+        }
+        let group = ServiceGroup(configuration: .init(services: graph.backgroundServices + [runner],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Applies the migrations (the database client is running by then), then runs the service.
+struct Runner: Service {
+    let store: any JobStore
+    let body: @Sendable () async throws -> Void
+
+    init(store: any JobStore, body: @escaping @Sendable () async throws -> Void) { self.store = store; self.body = body }
+
+    func run() async throws {
+        try await store.migrate()
+        try await body()
+    }
+}

@@ -1,0 +1,59 @@
+import Crypto
+import Foundation
+import JobStorePostgres
+import JobStoreSQLite
+import Jobs
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// The objects the service is made of, built from the command line: the store and the rate
+/// limiter that go with the chosen database, and the background services to run with them.
+struct ServiceGraph {
+    let store: any JobStore
+    let rateLimiter: any RateLimiter
+    let wakeup = QueueWakeup()
+    let confirmationWakeup = QueueWakeup()
+    /// Database clients and listeners that must run for the store to work.
+    var backgroundServices: [any Service] = []
+    let isPostgres: Bool
+
+    static func open(_ options: StorageOptions, logger: Logger) async throws -> ServiceGraph {
+        try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true)
+        if let url = options.databaseURL {
+            let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: url), backgroundLogger: logger)
+            var graph = ServiceGraph(store: PostgresJobStore(client: client, logger: logger),
+                                     rateLimiter: PostgresRateLimiter(client: client, logger: logger), isPostgres: true)
+            graph.backgroundServices = [client, TaskService(PostgresQueueListener(client: client, wakeup: graph.wakeup, logger: logger).run)]
+            return graph
+        }
+        let path = options.dataDirectory.appendingPathComponent("jobs.sqlite").path
+        return ServiceGraph(store: try SQLiteJobStore(path: path), rateLimiter: LocalRateLimiter(), isPostgres: false)
+    }
+
+    static func plans(_ options: StorageOptions) throws -> TenantPlans {
+        guard let file = options.plans else { return TenantPlans() }
+        return try TenantPlans.load(from: URL(fileURLWithPath: file))
+    }
+
+    /// The Ed25519 key that signs the local ledger, created (mode 0600) on first start.
+    static func ledgerKey(in directory: URL) throws -> Curve25519.Signing.PrivateKey {
+        let file = directory.appendingPathComponent("ledger-signing.key")
+        if let data = try? Data(contentsOf: file) { return try Curve25519.Signing.PrivateKey(rawRepresentation: data) }
+        let key = Curve25519.Signing.PrivateKey()
+        guard FileManager.default.createFile(atPath: file.path, contents: key.rawRepresentation, attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
+        }
+        return key
+    }
+}
+
+/// A long-running async function as a `Service`: graceful shutdown cancels it, and it is
+/// expected to wind down (workers release their jobs) before returning.
+struct TaskService: Service {
+    let body: @Sendable () async -> Void
+    init(_ body: @escaping @Sendable () async -> Void) { self.body = body }
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await body() }
+    }
+}

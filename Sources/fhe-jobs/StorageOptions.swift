@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+
+/// Where the service keeps its state; every option also reads an environment variable.
+struct StorageOptions: ParsableArguments {
+    @Option(help: "Folder for the SQLite database and the service's keys (env FHE_JOBS_DATA_DIR).")
+    var dataDir: String = ProcessInfo.processInfo.environment["FHE_JOBS_DATA_DIR"] ?? "fhe-jobs-data"
+
+    @Option(help: "postgres://user:password@host:port/database to share the work between processes (env FHE_JOBS_DATABASE_URL); SQLite in the data folder if absent.")
+    var databaseURL: String? = ProcessInfo.processInfo.environment["FHE_JOBS_DATABASE_URL"]
+
+    @Option(help: "A JSON file of tenant plans: {\"default\": PLAN, \"tenants\": {NAME: PLAN}} (env FHE_JOBS_PLANS).")
+    var plans: String? = ProcessInfo.processInfo.environment["FHE_JOBS_PLANS"]
+
+    var dataDirectory: URL { URL(fileURLWithPath: dataDir, isDirectory: true) }
+
+    func validate() throws {
+        if let url = databaseURL, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+            throw ValidationError("--database-url must start with postgres:// or postgresql://")
+        }
+    }
+}
+
+struct TokenOptions: ParsableArguments {
+    @Option(help: "Expected token issuer, `iss` (env FHE_JOBS_TOKEN_ISSUER).")
+    var issuer: String = ProcessInfo.processInfo.environment["FHE_JOBS_TOKEN_ISSUER"] ?? "fhe-jobs"
+
+    @Option(help: "Expected token audience, `aud` (env FHE_JOBS_TOKEN_AUDIENCE).")
+    var audience: String = ProcessInfo.processInfo.environment["FHE_JOBS_TOKEN_AUDIENCE"] ?? "fhe-jobs-api"
+}

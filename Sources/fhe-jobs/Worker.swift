@@ -1,0 +1,48 @@
+import ArgumentParser
+import ComputeJobs
+import Foundation
+import Jobs
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// `fhe-jobs worker`: workers and the confirmer without the API, for scaling them apart.
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run queue workers (no API) until SIGINT/SIGTERM; running jobs are released to the queue.")
+
+    @OptionGroup var storage: StorageOptions
+
+    @Option(help: "Jobs run at once (env FHE_JOBS_WORKERS).")
+    var workers: Int = ProcessInfo.processInfo.environment["FHE_JOBS_WORKERS"].flatMap(Int.init)
+        ?? ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Seconds a job's lease lasts without a heartbeat before another worker takes it over.")
+    var leaseSeconds: Double = 30
+
+    func validate() throws {
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        guard leaseSeconds >= 1 else { throw ValidationError("--lease-seconds must be at least 1") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "fhe-jobs.worker")
+        let graph = try await ServiceGraph.open(storage, logger: logger)
+        let executors = ExecutorRegistry(ComputeAlgorithms.all())
+        var configuration = WorkerPool.Configuration()
+        configuration.concurrency = workers
+        configuration.leaseDuration = leaseSeconds
+        let pool = WorkerPool(store: graph.store, executors: executors, configuration: configuration, wakeup: graph.wakeup,
+                              confirmationWakeup: graph.confirmationWakeup, logger: logger)
+        let confirmer = ConfirmationService(
+            store: graph.store, confirmer: LocalLedger(store: graph.store, signingKey: try ServiceGraph.ledgerKey(in: storage.dataDirectory)),
+            wakeup: graph.confirmationWakeup, logger: logger)
+        let runner = Runner(store: graph.store) {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await cancelWhenGracefulShutdown { await pool.run() } }
+                group.addTask { await cancelWhenGracefulShutdown { await confirmer.run() } }
+            }
+        }
+        try await ServiceGroup(configuration: .init(services: graph.backgroundServices + [runner],
+                                                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+    }
+}

@@ -1,0 +1,295 @@
+import Crypto
+import Foundation
+import Jobs
+import Testing
+
+/// One behavioural suite, run on every store (SQLite and PostgreSQL).
+@Suite("JobStore behaviour") struct JobStoreSuite {
+    @Test(arguments: StoreKind.available)
+    func insertReadAndList(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+            var jobs: [Job] = []
+            for i in 0..<5 {
+                let job = makeJob(owner: i % 2 == 0 ? "alice" : "bob", createdAt: t0.addingTimeInterval(Double(i)))
+                #expect(try await store.insertJob(job, quota: generousQuota, idempotency: nil) == .inserted)
+                jobs.append(job)
+            }
+            try await store.insertJob(makeJob(tenant: "other", createdAt: t0), quota: generousQuota, idempotency: nil)
+            let read = try #require(try await store.job(id: jobs[0].id))
+            #expect(read == jobs[0])
+            #expect(try await store.job(id: UUID()) == nil)
+
+            // Newest first, keyset pages that neither skip nor repeat.
+            let page1 = try await store.listJobs(JobQuery(visibility: .tenant("acme"), limit: 2))
+            #expect(page1.map(\.id) == [jobs[4].id, jobs[3].id])
+            let page2 = try await store.listJobs(JobQuery(visibility: .tenant("acme"), after: .init(after: page1[1]), limit: 2))
+            #expect(page2.map(\.id) == [jobs[2].id, jobs[1].id])
+            let own = try await store.listJobs(JobQuery(visibility: .owner(tenant: "acme", subject: "bob"), limit: 10))
+            #expect(Set(own.map(\.id)) == [jobs[1].id, jobs[3].id])
+            #expect(try await store.listJobs(JobQuery(visibility: .all, limit: 100)).count == 6)
+            let window = try await store.listJobs(JobQuery(visibility: .tenant("acme"), createdAfter: t0.addingTimeInterval(0.5),
+                                                           createdBefore: t0.addingTimeInterval(3.5), limit: 10))
+            #expect(window.map(\.id) == [jobs[3].id, jobs[2].id, jobs[1].id])
+            #expect(try await store.listJobs(JobQuery(visibility: .all, status: .running, limit: 10)).isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func leasesByPriorityThenAgeAndHonoursRunAfter(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let now = Date()
+            let oldLow = makeJob(priority: .low, createdAt: now.addingTimeInterval(-30))
+            let newHigh = makeJob(priority: .high, createdAt: now.addingTimeInterval(-1))
+            let oldHigh = makeJob(priority: .high, createdAt: now.addingTimeInterval(-2))
+            let normal = makeJob(priority: .normal, createdAt: now.addingTimeInterval(-20))
+            for job in [oldLow, newHigh, oldHigh, normal] { try await store.insertJob(job, quota: generousQuota, idempotency: nil) }
+            var order: [JobID] = []
+            while let job = try await store.leaseNextJob(workerID: "w", leaseDuration: 30, now: now) {
+                #expect(job.status == .running && job.attempts == 1 && job.leaseOwner == "w")
+                order.append(job.id)
+            }
+            #expect(order == [oldHigh.id, newHigh.id, normal.id, oldLow.id])
+
+            // A failed attempt waits for its retry time.
+            #expect(try await store.failJob(jobID: oldHigh.id, workerID: "w", failure: .init(code: "X", message: "boom"),
+                                            retryAt: now.addingTimeInterval(10), computeSeconds: 1, now: now))
+            #expect(try await store.leaseNextJob(workerID: "w", leaseDuration: 30, now: now) == nil)
+            let again = try #require(try await store.leaseNextJob(workerID: "w2", leaseDuration: 30, now: now.addingTimeInterval(11)))
+            #expect(again.id == oldHigh.id && again.attempts == 2 && again.failure?.code == "X")
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func transitionsAreGuarded(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let now = Date()
+            let job = makeJob()
+            try await store.insertJob(job, quota: generousQuota, idempotency: nil)
+            _ = try #require(try await store.leaseNextJob(workerID: "w1", leaseDuration: 30, now: now))
+            // Another worker cannot finish, fail, release or heartbeat it.
+            #expect(try await !store.completeJob(jobID: job.id, workerID: "w2", result: ["x": 1], resultHash: "h", computeSeconds: 1, now: now))
+            #expect(try await !store.failJob(jobID: job.id, workerID: "w2", failure: .init(code: "X", message: "m"), retryAt: nil, computeSeconds: 0, now: now))
+            #expect(try await !store.heartbeat(jobID: job.id, workerID: "w2", leaseDuration: 30, now: now))
+            #expect(try await store.heartbeat(jobID: job.id, workerID: "w1", leaseDuration: 30, now: now))
+            #expect(try await store.completeJob(jobID: job.id, workerID: "w1", result: ["x": 1], resultHash: "h", computeSeconds: 1.5, now: now))
+            // Twice is refused: one result per job.
+            #expect(try await !store.completeJob(jobID: job.id, workerID: "w1", result: ["x": 2], resultHash: "h2", computeSeconds: 1, now: now))
+            let done = try #require(try await store.job(id: job.id))
+            #expect(done.status == .succeeded && done.result == ["x": 1] && done.resultHash == "h" && done.leaseOwner == nil)
+            // A finished job is not cancelled.
+            #expect(try await store.cancelJob(id: job.id, now: now)?.status == .succeeded)
+
+            let confirmation = Confirmation(kind: .ledger, reference: "abc", blockNumber: 7, confirmedAt: now)
+            #expect(try await store.jobsAwaitingConfirmation(limit: 10).map(\.id) == [job.id])
+            #expect(try await store.markConfirmed(jobID: job.id, confirmation: confirmation, now: now))
+            #expect(try await !store.markConfirmed(jobID: job.id, confirmation: confirmation, now: now))
+            let confirmed = try #require(try await store.job(id: job.id))
+            #expect(confirmed.status == .confirmed && confirmed.confirmation?.reference == "abc" && confirmed.confirmation?.blockNumber == 7)
+            #expect(try await store.jobsAwaitingConfirmation(limit: 10).isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func cancellationOfQueuedAndRunningJobs(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let now = Date()
+            let queued = makeJob(createdAt: now.addingTimeInterval(-1)), running = makeJob(createdAt: now.addingTimeInterval(-2))
+            try await store.insertJob(queued, quota: generousQuota, idempotency: nil)
+            try await store.insertJob(running, quota: generousQuota, idempotency: nil)
+            #expect(try await store.leaseNextJob(workerID: "w", leaseDuration: 30, now: now)?.id == running.id)
+            #expect(try await store.cancelJob(id: queued.id, now: now)?.status == .cancelled)
+            #expect(try await store.cancelJob(id: running.id, now: now)?.status == .cancelled)
+            #expect(try await store.cancelJob(id: UUID(), now: now) == nil)
+            // The worker learns at its next heartbeat, and its result is refused.
+            #expect(try await !store.heartbeat(jobID: running.id, workerID: "w", leaseDuration: 30, now: now))
+            #expect(try await !store.completeJob(jobID: running.id, workerID: "w", result: [:], resultHash: "h", computeSeconds: 1, now: now))
+            #expect(try await store.leaseNextJob(workerID: "w", leaseDuration: 30, now: now) == nil)
+            #expect(try await store.countByStatus()[.cancelled] == 2)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func expiredLeasesAreRescuedOrFailed(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let now = Date()
+            let retried = makeJob(createdAt: now.addingTimeInterval(-2), maxAttempts: 3)
+            let exhausted = makeJob(createdAt: now.addingTimeInterval(-1), maxAttempts: 1)
+            try await store.insertJob(retried, quota: generousQuota, idempotency: nil)
+            try await store.insertJob(exhausted, quota: generousQuota, idempotency: nil)
+            _ = try await store.leaseNextJob(workerID: "dead", leaseDuration: 5, now: now)
+            _ = try await store.leaseNextJob(workerID: "dead", leaseDuration: 5, now: now)
+            #expect(try await store.rescueExpiredLeases(now: now.addingTimeInterval(4)) == 0)
+            #expect(try await store.rescueExpiredLeases(now: now.addingTimeInterval(6)) == 2)
+            #expect(try await store.job(id: retried.id)?.status == .queued)
+            let failed = try #require(try await store.job(id: exhausted.id))
+            #expect(failed.status == .failed && failed.failure == .leaseExpired)
+            // The dead worker's late result is refused; a live worker takes the job over.
+            #expect(try await !store.completeJob(jobID: retried.id, workerID: "dead", result: [:], resultHash: "h", computeSeconds: 1, now: now))
+            let takeover = try #require(try await store.leaseNextJob(workerID: "alive", leaseDuration: 5, now: now.addingTimeInterval(7)))
+            #expect(takeover.id == retried.id && takeover.attempts == 2)
+            #expect(try await store.usage(tenant: "acme", month: Usage.month(of: now)).jobsFailed == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func releaseReturnsTheJobWithoutCountingTheAttempt(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let now = Date()
+            let job = makeJob()
+            try await store.insertJob(job, quota: generousQuota, idempotency: nil)
+            _ = try await store.leaseNextJob(workerID: "w", leaseDuration: 30, now: now)
+            #expect(try await store.releaseJob(jobID: job.id, workerID: "w", now: now))
+            let back = try #require(try await store.job(id: job.id))
+            #expect(back.status == .queued && back.attempts == 0 && back.leaseOwner == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func concurrentWorkersNeverShareAJob(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let now = Date()
+            for i in 0..<40 { try await store.insertJob(makeJob(createdAt: now.addingTimeInterval(Double(-i))), quota: generousQuota, idempotency: nil) }
+            let leased = try await withThrowingTaskGroup(of: [JobID].self) { group in
+                for w in 0..<8 {
+                    group.addTask {
+                        var mine: [JobID] = []
+                        while let job = try await store.leaseNextJob(workerID: "w\(w)", leaseDuration: 30, now: now) { mine.append(job.id) }
+                        return mine
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(leased.count == 40 && Set(leased).count == 40)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func idempotencyKeyLifecycle(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let now = Date()
+            let key = IdempotencyKey(tenant: "acme", key: "k1")
+            func reserve(_ hash: String, at t: Date) async throws -> IdempotencyReservation {
+                try await store.reserveIdempotencyKey(key, requestHash: hash, now: t, window: 86_400, inFlightTimeout: 60)
+            }
+            #expect(try await reserve("h1", at: now) == .reserved)
+            #expect(try await reserve("h1", at: now) == .inProgress)
+            #expect(try await reserve("h2", at: now) == .mismatch)
+            // Keys are per tenant.
+            #expect(try await store.reserveIdempotencyKey(IdempotencyKey(tenant: "other", key: "k1"), requestHash: "h9", now: now,
+                                                          window: 86_400, inFlightTimeout: 60) == .reserved)
+            let job = makeJob()
+            let response = StoredResponse(statusCode: 202, jobID: job.id, body: Data("{\"stored\":true}".utf8))
+            #expect(try await store.insertJob(job, quota: generousQuota, idempotency: (key, response)) == .inserted)
+            #expect(try await reserve("h1", at: now.addingTimeInterval(3600)) == .completed(response))
+            #expect(try await reserve("h2", at: now.addingTimeInterval(3600)) == .mismatch)
+            // After the 24-hour window the key is free again.
+            #expect(try await reserve("h2", at: now.addingTimeInterval(86_401)) == .reserved)
+
+            // A reservation whose request crashed lapses; a released one is free at once.
+            let crashed = IdempotencyKey(tenant: "acme", key: "crashed")
+            #expect(try await store.reserveIdempotencyKey(crashed, requestHash: "a", now: now, window: 86_400, inFlightTimeout: 60) == .reserved)
+            #expect(try await store.reserveIdempotencyKey(crashed, requestHash: "a", now: now.addingTimeInterval(61), window: 86_400, inFlightTimeout: 60) == .reserved)
+            try await store.releaseIdempotencyKey(crashed)
+            #expect(try await store.reserveIdempotencyKey(crashed, requestHash: "b", now: now.addingTimeInterval(62), window: 86_400, inFlightTimeout: 60) == .reserved)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func hundredConcurrentReservationsYieldOne(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let key = IdempotencyKey(tenant: "acme", key: "race")
+            let outcomes = try await withThrowingTaskGroup(of: IdempotencyReservation.self) { group in
+                for _ in 0..<100 {
+                    group.addTask { try await store.reserveIdempotencyKey(key, requestHash: "same", now: Date(), window: 86_400, inFlightTimeout: 60) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == .reserved }.count == 1)
+            #expect(outcomes.filter { $0 == .inProgress }.count == 99)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func quotasAreEnforcedAtInsert(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let quota = Quota(maxActiveJobs: 2, maxJobsPerMonth: 3)
+            #expect(try await store.insertJob(makeJob(), quota: quota, idempotency: nil) == .inserted)
+            #expect(try await store.insertJob(makeJob(), quota: quota, idempotency: nil) == .inserted)
+            #expect(try await store.insertJob(makeJob(), quota: quota, idempotency: nil) == .activeJobsQuotaExceeded(limit: 2))
+            #expect(try await store.insertJob(makeJob(tenant: "other"), quota: quota, idempotency: nil) == .inserted)
+            let first = try #require(try await store.leaseNextJob(workerID: "w", leaseDuration: 30, now: Date()))
+            if first.tenant == "acme" {
+                _ = try await store.completeJob(jobID: first.id, workerID: "w", result: [:], resultHash: "h", computeSeconds: 0, now: Date())
+            } else {
+                _ = try await store.cancelJob(id: try await store.listJobs(JobQuery(visibility: .tenant("acme"), limit: 1))[0].id, now: Date())
+            }
+            #expect(try await store.insertJob(makeJob(), quota: quota, idempotency: nil) == .inserted)
+            #expect(try await store.insertJob(makeJob(), quota: Quota(maxActiveJobs: 100, maxJobsPerMonth: 3), idempotency: nil) == .monthlyQuotaExceeded(limit: 3))
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func usageIsMetered(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let now = Date()
+            let a = makeJob(createdAt: now), b = makeJob(createdAt: now.addingTimeInterval(0.001))
+            try await store.insertJob(a, quota: generousQuota, idempotency: nil)
+            try await store.insertJob(b, quota: generousQuota, idempotency: nil)
+            let first = try #require(try await store.leaseNextJob(workerID: "w", leaseDuration: 30, now: now))
+            #expect(try await store.completeJob(jobID: first.id, workerID: "w", result: ["ok": true], resultHash: "h", computeSeconds: 2.5, now: now))
+            let second = try #require(try await store.leaseNextJob(workerID: "w", leaseDuration: 30, now: now.addingTimeInterval(1)))
+            #expect(try await store.failJob(jobID: second.id, workerID: "w", failure: .init(code: "E", message: "m"), retryAt: nil, computeSeconds: 0.5, now: now))
+            let usage = try await store.usage(tenant: "acme", month: Usage.month(of: now))
+            #expect(usage.jobsSubmitted == 2 && usage.jobsSucceeded == 1 && usage.jobsFailed == 1)
+            #expect(abs(usage.computeSeconds - 3.0) < 1e-9)
+            #expect(usage.bytesStored > 0)
+            #expect(try await store.usage(tenant: "nobody", month: "2020-01") == Usage(tenant: "nobody", month: "2020-01"))
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func auditIsAppendOnlyAndPaged(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            for i in 0..<5 {
+                try await store.appendAudit(AuditRecord(at: Date(), tenant: i < 3 ? "acme" : "other", actor: "u\(i)", action: "job.submit",
+                                                        target: nil, outcome: "202", requestID: "r\(i)"))
+            }
+            let all = try await store.listAudit(tenant: nil, before: nil, limit: 10)
+            #expect(all.map(\.actor) == ["u4", "u3", "u2", "u1", "u0"])
+            let acme = try await store.listAudit(tenant: "acme", before: nil, limit: 2)
+            #expect(acme.map(\.actor) == ["u2", "u1"])
+            let rest = try await store.listAudit(tenant: "acme", before: acme.last?.id, limit: 2)
+            #expect(rest.map(\.actor) == ["u0"])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func ledgerIsAHashChainSignedByTheService(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let key = Curve25519.Signing.PrivateKey()
+            let ledger = LocalLedger(store: store, signingKey: key)
+            var jobs: [Job] = []
+            for i in 0..<3 {
+                var job = makeJob()
+                job.status = .succeeded
+                job.resultHash = String(repeating: "\(i)", count: 64)
+                jobs.append(job)
+                let confirmation = try #require(try await ledger.confirm(job))
+                #expect(confirmation.kind == .ledger && confirmation.blockNumber == Int64(i + 1))
+            }
+            // A job is committed once: confirming it again returns the same entry.
+            let again = try #require(try await ledger.confirm(jobs[1]))
+            #expect(again.blockNumber == 2)
+            let entries = try await store.ledgerEntries(fromSequence: 1, limit: 10)
+            #expect(entries.count == 3)
+            try LocalLedger.verify(entries, publicKey: key.publicKey)
+            var tampered = entries
+            tampered[1].resultHash = String(repeating: "f", count: 64)
+            #expect(throws: LocalLedger.VerificationError.badHash(sequence: 2)) { try LocalLedger.verify(tampered, publicKey: key.publicKey) }
+            #expect(throws: LocalLedger.VerificationError.badSignature(sequence: 1)) {
+                try LocalLedger.verify(entries, publicKey: Curve25519.Signing.PrivateKey().publicKey)
+            }
+        }
+    }
+}
