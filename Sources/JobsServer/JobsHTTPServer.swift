@@ -47,7 +47,9 @@ public struct JobsHTTPServer: Sendable {
             configuration: .init(issuer: configuration.tokenIssuer, audience: configuration.tokenAudience, leeway: configuration.tokenLeeway))))
         router.middlewares.add(RateLimitMiddleware(limiter: rateLimiter, plans: service.configuration.plans, responder: responder))
         router.middlewares.add(AuditMiddleware(service: service, responder: responder))
-        try JobsAPI(service: service, registry: registry, health: health).registerHandlers(on: router)
+        // Compact JSON: pretty-printing costs bytes and time on every answer.
+        try JobsAPI(service: service, registry: registry, health: health)
+            .registerHandlers(on: router, configuration: OpenAPIRuntime.Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
         return router
     }
 

@@ -192,8 +192,10 @@ public final class WorkerPool: Sendable {
                                                             leaseDuration: self.configuration.leaseDuration, now: Date()) {
                             return .leaseLost
                         }
-                    } catch where !Task.isCancelled {
-                        self.logger.warning("heartbeat failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                    } catch {
+                        if !Task.isCancelled {
+                            self.logger.warning("heartbeat failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                        }
                     }
                 }
                 return nil

@@ -27,7 +27,7 @@ struct JobsAPI: APIProtocol {
         guard case .json(let body) = input.body else { throw APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the body must be application/json") }
         let submitted = try await service.submit(try Representations.submission(body), by: try principal,
                                                  idempotencyKey: input.headers.idempotencyKey)
-        RequestScope.auditTarget?.withLock { $0 = submitted.job.id.uuidString.lowercased() }
+        RequestScope.auditTarget?.set(submitted.job.id.uuidString.lowercased())
         return .accepted(.init(body: .json(try Representations.job(submitted.job))))
     }
 

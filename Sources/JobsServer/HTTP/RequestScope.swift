@@ -12,6 +12,6 @@ enum RequestScope {
 
 final class AuditTarget: Sendable {
     private let value = Mutex<String?>(nil)
-    func withLock<R>(_ body: (inout String?) -> R) -> R { value.withLock(body) }
+    func set(_ target: String) { value.withLock { $0 = target } }
     var current: String? { value.withLock { $0 } }
 }

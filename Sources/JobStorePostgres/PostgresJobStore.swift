@@ -1,0 +1,427 @@
+import Foundation
+import Jobs
+import PostgresNIO
+
+/// The `JobStore` for several processes on several machines: every replica and worker shares
+/// one PostgreSQL database. It keeps the SQLite store's columns and semantics; where SQLite
+/// gets atomicity from its single writer, this store gets it from row locks, `FOR UPDATE SKIP
+/// LOCKED` (leasing), advisory locks (quotas), `ON CONFLICT` (idempotency keys) and a table
+/// lock (the ledger's hash chain).
+///
+/// The store does not own the client: its owner must run `client.run()` in a long-running
+/// task (or hand the client to a ServiceGroup) for as long as the store is used, since the
+/// client only hands out connections while `run()` is running.
+///
+///     let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: url))
+///     let running = Task { await client.run() }  // or add the client to a ServiceGroup
+///     let store = PostgresJobStore(client: client, logger: logger)
+///     try await store.migrate()
+///     ...
+///     running.cancel()  // closes the client's connections
+public final class PostgresJobStore: JobStore {
+    private let client: PostgresClient
+    private let logger: Logger
+
+    /// The channel `insertJob` notifies, and `PostgresQueueListener` listens on.
+    static let queuedChannel = "fhe_jobs_queued"
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public func migrate() async throws {
+        try await PostgresMigrations.migrate(client: client, logger: logger)
+    }
+
+    /// How long `ping` waits for the database. The client keeps requests waiting while it
+    /// cannot connect (it retries, and never fails them), so without a deadline a readiness
+    /// check would hang for as long as the database is down.
+    static let pingTimeout: Duration = .seconds(5)
+
+    public func ping() async throws {
+        let client = client, logger = logger
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try await client.rows("SELECT 1", logger: logger) }
+            group.addTask {
+                try await Task.sleep(for: Self.pingTimeout)
+                throw PostgresUnreachableError(timeout: Self.pingTimeout)
+            }
+            // The first to finish decides; the other is cancelled (a waiting connection
+            // request is withdrawn from the pool).
+            defer { group.cancelAll() }
+            try await group.next()
+        }
+    }
+
+    // MARK: Submission
+
+    public func reserveIdempotencyKey(_ key: IdempotencyKey, requestHash: String, now: Date,
+                                      window: TimeInterval, inFlightTimeout: TimeInterval) async throws -> IdempotencyReservation {
+        let nowUS = now.microsecondsSince1970
+        let logger = logger
+        return try await client.transaction(logger: logger) { connection in
+            // A row deleted (released) between the insert and the read makes the insert worth
+            // trying again; the loop ends because each turn either inserts or finds a row.
+            while true {
+                // Of concurrent requests with one key, exactly one inserts: the others wait
+                // for its transaction to end, then find the key taken.
+                let inserted = try await connection.rows("""
+                    INSERT INTO idempotency_keys (tenant, key, request_hash, state, created_at)
+                    VALUES (\(key.tenant), \(key.key), \(requestHash), 'in_progress', \(nowUS))
+                    ON CONFLICT (tenant, key) DO NOTHING
+                    RETURNING tenant
+                    """, logger: logger)
+                if !inserted.isEmpty { return .reserved }
+
+                // Locked, so of concurrent requests finding a lapsed row only the first
+                // replaces it; the others then read its replacement, which has not lapsed.
+                guard let row = try await connection.rows("""
+                    SELECT request_hash, state, status_code, job_id, response, created_at FROM idempotency_keys
+                    WHERE tenant = \(key.tenant) AND key = \(key.key)
+                    FOR UPDATE
+                    """, logger: logger).first else { continue }
+                let cells = row.makeRandomAccess()
+                let state = try cells["state"].decode(String.self)
+                let lapse = state == "completed" ? window : inFlightTimeout
+                if nowUS - (try cells["created_at"].decode(Int64.self)) < Int64(lapse * 1_000_000) {
+                    guard try cells["request_hash"].decode(String.self) == requestHash else { return .mismatch }
+                    guard state == "completed" else { return .inProgress }
+                    guard let statusCode = try cells["status_code"].decode(Int?.self),
+                          let jobID = try cells["job_id"].decode(UUID?.self),
+                          let body = try cells["response"].decode(Data?.self) else {
+                        throw CorruptRowError(table: "idempotency_keys", key: "\(key.tenant)/\(key.key)",
+                                              reason: "completed without a stored response")
+                    }
+                    return .completed(StoredResponse(statusCode: statusCode, jobID: jobID, body: body))
+                }
+                try await connection.query("""
+                    UPDATE idempotency_keys
+                    SET request_hash = \(requestHash), state = 'in_progress', status_code = NULL, job_id = NULL,
+                        response = NULL, created_at = \(nowUS)
+                    WHERE tenant = \(key.tenant) AND key = \(key.key)
+                    """, logger: logger)
+                return .reserved
+            }
+        }
+    }
+
+    public func releaseIdempotencyKey(_ key: IdempotencyKey) async throws {
+        try await client.query("""
+            DELETE FROM idempotency_keys WHERE tenant = \(key.tenant) AND key = \(key.key) AND state = 'in_progress'
+            """, logger: logger)
+    }
+
+    public func insertJob(_ job: Job, quota: Quota, idempotency: (key: IdempotencyKey, response: StoredResponse)?) async throws -> InsertOutcome {
+        let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
+        let month = Usage.month(of: job.createdAt)
+        let t = job.createdAt.microsecondsSince1970
+        let logger = logger
+        return try await client.transaction(logger: logger) { connection in
+            // One insert per tenant at a time: counting, then inserting, is only safe when no
+            // other insert of the tenant can slip in between (READ COMMITTED would let it).
+            // The lock is released at commit, when this insert is visible to the next one.
+            _ = try await connection.rows(
+                "SELECT pg_advisory_xact_lock(\(PostgresAdvisoryLocks.tenantInserts), hashtext(\(job.tenant)))", logger: logger)
+            let active = try await connection.rows("""
+                SELECT count(*) FROM jobs WHERE tenant = \(job.tenant) AND status IN ('queued', 'running')
+                """, logger: logger).first?.decode(Int.self) ?? 0
+            if active >= quota.maxActiveJobs { return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs) }
+            let submitted = try await connection.rows("""
+                SELECT jobs_submitted FROM usage WHERE tenant = \(job.tenant) AND month = \(month)
+                """, logger: logger).first?.decode(Int.self) ?? 0
+            if submitted >= quota.maxJobsPerMonth { return .monthlyQuotaExceeded(limit: quota.maxJobsPerMonth) }
+
+            try await connection.query("""
+                INSERT INTO jobs (id, tenant, owner, type, status, priority, use_fhe, payload, created_at, updated_at,
+                                  run_after, attempts, max_attempts, timeout_seconds)
+                VALUES (\(job.id), \(job.tenant), \(job.owner), \(job.type.rawValue), 'queued', \(job.priority.rank),
+                        \(job.useFHE), \(payload), \(t), \(t), \(t), 0, \(job.maxAttempts), \(job.timeoutSeconds))
+                """, logger: logger)
+            try await connection.query("""
+                INSERT INTO usage (tenant, month, jobs_submitted, bytes_stored) VALUES (\(job.tenant), \(month), 1, \(payload.utf8.count))
+                ON CONFLICT (tenant, month) DO UPDATE SET jobs_submitted = usage.jobs_submitted + 1,
+                                                          bytes_stored = usage.bytes_stored + excluded.bytes_stored
+                """, logger: logger)
+            if let (key, response) = idempotency {
+                try await connection.query("""
+                    UPDATE idempotency_keys
+                    SET state = 'completed', status_code = \(response.statusCode), job_id = \(response.jobID), response = \(response.body)
+                    WHERE tenant = \(key.tenant) AND key = \(key.key)
+                    """, logger: logger)
+            }
+            // Sent to the listeners (other processes' idle workers) when the transaction
+            // commits, and not at all if it rolls back.
+            _ = try await connection.rows("SELECT pg_notify(\(Self.queuedChannel), '')", logger: logger)
+            return .inserted
+        }
+    }
+
+    // MARK: Reading
+
+    public func job(id: JobID) async throws -> Job? {
+        try await client.rows("SELECT * FROM jobs WHERE id = \(id)", logger: logger).first.map(Job.init(row:))
+    }
+
+    public func listJobs(_ query: JobQuery) async throws -> [Job] {
+        var tenant: String?
+        var owner: String?
+        switch query.visibility {
+        case .all: break
+        case .tenant(let t): tenant = t
+        case .owner(let t, let subject): tenant = t; owner = subject
+        }
+        let after = query.createdAfter?.microsecondsSince1970
+        let before = query.createdBefore?.microsecondsSince1970
+        let cursorCreatedAt = query.after?.createdAt
+        let cursorID = query.after?.id
+        // One fixed statement: an absent filter is a NULL parameter that disables its
+        // condition. The query is planned with the actual parameters (an unnamed statement),
+        // so the disabled conditions cost nothing.
+        return try await client.rows("""
+            SELECT * FROM jobs
+            WHERE (\(tenant)::text IS NULL OR tenant = \(tenant))
+              AND (\(owner)::text IS NULL OR owner = \(owner))
+              AND (\(query.status?.rawValue)::text IS NULL OR status = \(query.status?.rawValue))
+              AND (\(query.type?.rawValue)::text IS NULL OR type = \(query.type?.rawValue))
+              AND (\(after)::bigint IS NULL OR created_at > \(after))
+              AND (\(before)::bigint IS NULL OR created_at < \(before))
+              AND (\(cursorCreatedAt)::bigint IS NULL
+                   OR created_at < \(cursorCreatedAt) OR (created_at = \(cursorCreatedAt) AND id < \(cursorID)))
+            ORDER BY created_at DESC, id DESC
+            LIMIT \(max(1, query.limit))
+            """, logger: logger).map(Job.init(row:))
+    }
+
+    public func cancelJob(id: JobID, now: Date) async throws -> Job? {
+        let t = now.microsecondsSince1970
+        if let cancelled = try await client.rows("""
+            UPDATE jobs SET status = 'cancelled', finished_at = \(t), updated_at = \(t), lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = \(id) AND status IN ('queued', 'running')
+            RETURNING *
+            """, logger: logger).first {
+            return try Job(row: cancelled)
+        }
+        // Not cancellable (already finished) or not there: the job as it is.
+        return try await job(id: id)
+    }
+
+    // MARK: Queue
+
+    public func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Job? {
+        let t = now.microsecondsSince1970
+        let expires = now.addingTimeInterval(leaseDuration).microsecondsSince1970
+        // SKIP LOCKED: a job another worker is leasing right now is passed over rather than
+        // waited for, so concurrent workers take different jobs and never block each other.
+        return try await client.rows("""
+            UPDATE jobs SET status = 'running', lease_owner = \(workerID), lease_expires_at = \(expires),
+                            attempts = attempts + 1, started_at = coalesce(started_at, \(t)), updated_at = \(t)
+            WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= \(t)
+                        ORDER BY priority DESC, created_at, id LIMIT 1
+                        FOR UPDATE SKIP LOCKED)
+            RETURNING *
+            """, logger: logger).first.map(Job.init(row:))
+    }
+
+    public func heartbeat(jobID: JobID, workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Bool {
+        let expires = now.addingTimeInterval(leaseDuration).microsecondsSince1970
+        return try await !client.rows("""
+            UPDATE jobs SET lease_expires_at = \(expires) WHERE id = \(jobID) AND status = 'running' AND lease_owner = \(workerID)
+            RETURNING id
+            """, logger: logger).isEmpty
+    }
+
+    public func completeJob(jobID: JobID, workerID: String, result: JSONValue, resultHash: String,
+                            computeSeconds: Double, now: Date) async throws -> Bool {
+        let t = now.microsecondsSince1970
+        let text = String(decoding: result.canonicalData(), as: UTF8.self)
+        let logger = logger
+        return try await client.transaction(logger: logger) { connection in
+            guard let tenant = try await connection.rows("""
+                UPDATE jobs SET status = 'succeeded', result = \(text), result_hash = \(resultHash), finished_at = \(t),
+                                updated_at = \(t), lease_owner = NULL, lease_expires_at = NULL, error_code = NULL, error_message = NULL
+                WHERE id = \(jobID) AND status = 'running' AND lease_owner = \(workerID)
+                RETURNING tenant
+                """, logger: logger).first?.decode(String.self) else { return false }
+            try await Self.meter(connection, logger: logger, tenant: tenant, at: now, succeeded: 1,
+                                 computeSeconds: computeSeconds, bytes: text.utf8.count)
+            return true
+        }
+    }
+
+    public func failJob(jobID: JobID, workerID: String, failure: JobFailure, retryAt: Date?,
+                        computeSeconds: Double, now: Date) async throws -> Bool {
+        let t = now.microsecondsSince1970
+        let logger = logger
+        return try await client.transaction(logger: logger) { connection in
+            let updated: [PostgresRow]
+            if let retryAt {
+                updated = try await connection.rows("""
+                    UPDATE jobs SET status = 'queued', run_after = \(retryAt.microsecondsSince1970), updated_at = \(t),
+                                    lease_owner = NULL, lease_expires_at = NULL,
+                                    error_code = \(failure.code), error_message = \(failure.message)
+                    WHERE id = \(jobID) AND status = 'running' AND lease_owner = \(workerID)
+                    RETURNING tenant
+                    """, logger: logger)
+            } else {
+                updated = try await connection.rows("""
+                    UPDATE jobs SET status = 'failed', finished_at = \(t), updated_at = \(t),
+                                    lease_owner = NULL, lease_expires_at = NULL,
+                                    error_code = \(failure.code), error_message = \(failure.message)
+                    WHERE id = \(jobID) AND status = 'running' AND lease_owner = \(workerID)
+                    RETURNING tenant
+                    """, logger: logger)
+            }
+            guard let tenant = try updated.first?.decode(String.self) else { return false }
+            try await Self.meter(connection, logger: logger, tenant: tenant, at: now, failed: retryAt == nil ? 1 : 0,
+                                 computeSeconds: computeSeconds)
+            return true
+        }
+    }
+
+    public func releaseJob(jobID: JobID, workerID: String, now: Date) async throws -> Bool {
+        let t = now.microsecondsSince1970
+        return try await !client.rows("""
+            UPDATE jobs SET status = 'queued', attempts = attempts - 1, run_after = \(t), updated_at = \(t),
+                            lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = \(jobID) AND status = 'running' AND lease_owner = \(workerID)
+            RETURNING id
+            """, logger: logger).isEmpty
+    }
+
+    public func rescueExpiredLeases(now: Date) async throws -> Int {
+        let t = now.microsecondsSince1970
+        let lost = JobFailure.leaseExpired
+        let logger = logger
+        return try await client.transaction(logger: logger) { connection in
+            _ = try await connection.rows("SELECT pg_advisory_xact_lock(\(PostgresAdvisoryLocks.leaseRescue))", logger: logger)
+            let failedTenants = try await connection.rows("""
+                UPDATE jobs SET status = 'failed', finished_at = \(t), updated_at = \(t), lease_owner = NULL, lease_expires_at = NULL,
+                                error_code = \(lost.code), error_message = \(lost.message)
+                WHERE status = 'running' AND lease_expires_at < \(t) AND attempts >= max_attempts
+                RETURNING tenant
+                """, logger: logger).map { try $0.decode(String.self) }
+            let requeued = try await connection.rows("""
+                UPDATE jobs SET status = 'queued', run_after = \(t), updated_at = \(t), lease_owner = NULL, lease_expires_at = NULL
+                WHERE status = 'running' AND lease_expires_at < \(t)
+                RETURNING id
+                """, logger: logger)
+            // Metered last, tenants in order: like `completeJob` and `failJob`, this locks
+            // job rows before usage rows, and usage rows in one order, so concurrent
+            // transactions cannot deadlock waiting for each other's rows.
+            var failedPerTenant: [String: Int] = [:]
+            for tenant in failedTenants { failedPerTenant[tenant, default: 0] += 1 }
+            for (tenant, failed) in failedPerTenant.sorted(by: { $0.key < $1.key }) {
+                try await Self.meter(connection, logger: logger, tenant: tenant, at: now, failed: failed)
+            }
+            return failedTenants.count + requeued.count
+        }
+    }
+
+    public func countByStatus() async throws -> [JobStatus: Int] {
+        var counts: [JobStatus: Int] = [:]
+        for row in try await client.rows("SELECT status, count(*) FROM jobs GROUP BY status", logger: logger) {
+            let (name, count) = try row.decode((String, Int).self)
+            if let status = JobStatus(rawValue: name) { counts[status] = count }
+        }
+        return counts
+    }
+
+    // MARK: Confirmation
+
+    public func jobsAwaitingConfirmation(limit: Int) async throws -> [Job] {
+        try await client.rows("""
+            SELECT * FROM jobs WHERE status = 'succeeded' ORDER BY finished_at LIMIT \(Self.limit(limit))
+            """, logger: logger).map(Job.init(row:))
+    }
+
+    public func markConfirmed(jobID: JobID, confirmation: Confirmation, now: Date) async throws -> Bool {
+        let t = now.microsecondsSince1970
+        return try await !client.rows("""
+            UPDATE jobs SET status = 'confirmed', confirmation_kind = \(confirmation.kind.rawValue),
+                            confirmation_ref = \(confirmation.reference), confirmation_block = \(confirmation.blockNumber),
+                            confirmed_at = \(confirmation.confirmedAt.microsecondsSince1970), updated_at = \(t)
+            WHERE id = \(jobID) AND status = 'succeeded'
+            RETURNING id
+            """, logger: logger).isEmpty
+    }
+
+    public func appendLedgerEntry(jobID: JobID, makeEntry: @Sendable (String?, Int64) throws -> LedgerEntry) async throws -> LedgerEntry {
+        let logger = logger
+        return try await client.transaction(logger: logger) { connection in
+            // Appends one at a time across every process, so each entry links to the entry
+            // before it; reads of the ledger go on meanwhile (EXCLUSIVE does not block them).
+            try await connection.query("LOCK TABLE ledger IN EXCLUSIVE MODE", logger: logger)
+            if let existing = try await connection.rows("SELECT * FROM ledger WHERE job_id = \(jobID)", logger: logger).first {
+                return try LedgerEntry(row: existing)
+            }
+            let last = try await connection.rows("""
+                SELECT sequence, entry_hash FROM ledger ORDER BY sequence DESC LIMIT 1
+                """, logger: logger).first?.decode((Int64, String).self)
+            let entry = try makeEntry(last?.1, (last?.0 ?? 0) + 1)
+            try await connection.query("""
+                INSERT INTO ledger (sequence, job_id, result_hash, status, previous_hash, entry_hash, signature, recorded_at)
+                VALUES (\(entry.sequence), \(entry.jobID), \(entry.resultHash), \(entry.status.rawValue), \(entry.previousHash),
+                        \(entry.entryHash), \(entry.signature), \(entry.recordedAt.microsecondsSince1970))
+                """, logger: logger)
+            return entry
+        }
+    }
+
+    public func ledgerEntries(fromSequence: Int64, limit: Int) async throws -> [LedgerEntry] {
+        try await client.rows("""
+            SELECT * FROM ledger WHERE sequence >= \(fromSequence) ORDER BY sequence LIMIT \(Self.limit(limit))
+            """, logger: logger).map(LedgerEntry.init(row:))
+    }
+
+    // MARK: Metering and audit
+
+    public func usage(tenant: String, month: String) async throws -> Usage {
+        guard let row = try await client.rows("""
+            SELECT * FROM usage WHERE tenant = \(tenant) AND month = \(month)
+            """, logger: logger).first else { return Usage(tenant: tenant, month: month) }
+        return try Usage(tenant: tenant, month: month, row: row)
+    }
+
+    public func appendAudit(_ record: AuditRecord) async throws {
+        try await client.query("""
+            INSERT INTO audit (at, tenant, actor, action, target, outcome, request_id)
+            VALUES (\(record.at.microsecondsSince1970), \(record.tenant), \(record.actor), \(record.action), \(record.target),
+                    \(record.outcome), \(record.requestID))
+            """, logger: logger)
+    }
+
+    public func listAudit(tenant: String?, before: Int64?, limit: Int) async throws -> [AuditRecord] {
+        try await client.rows("""
+            SELECT * FROM audit
+            WHERE (\(tenant)::text IS NULL OR tenant = \(tenant)) AND (\(before)::bigint IS NULL OR id < \(before))
+            ORDER BY id DESC LIMIT \(Self.limit(limit))
+            """, logger: logger).map(AuditRecord.init(row:))
+    }
+
+    // MARK: Helpers
+
+    /// Adds to a tenant's usage in the month of `date`, creating the month's row if needed.
+    private static func meter(_ connection: PostgresConnection, logger: Logger, tenant: String, at date: Date,
+                              succeeded: Int = 0, failed: Int = 0, computeSeconds: Double = 0, bytes: Int = 0) async throws {
+        try await connection.query("""
+            INSERT INTO usage (tenant, month, jobs_succeeded, jobs_failed, compute_seconds, bytes_stored)
+            VALUES (\(tenant), \(Usage.month(of: date)), \(succeeded), \(failed), \(computeSeconds), \(bytes))
+            ON CONFLICT (tenant, month) DO UPDATE SET jobs_succeeded = usage.jobs_succeeded + excluded.jobs_succeeded,
+                jobs_failed = usage.jobs_failed + excluded.jobs_failed,
+                compute_seconds = usage.compute_seconds + excluded.compute_seconds,
+                bytes_stored = usage.bytes_stored + excluded.bytes_stored
+            """, logger: logger)
+    }
+
+    /// A LIMIT as SQLite reads it: a negative limit means none (NULL), where PostgreSQL
+    /// would reject it.
+    private static func limit(_ limit: Int) -> Int? { limit < 0 ? nil : limit }
+}
+
+/// The database did not answer `ping` in time: it is down, unreachable, or refuses the
+/// client's connections (credentials, TLS); the client's background logger says which.
+public struct PostgresUnreachableError: Error, CustomStringConvertible {
+    public var timeout: Duration
+    public var description: String { "PostgreSQL did not answer within \(timeout)" }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import PostgresNIO
+
+/// The versioned schema of the PostgreSQL store: the same tables and columns as the SQLite
+/// store (times are BIGINT microseconds since 1970, so both stores compare and sort them
+/// exactly alike), plus the token buckets that replicas share.
+///
+/// Applied versions are recorded in `schema_migrations`. Each migration runs in its own
+/// transaction that first takes a transaction-scoped advisory lock, so several processes
+/// starting at once apply every migration exactly once: the others wait, then find it
+/// recorded.
+enum PostgresMigrations {
+    struct Migration: Sendable {
+        var version: Int
+        var name: String
+        /// One statement each: the extended query protocol runs a single statement per query.
+        var statements: [String]
+    }
+
+    static func migrate(client: PostgresClient, logger: Logger) async throws {
+        for migration in all {
+            try await client.transaction(logger: logger) { connection in
+                _ = try await connection.rows("SELECT pg_advisory_xact_lock(\(PostgresAdvisoryLocks.migrations))", logger: logger)
+                try await connection.query("""
+                    CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version INT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        applied_at BIGINT NOT NULL
+                    )
+                    """, logger: logger)
+                let applied = try await connection.query(
+                    "SELECT version FROM schema_migrations WHERE version = \(migration.version)", logger: logger).collect()
+                guard applied.isEmpty else { return }
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("""
+                    INSERT INTO schema_migrations (version, name, applied_at)
+                    VALUES (\(migration.version), \(migration.name), \(Date().microsecondsSince1970))
+                    """, logger: logger)
+                logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            }
+        }
+    }
+
+    static let all: [Migration] = [
+        Migration(version: 1, name: "jobs, idempotency keys, usage, audit, ledger", statements: [
+            """
+            CREATE TABLE jobs (
+                id UUID PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                type TEXT NOT NULL,
+                status TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                use_fhe BOOLEAN NOT NULL,
+                payload TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                started_at BIGINT,
+                finished_at BIGINT,
+                run_after BIGINT NOT NULL,
+                attempts INTEGER NOT NULL,
+                max_attempts INTEGER NOT NULL,
+                timeout_seconds INTEGER NOT NULL,
+                lease_owner TEXT,
+                lease_expires_at BIGINT,
+                result TEXT,
+                result_hash TEXT,
+                error_code TEXT,
+                error_message TEXT,
+                confirmation_kind TEXT,
+                confirmation_ref TEXT,
+                confirmation_block BIGINT,
+                confirmed_at BIGINT
+            )
+            """,
+            "CREATE INDEX jobs_queue ON jobs (priority DESC, created_at, id) WHERE status = 'queued'",
+            "CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE status = 'running'",
+            "CREATE INDEX jobs_awaiting_confirmation ON jobs (finished_at) WHERE status = 'succeeded'",
+            "CREATE INDEX jobs_by_created ON jobs (created_at DESC, id DESC)",
+            "CREATE INDEX jobs_by_tenant ON jobs (tenant, created_at DESC, id DESC)",
+            "CREATE INDEX jobs_by_tenant_status ON jobs (tenant, status)",
+            """
+            CREATE TABLE idempotency_keys (
+                tenant TEXT NOT NULL,
+                key TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('in_progress', 'completed')),
+                status_code INTEGER,
+                job_id UUID,
+                response BYTEA,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant, key)
+            )
+            """,
+            """
+            CREATE TABLE usage (
+                tenant TEXT NOT NULL,
+                month TEXT NOT NULL,
+                jobs_submitted BIGINT NOT NULL DEFAULT 0,
+                jobs_succeeded BIGINT NOT NULL DEFAULT 0,
+                jobs_failed BIGINT NOT NULL DEFAULT 0,
+                compute_seconds DOUBLE PRECISION NOT NULL DEFAULT 0,
+                bytes_stored BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (tenant, month)
+            )
+            """,
+            """
+            CREATE TABLE audit (
+                id BIGSERIAL PRIMARY KEY,
+                at BIGINT NOT NULL,
+                tenant TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT,
+                outcome TEXT NOT NULL,
+                request_id TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX audit_by_tenant ON audit (tenant, id DESC)",
+            """
+            CREATE TABLE ledger (
+                sequence BIGINT PRIMARY KEY,
+                job_id UUID NOT NULL UNIQUE,
+                result_hash TEXT NOT NULL,
+                status TEXT NOT NULL,
+                previous_hash TEXT,
+                entry_hash TEXT NOT NULL,
+                signature TEXT NOT NULL,
+                recorded_at BIGINT NOT NULL
+            )
+            """,
+            // Append-only: the audit trail and the ledger cannot be edited through the
+            // database either. TRUNCATE bypasses row triggers, so it is refused as well.
+            """
+            CREATE FUNCTION reject_append_only_change() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION '% is append-only', TG_TABLE_NAME;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
+            FOR EACH ROW EXECUTE FUNCTION reject_append_only_change()
+            """,
+            """
+            CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+            FOR EACH STATEMENT EXECUTE FUNCTION reject_append_only_change()
+            """,
+            """
+            CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON ledger
+            FOR EACH ROW EXECUTE FUNCTION reject_append_only_change()
+            """,
+            """
+            CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+            FOR EACH STATEMENT EXECUTE FUNCTION reject_append_only_change()
+            """,
+        ]),
+        Migration(version: 2, name: "rate-limit buckets shared by replicas", statements: [
+            """
+            CREATE TABLE rate_limit_buckets (
+                bucket TEXT PRIMARY KEY,
+                tokens DOUBLE PRECISION NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+        ]),
+    ]
+}
