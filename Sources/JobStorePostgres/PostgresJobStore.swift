@@ -124,7 +124,7 @@ public final class PostgresJobStore: JobStore {
             _ = try await connection.rows(
                 "SELECT pg_advisory_xact_lock(\(PostgresAdvisoryLocks.tenantInserts), hashtext(\(job.tenant)))", logger: logger)
             let active = try await connection.rows("""
-                SELECT count(*) FROM jobs WHERE tenant = \(job.tenant) AND status IN ('queued', 'running')
+                SELECT active FROM tenant_active_jobs WHERE tenant = \(job.tenant)
                 """, logger: logger).first?.decode(Int.self) ?? 0
             if active >= quota.maxActiveJobs { return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs) }
             let submitted = try await connection.rows("""

@@ -166,5 +166,40 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // The active-jobs quota is checked on every submission; counting the tenant's queued
+        // and running rows grows with the queue, so a trigger keeps the count instead.
+        Migration(version: 3, name: "active jobs per tenant kept by a trigger; one-statement rate limiting", statements: [
+            """
+            CREATE TABLE tenant_active_jobs (
+                tenant TEXT PRIMARY KEY,
+                active BIGINT NOT NULL
+            )
+            """,
+            """
+            INSERT INTO tenant_active_jobs (tenant, active)
+            SELECT tenant, count(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY tenant
+            """,
+            """
+            CREATE FUNCTION count_active_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                was_active BOOLEAN := TG_OP = 'UPDATE' AND OLD.status IN ('queued', 'running');
+                is_active BOOLEAN := NEW.status IN ('queued', 'running');
+            BEGIN
+                IF was_active <> is_active THEN
+                    INSERT INTO tenant_active_jobs (tenant, active) VALUES (NEW.tenant, CASE WHEN is_active THEN 1 ELSE -1 END)
+                    ON CONFLICT (tenant) DO UPDATE
+                    SET active = tenant_active_jobs.active + CASE WHEN is_active THEN 1 ELSE -1 END;
+                END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER jobs_count_active AFTER INSERT OR UPDATE OF status ON jobs
+            FOR EACH ROW EXECUTE FUNCTION count_active_jobs()
+            """,
+            // The rate limiter's single-statement upsert reports its decision through this.
+            "ALTER TABLE rate_limit_buckets ADD COLUMN last_allowed BOOLEAN NOT NULL DEFAULT true",
+        ]),
     ]
 }

@@ -17,34 +17,27 @@ public final class PostgresRateLimiter: RateLimiter {
     }
 
     public func consume(bucket: String, policy: RateLimitPolicy, now: Date) async throws -> RateLimitDecision {
-        let logger = logger
-        return try await client.transaction(logger: logger) { connection in
-            // A missing bucket starts full; if another request creates it first, the insert
-            // does nothing and the next turn takes from that row instead.
-            while true {
-                if let row = try await connection.rows("""
-                    SELECT tokens, updated_at FROM rate_limit_buckets WHERE bucket = \(bucket) FOR UPDATE
-                    """, logger: logger).first {
-                    let (tokens, updatedAt) = try row.decode((Double, Int64).self)
-                    var tokenBucket = TokenBucket(tokens: tokens, updatedAt: Date(microsecondsSince1970: updatedAt))
-                    let decision = tokenBucket.take(policy: policy, now: now)
-                    try await connection.query("""
-                        UPDATE rate_limit_buckets
-                        SET tokens = \(tokenBucket.tokens), updated_at = \(tokenBucket.updatedAt.microsecondsSince1970)
-                        WHERE bucket = \(bucket)
-                        """, logger: logger)
-                    return decision
-                }
-                var tokenBucket = TokenBucket(full: policy, at: now)
-                let decision = tokenBucket.take(policy: policy, now: now)
-                let inserted = try await connection.rows("""
-                    INSERT INTO rate_limit_buckets (bucket, tokens, updated_at)
-                    VALUES (\(bucket), \(tokenBucket.tokens), \(tokenBucket.updatedAt.microsecondsSince1970))
-                    ON CONFLICT (bucket) DO NOTHING
-                    RETURNING bucket
-                    """, logger: logger)
-                if !inserted.isEmpty { return decision }
-            }
-        }
+        // One statement, so the row is locked only while it runs (no transaction round trips):
+        // the arithmetic of `TokenBucket.take` in SQL. A new bucket starts full, so its first
+        // request is allowed.
+        let burst = Double(policy.burst), rate = policy.ratePerSecond, t = now.microsecondsSince1970
+        let row = try await client.rows("""
+            INSERT INTO rate_limit_buckets AS b (bucket, tokens, updated_at, last_allowed)
+            VALUES (\(bucket), \(burst - 1), \(t), true)
+            ON CONFLICT (bucket) DO UPDATE SET
+                tokens = LEAST(\(burst), b.tokens + GREATEST(0, \(t) - b.updated_at)::double precision / 1e6 * \(rate))
+                         - CASE WHEN LEAST(\(burst), b.tokens + GREATEST(0, \(t) - b.updated_at)::double precision / 1e6 * \(rate)) >= 1
+                                THEN 1 ELSE 0 END,
+                updated_at = GREATEST(b.updated_at, \(t)),
+                last_allowed = LEAST(\(burst), b.tokens + GREATEST(0, \(t) - b.updated_at)::double precision / 1e6 * \(rate)) >= 1
+            RETURNING tokens, last_allowed
+            """, logger: logger).first
+        guard let row else { throw PostgresRateLimiterError() }
+        let (tokens, allowed) = try row.decode((Double, Bool).self)
+        return TokenBucket.decision(policy: policy, tokensAfter: tokens, allowed: allowed)
     }
+}
+
+struct PostgresRateLimiterError: Error, CustomStringConvertible {
+    var description: String { "the rate-limit upsert returned no row" }
 }

@@ -66,7 +66,7 @@ public final class SQLiteJobStore: JobStore {
         let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
         let month = Usage.month(of: job.createdAt)
         return try await pool.write { db in
-            let active = try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE tenant = ? AND status IN ('queued', 'running')",
+            let active = try Int.fetchOne(db, sql: "SELECT active FROM tenant_active_jobs WHERE tenant = ?",
                                           arguments: [job.tenant]) ?? 0
             if active >= quota.maxActiveJobs { return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs) }
             let submitted = try Int.fetchOne(db, sql: "SELECT jobs_submitted FROM usage WHERE tenant = ? AND month = ?",

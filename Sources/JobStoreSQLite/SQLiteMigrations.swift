@@ -94,6 +94,32 @@ enum SQLiteMigrations {
                 CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'ledger is append-only'); END;
                 """)
         }
+        // The active-jobs quota is checked on every submission; counting the tenant's queued
+        // and running rows grows with the queue, so triggers keep the count instead.
+        migrator.registerMigration("v2: active jobs per tenant, kept by triggers") { db in
+            try db.execute(sql: """
+                CREATE TABLE tenant_active_jobs (
+                    tenant TEXT PRIMARY KEY,
+                    active INTEGER NOT NULL
+                );
+                INSERT INTO tenant_active_jobs (tenant, active)
+                SELECT tenant, count(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY tenant;
+                CREATE TRIGGER jobs_count_active_insert AFTER INSERT ON jobs
+                WHEN NEW.status IN ('queued', 'running')
+                BEGIN
+                    INSERT INTO tenant_active_jobs (tenant, active) VALUES (NEW.tenant, 1)
+                    ON CONFLICT (tenant) DO UPDATE SET active = active + 1;
+                END;
+                CREATE TRIGGER jobs_count_active_update AFTER UPDATE OF status ON jobs
+                WHEN (OLD.status IN ('queued', 'running')) <> (NEW.status IN ('queued', 'running'))
+                BEGIN
+                    INSERT INTO tenant_active_jobs (tenant, active)
+                    VALUES (NEW.tenant, CASE WHEN NEW.status IN ('queued', 'running') THEN 1 ELSE -1 END)
+                    ON CONFLICT (tenant) DO UPDATE
+                    SET active = active + CASE WHEN NEW.status IN ('queued', 'running') THEN 1 ELSE -1 END;
+                END;
+                """)
+        }
         return migrator
     }
 }

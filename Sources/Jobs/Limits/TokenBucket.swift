@@ -38,10 +38,16 @@ public struct TokenBucket: Sendable, Equatable {
         updatedAt = max(updatedAt, now)
         let allowed = tokens >= 1
         if allowed { tokens -= 1 }
+        return Self.decision(policy: policy, tokensAfter: tokens, allowed: allowed)
+    }
+
+    /// What the headers report, from the tokens left after a request (shared by the stores
+    /// that run the bucket arithmetic in SQL).
+    public static func decision(policy: RateLimitPolicy, tokensAfter tokens: Double, allowed: Bool) -> RateLimitDecision {
         let missing = Double(policy.burst) - tokens
         return RateLimitDecision(
-            allowed: allowed, policy: policy, remaining: Int(tokens.rounded(.down)),
-            resetSeconds: Int((missing / policy.ratePerSecond).rounded(.up)),
+            allowed: allowed, policy: policy, remaining: max(0, Int(tokens.rounded(.down))),
+            resetSeconds: max(0, Int((missing / policy.ratePerSecond).rounded(.up))),
             retryAfterSeconds: allowed ? 0 : max(1, Int(((1 - tokens) / policy.ratePerSecond).rounded(.up))))
     }
 }
