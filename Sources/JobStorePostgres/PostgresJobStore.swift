@@ -116,44 +116,19 @@ public final class PostgresJobStore: JobStore {
         let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
         let month = Usage.month(of: job.createdAt)
         let t = job.createdAt.microsecondsSince1970
-        let logger = logger
-        return try await client.transaction(logger: logger) { connection in
-            // One insert per tenant at a time: counting, then inserting, is only safe when no
-            // other insert of the tenant can slip in between (READ COMMITTED would let it).
-            // The lock is released at commit, when this insert is visible to the next one.
-            _ = try await connection.rows(
-                "SELECT pg_advisory_xact_lock(\(PostgresAdvisoryLocks.tenantInserts), hashtext(\(job.tenant)))", logger: logger)
-            let active = try await connection.rows("""
-                SELECT active FROM tenant_active_jobs WHERE tenant = \(job.tenant)
-                """, logger: logger).first?.decode(Int.self) ?? 0
-            if active >= quota.maxActiveJobs { return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs) }
-            let submitted = try await connection.rows("""
-                SELECT jobs_submitted FROM usage WHERE tenant = \(job.tenant) AND month = \(month)
-                """, logger: logger).first?.decode(Int.self) ?? 0
-            if submitted >= quota.maxJobsPerMonth { return .monthlyQuotaExceeded(limit: quota.maxJobsPerMonth) }
-
-            try await connection.query("""
-                INSERT INTO jobs (id, tenant, owner, type, status, priority, use_fhe, payload, created_at, updated_at,
-                                  run_after, attempts, max_attempts, timeout_seconds)
-                VALUES (\(job.id), \(job.tenant), \(job.owner), \(job.type.rawValue), 'queued', \(job.priority.rank),
-                        \(job.useFHE), \(payload), \(t), \(t), \(t), 0, \(job.maxAttempts), \(job.timeoutSeconds))
-                """, logger: logger)
-            try await connection.query("""
-                INSERT INTO usage (tenant, month, jobs_submitted, bytes_stored) VALUES (\(job.tenant), \(month), 1, \(payload.utf8.count))
-                ON CONFLICT (tenant, month) DO UPDATE SET jobs_submitted = usage.jobs_submitted + 1,
-                                                          bytes_stored = usage.bytes_stored + excluded.bytes_stored
-                """, logger: logger)
-            if let (key, response) = idempotency {
-                try await connection.query("""
-                    UPDATE idempotency_keys
-                    SET state = 'completed', status_code = \(response.statusCode), job_id = \(response.jobID), response = \(response.body)
-                    WHERE tenant = \(key.tenant) AND key = \(key.key)
-                    """, logger: logger)
-            }
-            // Sent to the listeners (other processes' idle workers) when the transaction
-            // commits, and not at all if it rolls back.
-            _ = try await connection.rows("SELECT pg_notify(\(Self.queuedChannel), '')", logger: logger)
-            return .inserted
+        let key = idempotency?.key.key, status = idempotency?.response.statusCode, body = idempotency?.response.body
+        // See migration 4: the quota checks and the writes run server-side under the tenant's lock.
+        let outcome = try await client.rows("""
+            SELECT fhe_insert_job(\(PostgresAdvisoryLocks.tenantInserts), \(job.id), \(job.tenant), \(job.owner),
+                                  \(job.type.rawValue), \(job.priority.rank)::int, \(job.useFHE), \(payload), \(t),
+                                  \(job.maxAttempts)::int, \(job.timeoutSeconds)::int, \(month), \(Int64(quota.maxActiveJobs)),
+                                  \(Int64(quota.maxJobsPerMonth)), \(key)::text, \(status)::int, \(body)::bytea, \(Self.queuedChannel))
+            """, logger: logger).first?.decode(String.self)
+        switch outcome {
+        case "inserted": return .inserted
+        case "active_quota": return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs)
+        case "monthly_quota": return .monthlyQuotaExceeded(limit: quota.maxJobsPerMonth)
+        default: throw CorruptRowError(table: "jobs", key: job.id.uuidString, reason: "fhe_insert_job answered \(outcome ?? "nothing")")
         }
     }
 
