@@ -38,9 +38,11 @@ struct JobsAPI: APIProtocol {
             guard let c = JobQuery.Cursor(encoded: raw) else { throw APIProblem.invalid("cursor is not one this API returned") }
             cursor = c
         }
+        let limit = q.limit ?? 20
+        guard (1...100).contains(limit) else { throw APIProblem.invalid("limit must be from 1 to 100") }
         let query = JobQuery(visibility: .all, status: q.status.flatMap { JobStatus(rawValue: $0.rawValue) },
                              type: q._type.flatMap { JobType(rawValue: $0.rawValue) }, createdAfter: q.createdAfter,
-                             createdBefore: q.createdBefore, after: cursor, limit: q.limit ?? 20)
+                             createdBefore: q.createdBefore, after: cursor, limit: limit)
         let page = try await service.list(query, for: try principal)
         return .ok(.init(body: .json(.init(items: try page.jobs.map(Representations.job), nextCursor: page.next?.encoded))))
     }
@@ -74,6 +76,12 @@ struct JobsAPI: APIProtocol {
     }
 
     func getUsage(_ input: Operations.GetUsage.Input) async throws -> Operations.GetUsage.Output {
+        if let month = input.query.month, month.wholeMatch(of: /[0-9]{4}-(0[1-9]|1[0-2])/) == nil {
+            throw APIProblem.invalid("month must be YYYY-MM")
+        }
+        if let tenant = input.query.tenant, !TokenVerifier.isValidName(tenant) {
+            throw APIProblem.invalid("tenant must be 1 to 128 letters, digits, '-', '_' or '.'")
+        }
         let usage = try await service.usage(tenant: input.query.tenant, month: input.query.month, for: try principal)
         return .ok(.init(body: .json(Representations.usage(usage))))
     }
@@ -85,6 +93,7 @@ struct JobsAPI: APIProtocol {
             before = id
         }
         let limit = input.query.limit ?? 100
+        guard (1...500).contains(limit) else { throw APIProblem.invalid("limit must be from 1 to 500") }
         let records = try await service.audit(tenant: input.query.tenant, before: before, limit: limit + 1, for: try principal)
         let page = Array(records.prefix(limit))
         let next = records.count > limit ? page.last?.id.map(String.init) : nil
