@@ -14,6 +14,7 @@ struct Migrate: AsyncParsableCommand {
         let graph = try await ServiceGraph.open(storage, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for service in graph.backgroundServices { group.addTask { try await service.run() } }
+            try await graph.waitForDatabase(timeout: .seconds(30), logger: logger)
             try await graph.store.migrate()
             group.cancelAll()
         }

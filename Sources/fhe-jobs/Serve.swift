@@ -75,7 +75,7 @@ struct Serve: AsyncParsableCommand {
                                     registry: registry, health: HealthChecks(checks), logger: logger)
         let app = try server.application()
 
-        let runner = Runner(store: graph.store) {
+        let runner = Runner(graph: graph, logger: logger) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await app.runService() }
                 if let pool { group.addTask { await cancelWhenGracefulShutdown { await pool.run() } } }
@@ -89,15 +89,20 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Applies the migrations (the database client is running by then), then runs the service.
+/// Waits for the database and applies the migrations (the database client is running by
+/// then), then runs the service.
 struct Runner: Service {
-    let store: any JobStore
+    let graph: ServiceGraph
+    let logger: Logger
     let body: @Sendable () async throws -> Void
 
-    init(store: any JobStore, body: @escaping @Sendable () async throws -> Void) { self.store = store; self.body = body }
+    init(graph: ServiceGraph, logger: Logger, body: @escaping @Sendable () async throws -> Void) {
+        self.graph = graph; self.logger = logger; self.body = body
+    }
 
     func run() async throws {
-        try await store.migrate()
+        try await graph.waitForDatabase(timeout: .seconds(30), logger: logger)
+        try await graph.store.migrate()
         try await body()
     }
 }

@@ -9,7 +9,7 @@ import ServiceLifecycle
 
 /// The objects the service is made of, built from the command line: the store and the rate
 /// limiter that go with the chosen database, and the background services to run with them.
-struct ServiceGraph {
+struct ServiceGraph: Sendable {
     let store: any JobStore
     let rateLimiter: any RateLimiter
     let wakeup = QueueWakeup()
@@ -33,7 +33,30 @@ struct ServiceGraph {
 
     static func plans(_ options: StorageOptions) throws -> TenantPlans {
         guard let file = options.plans else { return TenantPlans() }
-        return try TenantPlans.load(from: URL(fileURLWithPath: file))
+        do {
+            return try TenantPlans.load(from: URL(fileURLWithPath: file))
+        } catch let error as JobServiceError {
+            throw StartupError("the plans file \(file): \(error)")
+        } catch let error as DecodingError {
+            throw StartupError("the plans file \(file) is not {\"default\": PLAN, \"tenants\": {...}}: \(error)")
+        } catch {
+            throw StartupError("cannot read the plans file \(file): \(error.localizedDescription)")
+        }
+    }
+
+    /// Waits until the database answers, for at most `timeout` (a database starting beside the
+    /// service gets time to come up; a wrong address fails with one clear line, never a hang).
+    func waitForDatabase(timeout: Duration, logger: Logger) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            do { return try await store.ping() } catch {
+                guard ContinuousClock.now < deadline else {
+                    throw StartupError("the database did not answer within \(timeout): \(error)")
+                }
+                logger.warning("waiting for the database", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     /// The Ed25519 key that signs the local ledger, created (mode 0600) on first start.
@@ -56,4 +79,10 @@ struct TaskService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown { await body() }
     }
+}
+
+/// Why the service could not start, as one line for the operator.
+struct StartupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -36,7 +36,7 @@ struct Worker: AsyncParsableCommand {
         let confirmer = ConfirmationService(
             store: graph.store, confirmer: LocalLedger(store: graph.store, signingKey: try ServiceGraph.ledgerKey(in: storage.dataDirectory)),
             wakeup: graph.confirmationWakeup, logger: logger)
-        let runner = Runner(store: graph.store) {
+        let runner = Runner(graph: graph, logger: logger) {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await cancelWhenGracefulShutdown { await pool.run() } }
                 group.addTask { await cancelWhenGracefulShutdown { await confirmer.run() } }
