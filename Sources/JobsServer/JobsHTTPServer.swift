@@ -34,18 +34,20 @@ public struct JobsHTTPServer: Sendable {
         self.registry = registry; self.health = health; self.logger = logger
     }
 
-    /// Middleware, outermost first: request id and problem answers, request metrics, body
-    /// limit, authentication, rate limit, audit, then the generated handlers.
+    /// Middleware, outermost first: request id and problem answers, request metrics,
+    /// authentication, rate limit, body limit, audit, then the generated handlers.
     public func router() throws -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         let responder = ProblemResponder(logger: logger)
         router.middlewares.add(RequestIDMiddleware(responder: responder))
         router.middlewares.add(MetricsMiddleware())
-        router.middlewares.add(BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes))
+        // Authentication and the rate limit come before the body is read, so an anonymous or
+        // throttled client cannot make the server buffer bodies.
         router.middlewares.add(AuthMiddleware(verifier: TokenVerifier(
             keys: authKeys.collection, pinned: authKeys.pinned,
             configuration: .init(issuer: configuration.tokenIssuer, audience: configuration.tokenAudience, leeway: configuration.tokenLeeway))))
         router.middlewares.add(RateLimitMiddleware(limiter: rateLimiter, plans: service.configuration.plans, responder: responder))
+        router.middlewares.add(BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes))
         router.middlewares.add(AuditMiddleware(service: service, responder: responder))
         // Compact JSON: pretty-printing costs bytes and time on every answer.
         try JobsAPI(service: service, registry: registry, health: health)

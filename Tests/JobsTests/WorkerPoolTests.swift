@@ -13,9 +13,18 @@ final class FlakyExecutor: JobExecutor {
     func validate(input: JSONValue) throws(JobInputError) {}
     func run(input: JSONValue) async throws -> JSONValue {
         let n = runs.add(1, ordering: .relaxed).newValue
-        if n <= failures { throw JobInputError("planned failure \(n)") }
+        if n <= failures { throw TransientFailure(attempt: n) }
         return ["echo": input]
     }
+}
+
+struct TransientFailure: Error { var attempt: Int }
+
+/// Finds its input unusable only while running (as an overflow would be found).
+struct RejectsAtRunTimeExecutor: JobExecutor {
+    let algorithm = "test_rejects"
+    func validate(input: JSONValue) throws(JobInputError) {}
+    func run(input: JSONValue) async throws -> JSONValue { throw JobInputError("input.x overflows") }
 }
 
 /// Sleeps for `input.seconds`, cancellable: stands for a long computation.
@@ -57,7 +66,7 @@ struct SleepExecutor: JobExecutor {
     func jobsRunRetryTimeOutCancelAndGetConfirmed(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, context in
             let flaky = FlakyExecutor(failures: 2)
-            let h = try await ServiceHarness(store: store, context: context, extraExecutors: [flaky, SleepExecutor()])
+            let h = try await ServiceHarness(store: store, context: context, extraExecutors: [flaky, SleepExecutor(), RejectsAtRunTimeExecutor()])
             let (pool, confirmer, _) = pool(h, extra: [])
             let owner = Principal(subject: "alice", tenant: "acme", role: .developer)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -80,6 +89,12 @@ struct SleepExecutor: JobExecutor {
                 let afterRetries = try await waitFor(retried.id, in: store) { $0.status == .confirmed }
                 #expect(afterRetries.attempts == 3 && afterRetries.result == ["echo": ["n": 1]])
 
+                // Input found unusable at run time fails at once: another attempt would too.
+                let rejected = try await h.service.submit(JobSubmission(type: .compute, payload: ["algorithm": "test_rejects", "input": ["x": 1]]),
+                                                          by: owner, idempotencyKey: nil).job
+                let failedAtOnce = try await waitFor(rejected.id, in: store) { $0.status == .failed }
+                #expect(failedAtOnce.attempts == 1 && failedAtOnce.failure == JobFailure(code: "INVALID_INPUT", message: "input.x overflows"))
+
                 // The timeout stops the job; with every attempt timed out, it fails.
                 let slow = try await h.service.submit(JobSubmission(type: .compute, payload: ["algorithm": "test_sleep", "input": ["seconds": 30],
                                                                                              "parameters": ["timeout": 1]]),
@@ -99,7 +114,7 @@ struct SleepExecutor: JobExecutor {
                 #expect(try await store.job(id: long.id)?.status == .cancelled)
             }
             let usage = try await store.usage(tenant: "acme", month: Usage.month(of: Date()))
-            #expect(usage.jobsSubmitted == 5 && usage.jobsSucceeded >= 3 && usage.jobsFailed == 1)
+            #expect(usage.jobsSubmitted == 6 && usage.jobsSucceeded >= 3 && usage.jobsFailed == 2)
         }
     }
 

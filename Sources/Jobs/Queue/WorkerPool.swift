@@ -131,6 +131,11 @@ public final class WorkerPool: Sendable {
                 } else {
                     log.info("result discarded: the job was cancelled or taken over while it ran")
                 }
+            case .finished(.failure(let error as JobInputError)):
+                // The input cannot be computed on (found only while running, e.g. an overflow):
+                // running it again gives the same answer, so it fails at once.
+                let failure = JobFailure(code: "INVALID_INPUT", message: error.message)
+                try await fail(job, workerID: workerID, failure: failure, retry: false, seconds: seconds, now: now, log: log)
             case .finished(.failure(let error)):
                 let failure = JobFailure(code: "EXECUTION_FAILED", message: "\(error)")
                 try await fail(job, workerID: workerID, failure: failure, seconds: seconds, now: now, log: log)
@@ -149,8 +154,8 @@ public final class WorkerPool: Sendable {
         }
     }
 
-    private func fail(_ job: Job, workerID: String, failure: JobFailure, seconds: Double, now: Date, log: Logger) async throws {
-        let retryAt = job.attempts < job.maxAttempts
+    private func fail(_ job: Job, workerID: String, failure: JobFailure, retry: Bool = true, seconds: Double, now: Date, log: Logger) async throws {
+        let retryAt = retry && job.attempts < job.maxAttempts
             ? now.addingTimeInterval(configuration.retry.delay(afterAttempt: job.attempts)) : nil
         if try await store.failJob(jobID: job.id, workerID: workerID, failure: failure, retryAt: retryAt,
                                    computeSeconds: seconds, now: now) {
