@@ -114,6 +114,10 @@ let package = Package(
             dependencies: [
                 "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
     ]

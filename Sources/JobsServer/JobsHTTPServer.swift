@@ -55,6 +55,13 @@ public struct JobsHTTPServer: Sendable {
         return router
     }
 
+    /// Adds the request id to every log line written while a request is handled, whichever
+    /// component writes it (bootstrap the logging system with it).
+    public static let requestIDMetadata = Logger.MetadataProvider {
+        let id = RequestScope.requestID
+        return id == "-" ? [:] : ["requestId": .string(id)]
+    }
+
     public func application() throws -> some ApplicationProtocol {
         Application(router: try router(), configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
                     logger: logger)

@@ -40,6 +40,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        LoggingSystem.bootstrap({ label, metadata in StreamLogHandler.standardError(label: label, metadataProvider: metadata) },
+                                metadataProvider: JobsHTTPServer.requestIDMetadata)
         let logger = Logger(label: "fhe-jobs")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

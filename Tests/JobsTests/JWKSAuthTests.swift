@@ -1,5 +1,6 @@
 import ComputeJobs
 import Crypto
+import _CryptoExtras
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -71,5 +72,25 @@ import Testing
             await #expect(throws: AuthKeys.LoadError.self) { _ = try await AuthKeys.load(jwksFile: file, devSecret: nil) }
         }
         await #expect(throws: AuthKeys.LoadError.self) { _ = try await AuthKeys.load(jwksFile: nil, devSecret: nil) }
+    }
+}
+
+extension JWKSAuthTests {
+    @Test func rs256TokensVerify() async throws {
+        let signing = try Insecure.RSA.PrivateKey(pem: try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation)
+        let components = try #require(try? signing.publicKey.getKeyPrimitives())
+        func b64url(_ d: Data) -> String {
+            d.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        let file = try jwksFile([["kty": "RSA", "kid": "rsa-1", "alg": "RS256", "n": b64url(components.modulus), "e": b64url(components.publicExponent)]])
+        defer { try? FileManager.default.removeItem(at: file) }
+        let authKeys = try await AuthKeys.load(jwksFile: file, devSecret: nil)
+        let issuer = JWTKeyCollection()
+        await issuer.add(rsa: signing, digestAlgorithm: .sha256, kid: "rsa-1")
+        let token = try await issuer.sign(claims(), kid: "rsa-1")
+        let verifier = TokenVerifier(keys: authKeys.collection, pinned: authKeys.pinned,
+                                     configuration: .init(issuer: "fhe-jobs", audience: "fhe-jobs-api"))
+        let principal = try await verifier.principal(fromAuthorization: "Bearer \(token)")
+        #expect(principal == Principal(subject: "alice", tenant: "acme", role: .developer))
     }
 }
