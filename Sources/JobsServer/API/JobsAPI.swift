@@ -89,7 +89,7 @@ struct JobsAPI: APIProtocol {
     func listAudit(_ input: Operations.ListAudit.Input) async throws -> Operations.ListAudit.Output {
         var before: Int64?
         if let raw = input.query.cursor {
-            guard let id = Int64(raw), id > 0 else { throw APIProblem.invalid("cursor is not one this API returned") }
+            guard let id = Int64(raw), id >= 0 else { throw APIProblem.invalid("cursor is not one this API returned") }
             before = id
         }
         let limit = input.query.limit ?? 100
