@@ -180,6 +180,8 @@ import Testing
                 #expect(first.status == .accepted && retry.status == .accepted)
                 #expect(first.json["id"] as? String == retry.json["id"] as? String)
                 #expect(first.json["createdAt"] as? String == retry.json["createdAt"] as? String)
+                #expect(first.headers[HTTPField.Name("Idempotent-Replayed")!] == nil)
+                #expect(retry.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
                 var other = sha256Submission
                 other["priority"] = "high"
                 let reused = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice, [(key, "order-1")]), body: jsonBuffer(other))

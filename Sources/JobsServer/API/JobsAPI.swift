@@ -28,7 +28,8 @@ struct JobsAPI: APIProtocol {
         let submitted = try await service.submit(try Representations.submission(body), by: try principal,
                                                  idempotencyKey: input.headers.idempotencyKey)
         RequestScope.auditTarget?.set(submitted.job.id.uuidString.lowercased())
-        return .accepted(.init(body: .json(try Representations.job(submitted.job))))
+        return .accepted(.init(headers: .init(idempotentReplayed: submitted.replayed ? true : nil),
+                               body: .json(try Representations.job(submitted.job))))
     }
 
     func listJobs(_ input: Operations.ListJobs.Input) async throws -> Operations.ListJobs.Output {

@@ -29,5 +29,4 @@ extension HTTPField.Name {
     static let xRateLimitLimit = Self("X-RateLimit-Limit")!
     static let xRateLimitRemaining = Self("X-RateLimit-Remaining")!
     static let xRateLimitReset = Self("X-RateLimit-Reset")!
-    static let idempotencyReplayed = Self("Idempotent-Replayed")!
 }
