@@ -79,10 +79,7 @@ extension JWKSAuthTests {
     @Test func rs256TokensVerify() async throws {
         let signing = try Insecure.RSA.PrivateKey(pem: try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation)
         let components = try #require(try? signing.publicKey.getKeyPrimitives())
-        func b64url(_ d: Data) -> String {
-            d.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        }
-        let file = try jwksFile([["kty": "RSA", "kid": "rsa-1", "alg": "RS256", "n": b64url(components.modulus), "e": b64url(components.publicExponent)]])
+        let file = try jwksFile([["kty": "RSA", "kid": "rsa-1", "alg": "RS256", "n": components.modulus.base64URLEncodedString, "e": components.publicExponent.base64URLEncodedString]])
         defer { try? FileManager.default.removeItem(at: file) }
         let authKeys = try await AuthKeys.load(jwksFile: file, devSecret: nil)
         let issuer = JWTKeyCollection()

@@ -81,8 +81,6 @@ extension StoreContext {
     }
 }
 
-private func url(_ base: String, database: String) -> String { StoreContext.url(base, database: database) }
-
 func makeJob(tenant: String = "acme", owner: String = "alice", priority: Priority = .normal, createdAt: Date = Date().addingTimeInterval(-1),
              payload: JSONValue = ["algorithm": "sha256", "input": ["data": "hello"]], maxAttempts: Int = 3, timeout: Int = 60) -> Job {
     Job(tenant: tenant, owner: owner, type: .compute, priority: priority, useFHE: false, payload: payload,

@@ -17,7 +17,7 @@ public final class ConfirmationService: Sendable {
     }
 
     public func run() async {
-        var backoff = RetryPolicy(baseDelay: 1, maxDelay: 60)
+        let backoff = RetryPolicy(baseDelay: 1, maxDelay: 60)
         var failures = 0
         while !Task.isCancelled {
             do {
@@ -30,7 +30,6 @@ public final class ConfirmationService: Sendable {
                 logger.error("confirmation failed; retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
                 try? await Task.sleep(for: .seconds(delay))
             }
-            backoff.maxDelay = 60
         }
     }
 

@@ -18,17 +18,11 @@ public struct JobQuery: Sendable, Equatable {
         public init(after job: Job) { self.init(createdAt: job.createdAt.microsecondsSince1970, id: job.id) }
 
         /// base64url of "micros:uuid"; malformed cursors decode to nil (a 400 for the client).
-        public var encoded: String {
-            Data("\(createdAt):\(id.uuidString)".utf8).base64EncodedString()
-                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                .replacingOccurrences(of: "=", with: "")
-        }
+        public var encoded: String { Data("\(createdAt):\(id.uuidString)".utf8).base64URLEncodedString }
 
         public init?(encoded: String) {
             guard encoded.count <= 200 else { return nil }
-            var b64 = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-            while b64.count % 4 != 0 { b64 += "=" }
-            guard let data = Data(base64Encoded: b64), let text = String(data: data, encoding: .utf8) else { return nil }
+            guard let data = Data(base64URLEncoded: encoded), let text = String(data: data, encoding: .utf8) else { return nil }
             let parts = text.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
             self.init(createdAt: micros, id: id)

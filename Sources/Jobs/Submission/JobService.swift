@@ -86,11 +86,14 @@ public final class JobService: Sendable {
         if submission.useFHE || submission.type == .fheCompute {
             throw .unsupportedJobType("confidential (useFHE) jobs are not enabled on this server")
         }
-        guard let payload = submission.payload.objectValue else { throw .invalidRequest("payload must be an object") }
-        let known: Set = ["algorithm", "input", "parameters"]
-        if let unknown = payload.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalidRequest("payload.\(unknown) is not a field of a compute payload (algorithm, input, parameters)")
-        }
+        let payload: InputFields
+        var parameters: InputFields?
+        do {
+            payload = try InputFields(submission.payload, path: "payload", kind: "a compute payload", known: ["algorithm", "input", "parameters"])
+            if let value = payload["parameters"] {
+                parameters = try InputFields(value, path: "payload.parameters", kind: "the job parameters", known: ["timeout"])
+            }
+        } catch { throw .invalidRequest(error.message) }
         guard let algorithm = payload["algorithm"]?.stringValue else {
             throw .invalidRequest("payload.algorithm must be a string naming the algorithm")
         }
@@ -101,17 +104,11 @@ public final class JobService: Sendable {
         do { try executor.validate(input: input) } catch { throw .invalidRequest(error.message) }
 
         var timeout = configuration.defaultTimeoutSeconds
-        if let parameters = payload["parameters"] {
-            guard let fields = parameters.objectValue else { throw .invalidRequest("payload.parameters must be an object") }
-            if let unknown = fields.keys.sorted().first(where: { $0 != "timeout" }) {
-                throw .invalidRequest("payload.parameters.\(unknown) is not a parameter (timeout)")
+        if let value = parameters?["timeout"] {
+            guard let seconds = value.integerValue, (1...configuration.maxTimeoutSeconds).contains(seconds) else {
+                throw .invalidRequest("payload.parameters.timeout must be a whole number of seconds from 1 to \(configuration.maxTimeoutSeconds)")
             }
-            if let value = fields["timeout"] {
-                guard let seconds = value.integerValue, (1...configuration.maxTimeoutSeconds).contains(seconds) else {
-                    throw .invalidRequest("payload.parameters.timeout must be a whole number of seconds from 1 to \(configuration.maxTimeoutSeconds)")
-                }
-                timeout = seconds
-            }
+            timeout = seconds
         }
         return timeout
     }

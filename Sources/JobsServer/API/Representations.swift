@@ -36,12 +36,39 @@ enum Representations {
               outcome: r.outcome, requestId: r.requestID)
     }
 
-    /// Free-form JSON crosses between the runtime's container and ours by its encoding.
+    /// Free-form JSON crosses between the runtime's container and ours by walking the tree
+    /// (no encode-and-decode round trip on every request).
     static func jsonValue(_ container: OpenAPIObjectContainer) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(container))
+        .object(try container.value.mapValues(jsonValue(of:)))
     }
 
     static func container(_ value: JSONValue) throws -> OpenAPIObjectContainer {
-        try JSONDecoder().decode(OpenAPIObjectContainer.self, from: JSONEncoder().encode(value))
+        guard case .object(let members) = value else { throw APIProblem.internalError }
+        return try OpenAPIObjectContainer(unvalidatedValue: members.mapValues(plain))
+    }
+
+    private static func jsonValue(of value: (any Sendable)?) throws -> JSONValue {
+        switch value {
+        case nil: return .null
+        case let b as Bool: return .bool(b)
+        case let i as Int: return .number(Double(i))
+        case let d as Double: return .number(d)
+        case let s as String: return .string(s)
+        case let a as [(any Sendable)?]: return .array(try a.map(jsonValue(of:)))
+        case let o as [String: (any Sendable)?]: return .object(try o.mapValues(jsonValue(of:)))
+        default: throw APIProblem.invalid("the body holds a value that is not JSON")
+        }
+    }
+
+    /// The runtime's plain form: whole numbers as `Int`, as its own decoder makes them.
+    private static func plain(_ value: JSONValue) -> (any Sendable)? {
+        switch value {
+        case .null: nil
+        case .bool(let b): b
+        case .number(let n): n.rounded() == n && abs(n) < 9.0e15 ? Int(n) : n
+        case .string(let s): s
+        case .array(let a): a.map(plain)
+        case .object(let o): o.mapValues(plain)
+        }
     }
 }

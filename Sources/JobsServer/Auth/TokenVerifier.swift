@@ -74,9 +74,7 @@ struct TokenVerifier: Sendable {
     private static func header(of token: String) throws(APIProblem) -> [String: String] {
         let segments = token.split(separator: ".", omittingEmptySubsequences: false)
         guard segments.count == 3 else { throw .unauthenticated("the token is not a signed JWT") }
-        var b64 = segments[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b64.count % 4 != 0 { b64 += "=" }
-        guard let data = Data(base64Encoded: b64),
+        guard let data = Data(base64URLEncoded: segments[0]),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw .unauthenticated("the token's header is malformed")
         }
