@@ -54,6 +54,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        // Chain confirmation.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // MARK: Engine
@@ -101,10 +103,23 @@ let package = Package(
             ],
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // The EVM client (RLP, Keccak-256, secp256k1, EIP-1559, ABI, JSON-RPC), the JobsRegistry
+        // contract and the chain confirmer.
+        .systemLibrary(name: "CSecp256k1", path: "Sources/CSecp256k1", pkgConfig: nil, providers: [.apt(["libsecp256k1-dev"])]),
+        .target(
+            name: "Chain",
+            dependencies: [
+                "Jobs", "CSecp256k1",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(name: "ChainTests", dependencies: ["Chain", "Jobs", "JobStoreSQLite", "JobStorePostgres"]),
         .executableTarget(
             name: "fhe-jobs",
             dependencies: [
-                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer",
+                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer", "Chain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -19,8 +19,8 @@ import PostgresNIO
 ///     ...
 ///     running.cancel()  // closes the client's connections
 public final class PostgresJobStore: JobStore {
-    private let client: PostgresClient
-    private let logger: Logger
+    let client: PostgresClient
+    let logger: Logger
 
     /// The channel `insertJob` notifies, and `PostgresQueueListener` listens on.
     static let queuedChannel = "fhe_jobs_queued"

@@ -241,5 +241,16 @@ enum PostgresMigrations {
             $$
             """,
         ]),
+            // The chain confirmer's write-ahead log of signed transactions (ChainTransactionLog).
+        Migration(version: 5, name: "chain transactions in flight", statements: [
+            """
+            CREATE TABLE chain_transactions (
+                account TEXT NOT NULL,
+                nonce BIGINT NOT NULL,
+                record TEXT NOT NULL,
+                PRIMARY KEY (account, nonce)
+            )
+            """,
+        ]),
     ]
 }

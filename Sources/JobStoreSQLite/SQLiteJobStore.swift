@@ -6,7 +6,7 @@ import Jobs
 /// writer), zero setup. Writes are serialized by SQLite, which makes every guarded update and
 /// the idempotency reservation atomic; several processes on one machine may share the file.
 public final class SQLiteJobStore: JobStore {
-    private let pool: DatabasePool
+    let pool: DatabasePool
 
     /// Opens (creating if needed) the database file at `path`.
     public init(path: String) throws {

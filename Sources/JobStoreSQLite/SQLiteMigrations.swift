@@ -120,6 +120,17 @@ enum SQLiteMigrations {
                 END;
                 """)
         }
+        // The chain confirmer's write-ahead log of signed transactions (ChainTransactionLog).
+        migrator.registerMigration("v3: chain transactions in flight") { db in
+            try db.execute(sql: """
+                CREATE TABLE chain_transactions (
+                    account TEXT NOT NULL,
+                    nonce INTEGER NOT NULL,
+                    record TEXT NOT NULL,
+                    PRIMARY KEY (account, nonce)
+                )
+                """)
+        }
         return migrator
     }
 }

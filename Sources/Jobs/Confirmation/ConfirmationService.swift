@@ -37,8 +37,11 @@ public final class ConfirmationService: Sendable {
     @discardableResult
     public func confirmPending(limit: Int = 100) async throws -> Int {
         var count = 0
-        for job in try await store.jobsAwaitingConfirmation(limit: limit) {
-            guard let confirmation = try await confirmer.confirm(job) else { continue }
+        let jobs = try await store.jobsAwaitingConfirmation(limit: limit)
+        guard !jobs.isEmpty else { return 0 }
+        let confirmations = try await confirmer.confirm(jobs)
+        for job in jobs {
+            guard let confirmation = confirmations[job.id] else { continue }
             if try await store.markConfirmed(jobID: job.id, confirmation: confirmation, now: Date()) {
                 count += 1
                 Counter(label: "fhe_jobs_confirmations_total", dimensions: [("kind", confirmation.kind.rawValue)]).increment()

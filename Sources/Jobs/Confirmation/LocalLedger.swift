@@ -15,7 +15,14 @@ public struct LocalLedger: ResultConfirmer {
 
     public var publicKey: Curve25519.Signing.PublicKey { signingKey.publicKey }
 
-    public func confirm(_ job: Job) async throws -> Confirmation? {
+    public func confirm(_ jobs: [Job]) async throws -> [JobID: Confirmation] {
+        var confirmations: [JobID: Confirmation] = [:]
+        for job in jobs { confirmations[job.id] = try await confirm(job) }
+        return confirmations
+    }
+
+    /// Appends the job's entry (or finds the one it already has); final at once.
+    public func confirm(_ job: Job) async throws -> Confirmation {
         guard let resultHash = job.resultHash else {
             throw JobServiceError.invalidRequest("job \(job.id) has no result to confirm")
         }
