@@ -134,7 +134,7 @@ class PoolTx:
 
     @property
     def is_typed(self):
-        return hasattr(self.tx, "type_id")
+        return getattr(self.tx, "type_id", None) is not None  # legacy transactions: None
 
     @property
     def max_fee(self):
@@ -355,7 +355,7 @@ class DevChain:
                 "logs": logs,
                 "logsBloom": data(r.bloom.to_bytes(256, "big")),
                 "status": "0x1" if r.state_root == b"\x01" else "0x0",
-                "type": qty(getattr(tx, "type_id", 0)),
+                "type": qty(getattr(tx, "type_id", None) or 0),
             }
             previous_cumulative = r.gas_used
             m = Mined(ptx, block.number, block_hash, i, receipt)
@@ -569,7 +569,7 @@ class Api:
             "value": qty(tx.value),
             "gas": qty(tx.gas),
             "input": data(tx.data),
-            "type": qty(getattr(tx, "type_id", 0)),
+            "type": qty(getattr(tx, "type_id", None) or 0),
             "v": qty(tx.y_parity if ptx.is_typed else tx.v),
             "r": qty(tx.r),
             "s": qty(tx.s),
@@ -615,8 +615,14 @@ class Api:
         if flt.get("blockHash"):
             first = last = dev.block_by_hash(parse_data(flt["blockHash"], "blockHash")).number
         else:
-            first = dev.block_number(flt.get("fromBlock") or "latest")
-            last = dev.block_number(flt.get("toBlock") or "latest")
+            # A range reaching past the head stops at the head, and one starting past it is
+            # empty: a poller asking for the blocks after the last it saw gets [], not an error.
+            def bound(tag):
+                if isinstance(tag, str) and tag.startswith("0x"):
+                    return parse_qty(tag, "block number")
+                return dev.block_number(tag or "latest")
+            first = bound(flt.get("fromBlock"))
+            last = min(bound(flt.get("toBlock")), dev.head_number())
         addresses = flt.get("address")
         if isinstance(addresses, str):
             addresses = [addresses]
