@@ -17,6 +17,8 @@ caps raised by at least 10%. Test controls make the faults on demand:
                                  block on arrival; off: transactions wait for evm_mine
     dev_setMinPriorityFee(wei)   transactions with a lower max priority fee are not mined:
                                  they stay pending ("stuck") until replaced or the floor drops
+                                 (turning automine on or lowering the floor mines nothing by
+                                 itself: the next transaction received or evm_mine does)
     dev_dropPending()            empties the mempool ("dropped": no receipt, nonce free again)
     evm_mine([count])            mines count blocks (default 1), pending transactions in the first
     evm_snapshot / evm_revert    the head goes back to the snapshot's block, and the mempool to
@@ -109,10 +111,6 @@ def parse_address(v, name="address"):
     if len(b) != 20:
         raise RpcError(f"invalid {name}: {v!r}", -32602)
     return b
-
-
-def param(params, i, default=None):
-    return params[i] if len(params) > i and params[i] is not None else default
 
 
 # ---- transactions ------------------------------------------------------------------------
@@ -381,12 +379,11 @@ class DevChain:
         self.backend.revert_to_snapshot(block_hash)
         type(self.backend.chain).chain_id = self.chain_id  # a revert to genesis rebuilds the chain
         self.pool = pool
-        for h, m in list(self.mined.items()):
-            if m.block_number > number:
-                del self.mined[h]
-                self.block_txs.pop(m.block_hash, None)
-        for h in [h for h in self.block_txs if self.chain.get_block_by_hash(h).number > number]:
-            del self.block_txs[h]
+        # The blocks after the snapshot's stay in the database but are no longer canonical;
+        # what they mined must no longer be found.
+        self.mined = {h: m for h, m in self.mined.items() if m.block_number <= number}
+        self.block_txs = {h: e for h, e in self.block_txs.items()
+                          if self.chain.get_block_header_by_hash(h).block_number <= number}
         return True
 
     # -- calls --
@@ -458,6 +455,12 @@ class Api:
 
     def web3_clientVersion(self):
         return "fhe-jobs-devchain/1 (eth-tester, py-evm)"
+
+    def eth_accounts(self):
+        return []  # the dev chain holds no keys: clients sign their transactions
+
+    def eth_syncing(self):
+        return False
 
     def eth_blockNumber(self):
         return qty(self.dev.head_number())
@@ -684,8 +687,10 @@ class Handler(BaseHTTPRequestHandler):
     verbose = False
 
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            body = self.read_chunked()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
             request = json.loads(body)
         except ValueError:
@@ -702,6 +707,17 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
+
+    def read_chunked(self):
+        body = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return body
+            body += self.rfile.read(size)
+            self.rfile.readline()  # the CRLF after the chunk
 
     def dispatch(self, request):
         rid = request.get("id") if isinstance(request, dict) else None
