@@ -20,6 +20,9 @@ caps raised by at least 10%. Test controls make the faults on demand:
                                  (turning automine on or lowering the floor mines nothing by
                                  itself: the next transaction received or evm_mine does)
     dev_dropPending()            empties the mempool ("dropped": no receipt, nonce free again)
+    dev_goOffline(seconds)       an RPC outage: connections are refused for that long, then it
+                                 serves again on the same port with the same chain (the chain
+                                 lives in memory, so restarting the process would lose it)
     evm_mine([count])            mines count blocks (default 1), pending transactions in the first
     evm_snapshot / evm_revert    the head goes back to the snapshot's block, and the mempool to
                                  its content then: later blocks, receipts and logs disappear,
@@ -677,6 +680,16 @@ class Api:
         self.dev.pool.clear()
         return True
 
+    def dev_goOffline(self, seconds):
+        """An RPC outage that keeps the chain: after answering, the server stops listening
+        (connections are refused, kept-alive ones closed) and comes back on the same port
+        `seconds` later. Killing the process instead would lose the chain, which is only in
+        memory. (To make requests hang rather than fail, stop the process with SIGSTOP and
+        resume it with SIGCONT.)"""
+        seconds = float(seconds) if isinstance(seconds, (int, float)) else parse_qty(seconds, "seconds")
+        Handler.offline_until = time.time() + seconds
+        return True
+
 
 # ---- HTTP ------------------------------------------------------------------------------
 
@@ -685,8 +698,14 @@ class Handler(BaseHTTPRequestHandler):
     api = None
     lock = None
     verbose = False
+    server = None  # the listening server, while there is one
+    offline_until = 0.0  # during an outage (dev_goOffline), time.time() is below this
 
     def do_POST(self):
+        if time.time() < Handler.offline_until:
+            # A connection kept alive from before the outage: close it unanswered.
+            self.close_connection = True
+            return
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             body = self.read_chunked()
         else:
@@ -707,6 +726,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
+        if Handler.offline_until > time.time() and Handler.server is not None:
+            # dev_goOffline was answered: now stop listening (shutdown() waits for the serving
+            # loop, so it runs on a thread of its own) until main() binds the port again.
+            server, Handler.server = Handler.server, None
+            threading.Thread(target=server.shutdown, daemon=True).start()
 
     def read_chunked(self):
         body = b""
@@ -789,8 +813,6 @@ def main():
         funds[address] = funds.get(address, 0) + amount
     dev = DevChain(args.chain_id, funds)
     Handler.api, Handler.lock, Handler.verbose = Api(dev), threading.Lock(), args.verbose
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True
     if args.block_time > 0:
         def mine_periodically():
             while True:
@@ -798,10 +820,21 @@ def main():
                 with Handler.lock:
                     dev.mine_block()
         threading.Thread(target=mine_periodically, daemon=True).start()
-    host, port = server.server_address[:2]
-    print(f"devchain ready on http://{host}:{port} chain {args.chain_id}", flush=True)
+    host, port = args.host, args.port
+    announced = False
     try:
-        server.serve_forever()
+        while True:
+            server = ThreadingHTTPServer((host, port), Handler)  # allows reuse of the address
+            server.daemon_threads = True
+            if not announced:
+                host, port = server.server_address[:2]  # --port 0: keep the port it got
+                print(f"devchain ready on http://{host}:{port} chain {args.chain_id}", flush=True)
+                announced = True
+            Handler.server = server
+            # Returns when dev_goOffline shuts it down; a short poll makes that prompt.
+            server.serve_forever(poll_interval=0.05)
+            server.server_close()
+            time.sleep(max(0.0, Handler.offline_until - time.time()))
     except KeyboardInterrupt:
         pass
 

@@ -12,6 +12,8 @@ first failed check.
 import json
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -275,6 +277,19 @@ def run(chain):
     second = chain.call("eth_getTransactionReceipt", tx_hash(raw))
     check(second["status"] == "0x1" and second["blockHash"] != first["blockHash"],
           "the same confirmation is mined again on the new branch")
+
+    # An outage that keeps the chain: refused while offline, the same chain after.
+    head = chain.number("eth_blockNumber")
+    check(chain.call("dev_goOffline", 1) is True, "dev_goOffline answers before going offline")
+    time.sleep(0.2)
+    try:
+        chain.call("eth_blockNumber")
+        refused = False
+    except (urllib.error.URLError, ConnectionError):
+        refused = True
+    check(refused, "offline: a request fails to connect")
+    time.sleep(1.2)
+    check(chain.number("eth_blockNumber") == head, "back on the same port with the same chain")
 
     # Fee data the client prices transactions with.
     history = chain.call("eth_feeHistory", "0x4", "latest", [25, 75])
