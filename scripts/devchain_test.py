@@ -191,6 +191,13 @@ def run(chain):
     legacy = sign(OTHER, 0, to=OWNER.address, gas=21_000, legacy=True)
     chain.call("eth_sendRawTransaction", legacy)
     check(chain.call("eth_getTransactionReceipt", tx_hash(legacy))["status"] == "0x1", "a legacy EIP-155 transaction is mined")
+    found = chain.call("eth_getTransactionByHash", tx_hash(legacy))
+    check(found["type"] == "0x0" and found["chainId"] == hex(CHAIN_ID) and found["from"] == OTHER.address.lower()
+          and found["gasPrice"] == hex(2 * GWEI), "eth_getTransactionByHash of a legacy transaction")
+    found = chain.call("eth_getTransactionByHash", tx_hash(deploy))
+    check(found["type"] == "0x2" and found["to"] is None and found["nonce"] == "0x0" and found["blockNumber"] == "0x1"
+          and found["maxPriorityFeePerGas"] == hex(GWEI) and found["input"] == ARTIFACT["bytecode"],
+          "eth_getTransactionByHash of a mined type-2 transaction")
 
     # Stuck: below the priority-fee floor a transaction stays pending, and blocks its successors.
     chain.call("dev_setMinPriorityFee", hex(5 * GWEI))
