@@ -16,6 +16,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the REST API (and, by default, workers) until SIGINT/SIGTERM.")
 
     @OptionGroup var storage: StorageOptions
+    @OptionGroup var chain: ChainOptions
     @OptionGroup var tokens: TokenOptions
 
     @Option(help: "Address to listen on (env FHE_JOBS_HOST).")
@@ -65,7 +66,7 @@ struct Serve: AsyncParsableCommand {
                          confirmationWakeup: graph.confirmationWakeup, logger: logger)
             : nil
         let confirmer = ConfirmationService(
-            store: graph.store, confirmer: LocalLedger(store: graph.store, signingKey: try ServiceGraph.ledgerKey(in: storage.dataDirectory)),
+            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, dataDirectory: storage.dataDirectory, logger: logger),
             wakeup: graph.confirmationWakeup, logger: logger)
 
         var checks = [HealthChecks.database(graph.store)]

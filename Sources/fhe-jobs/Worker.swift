@@ -11,6 +11,7 @@ struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run queue workers (no API) until SIGINT/SIGTERM; running jobs are released to the queue.")
 
     @OptionGroup var storage: StorageOptions
+    @OptionGroup var chain: ChainOptions
 
     @Option(help: "Jobs run at once (env FHE_JOBS_WORKERS).")
     var workers: Int = ProcessInfo.processInfo.environment["FHE_JOBS_WORKERS"].flatMap(Int.init)
@@ -34,7 +35,7 @@ struct Worker: AsyncParsableCommand {
         let pool = WorkerPool(store: graph.store, executors: executors, configuration: configuration, wakeup: graph.wakeup,
                               confirmationWakeup: graph.confirmationWakeup, logger: logger)
         let confirmer = ConfirmationService(
-            store: graph.store, confirmer: LocalLedger(store: graph.store, signingKey: try ServiceGraph.ledgerKey(in: storage.dataDirectory)),
+            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, dataDirectory: storage.dataDirectory, logger: logger),
             wakeup: graph.confirmationWakeup, logger: logger)
         let runner = Runner(graph: graph, logger: logger) {
             await withTaskGroup(of: Void.self) { group in

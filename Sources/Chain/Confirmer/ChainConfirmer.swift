@@ -30,25 +30,31 @@ public actor ChainConfirmer: ResultConfirmer {
 
     private let registry: JobsRegistry
     private let key: AccountKey
-    private let chainID: UInt64
     private let log: any ChainTransactionLog
     private let configuration: Configuration
     private let logger: Logger
+    /// Set once `checkSetup` has passed.
+    private var chainID: UInt64?
     private var rpc: EthereumRPC { registry.rpc }
     private var account: String { key.address.description }
 
-    /// Checks the chain id, the contract and the key's right to confirm before anything runs.
     public init(registry: JobsRegistry, key: AccountKey, log: any ChainTransactionLog,
-                configuration: Configuration = Configuration(), logger: Logger = Logger(label: "fhe-jobs.chain")) async throws {
+                configuration: Configuration = Configuration(), logger: Logger = Logger(label: "fhe-jobs.chain")) {
+        self.registry = registry; self.key = key; self.log = log; self.configuration = configuration; self.logger = logger
+    }
+
+    /// Checks the node, the contract and the key's right to confirm. Run at start to catch a
+    /// wrong address or key at once; the first round runs it again if the node was down then.
+    public func checkSetup() async throws {
         try await registry.checkDeployed()
         guard try await registry.isConfirmator(key.address) else {
             throw ChainError.unexpected("\(key.address) is not a confirmator of the registry at \(registry.address); the owner adds it with `fhe-jobs chain add-confirmator`")
         }
-        self.registry = registry; self.key = key; self.log = log; self.configuration = configuration; self.logger = logger
-        chainID = try await registry.rpc.chainID()
+        chainID = try await rpc.chainID()
     }
 
     public func confirm(_ jobs: [Job]) async throws -> [JobID: Confirmation] {
+        if chainID == nil { try await checkSetup() }
         let head = try await rpc.blockNumber()
         let inFlight = try await reconcile(head: head)
         var confirmed: [JobID: Confirmation] = [:]
@@ -168,6 +174,7 @@ public actor ChainConfirmer: ResultConfirmer {
         let fees = try await configuration.feePolicy.fees(rpc: rpc)
         let logged = try await log.chainTransactions(account: account).map(\.nonce).max().map { UInt64($0) + 1 } ?? 0
         let nonce = max(try await rpc.transactionCount(key.address, .pending), logged)
+        guard let chainID else { throw ChainError.unexpected("the chain confirmer's setup was not checked") }
         let signed = try EIP1559Transaction(
             chainID: chainID, nonce: nonce, maxPriorityFeePerGas: fees.maxPriorityFeePerGas, maxFeePerGas: fees.maxFeePerGas,
             gasLimit: gas + gas / 4, to: registry.address, data: data).signed(by: key)
