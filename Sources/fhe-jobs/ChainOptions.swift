@@ -8,7 +8,7 @@ import Logging
 struct ChainOptions: ParsableArguments {
     private static let environment = ProcessInfo.processInfo.environment
 
-    @Option(help: "JSON-RPC URL of an EVM node; confirmations go to the registry there instead of the local ledger (env FHE_JOBS_CHAIN_RPC_URL).")
+    @Option(name: .customLong("chain-rpc-url"), help: "JSON-RPC URL of an EVM node; confirmations go to the registry there instead of the local ledger (env FHE_JOBS_CHAIN_RPC_URL).")
     var chainRPCURL: String? = Self.environment["FHE_JOBS_CHAIN_RPC_URL"]
 
     @Option(help: "Address of the JobsRegistry contract (env FHE_JOBS_CHAIN_REGISTRY).")
