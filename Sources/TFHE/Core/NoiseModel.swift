@@ -73,6 +73,15 @@ public struct NoiseModel: Sendable {
         return (p.order == .keySwitchThenBootstrap ? p.glweNoise : p.lweNoise).variance(bitWidth: w)
     }
 
+    /// Variance of an encryption with the compact public key (Joye, eprint 2023/603), whose
+    /// error is (E·R)[0] + e'' - Σ_j (E'_j·S_j)[0] with E, E'_j, e'' of the GLWE noise and R,
+    /// S_j binary (E[r²] = E[s²] = 1/2): σ²·(N/2 + k·N/2 + 1).
+    public var publicKeyEncryptionVariance: Double {
+        let p = parameters
+        let terms = Double(p.glweDimension + 1) * Double(p.polynomialSize) / 2 + 1
+        return p.glweNoise.variance(bitWidth: w) * terms
+    }
+
     /// Variance of a bootstrap's output, under the ciphertext key.
     public var bootstrapOutputVariance: Double {
         parameters.order == .keySwitchThenBootstrap ? blindRotationVariance : blindRotationVariance + keySwitchAddedVariance
