@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import TFHE
+
+/// `fhe inspect`: what a file is, for which parameters, how big; never any key material.
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a serialized object is: kind, parameter set, form and size (never key material).")
+
+    @Argument(help: "A key or ciphertext file.")
+    var file: String
+
+    func run() throws {
+        let object = try ObjectFile.read(file)
+        let h = object.header
+        let p = object.parameters
+        print("""
+        \(file)
+          kind: \(h.kind)\(h.kind.hasCompressedForm ? (h.compressed ? " (compressed: masks regenerated from a seed)" : " (full)") : "")
+          parameter set: \(p.name)\(p.insecure ? " (INSECURE)" : "") (fingerprint \(String(h.parameterFingerprint, radix: 16)))
+          torus: \(h.wordBits) bits; n=\(p.lweDimension) k=\(p.glweDimension) N=\(p.polynomialSize)
+          size: \(object.data.count) bytes (payload \(h.payloadLength))
+          format version: \(ObjectHeader.formatVersion); sha256 \(h.checksum.map { String(format: "%02x", $0) }.joined())
+        """)
+        if h.kind.isBlockList, object.data.count >= ObjectHeader.size + 4 {
+            let count = object.data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: ObjectHeader.size, as: UInt32.self)) }
+            print("  blocks: \(count)")
+        }
+    }
+}
