@@ -61,6 +61,13 @@ struct KeySizeTests {
         let ciphertext = try client.encrypt(5).serialized(), seeded = try client.encryptSeeded(5).serialized()
         #expect(ciphertext.count == h + 4 + 2049 * 8 && seeded.count == h + 28)
 
+        let publicKey = try PublicKey(clientKey: client, seed: seed)
+        start = DispatchTime.now().uptimeNanoseconds
+        for m in 0..<100 { _ = try publicKey.encrypt(UInt64(m % 16)) }
+        report.append("public-key encryption \(String(format: "%.3f ms", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e8))")
+        start = DispatchTime.now().uptimeNanoseconds
+        for m in 0..<100 { _ = try client.encrypt(UInt64(m % 16)) }
+        report.append("secret-key encryption \(String(format: "%.3f ms", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e8))")
         report.append("bytes: client key \(clientBytes.count), server key \(fullBytes.count) full / \(compressedBytes.count) compressed, "
                       + "public key \(publicBytes.count) / \(compressedPublicBytes.count), ciphertext \(ciphertext.count) / \(seeded.count)")
         print("2_2 TUniform: " + report.joined(separator: "; "))
