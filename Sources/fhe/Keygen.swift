@@ -39,7 +39,9 @@ struct Keygen: ParsableCommand {
     func generate<T: TorusScalar>(_: T.Type, _ set: ParameterSet, _ folder: URL) throws {
         print("parameter set \(set.name) (fingerprint \(String(set.fingerprint, radix: 16)))\(set.insecure ? "  INSECURE" : "")")
         let client = try ClientKey<T>(parameters: set)
-        try save(client.serialized(), "client.key", folder, secret: true)
+        var clientBytes = client.serialized()
+        try save(clientBytes, "client.key", folder, secret: true)
+        clientBytes.resetBytes(in: 0..<clientBytes.count)  // the key's bits, once written
         let start = DispatchTime.now().uptimeNanoseconds
         let server = uncompressed ? ServerKey(clientKey: client).serialized() : CompressedServerKey(clientKey: client).serialized()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

@@ -4,24 +4,53 @@ import Testing
 
 @Suite("Public-key encryption (compact public key, eprint 2023/603)")
 struct PublicKeyTests {
+    /// Encrypts `samples` messages with the public key, checks each decrypts, and checks the
+    /// errors against the noise model: their spread about their mean is the model's spread for
+    /// one key (±15%), and their mean, the key's fixed offset, is within 6 of its standard
+    /// deviations over keys (σ²·N/4).
+    static func checkEncryptions(_ key: PublicKey<UInt64>, _ client: ClientKey<UInt64>, samples: Int, seed: Seed) throws {
+        let params = client.parameters
+        let model = NoiseModel(parameters: params)
+        var randomness = EncryptionRandomness(seed: seed)
+        var errors: [Double] = []
+        for i in 0..<samples {
+            let m = UInt64(i) % client.plaintextModulus
+            let c = try key.encrypt(m, randomness: &randomness)
+            #expect(try client.decrypt(c) == m)
+            errors.append((try client.phase(c) &- m &* client.delta).torusValue)
+        }
+        let mean = errors.reduce(0, +) / Double(samples)
+        let spread = errors.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(samples - 1)
+        let expected = model.publicKeyEncryptionSpreadGivenKey
+        #expect(spread > 0.85 * expected && spread < 1.15 * expected, "spread 2^\(log2(spread)), model 2^\(log2(expected))")
+        let offsetDeviation = (params.glweNoise.variance(bitWidth: 64) * Double(params.polynomialSize) / 4).squareRoot()
+        #expect(abs(mean) < 6 * offsetDeviation, "mean \(mean), offset deviation \(offsetDeviation)")
+    }
+
     @Test func encryptionsDecryptAndTheirNoiseIsTheModel() throws {
         let params = try TestParameters.load(TestParameters.insecure64)
         let client = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 0x9b, low: 1))
         let key = try PublicKey(clientKey: client, seed: Seed(high: 0x9b, low: 2))
-        var randomness = EncryptionRandomness(seed: Seed(high: 0x9b, low: 3))
-        let samples = 2000
-        var sumOfSquares = 0.0
-        for i in 0..<samples {
-            let m = UInt64(i % 4)
-            let c = try key.encrypt(m, randomness: &randomness)
-            #expect(try client.decrypt(c) == m)
-            let error = (try client.phase(c) &- UInt64(m) &* client.delta).torusValue
-            sumOfSquares += error * error
+        try Self.checkEncryptions(key, client, samples: 2000, seed: Seed(high: 0x9b, low: 3))
+    }
+
+    /// Averaged over keys, the offsets count too: the second moment is the model's
+    /// σ²·((k+1)·N/2 + 1), the figure failure rates are computed from.
+    @Test func averagedOverKeysTheSecondMomentIsTheModel() throws {
+        let params = try TestParameters.load(TestParameters.insecure64)
+        var sumOfSquares = 0.0, count = 0
+        for k in 0..<40 {
+            let client = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 0x9e, low: UInt64(k)))
+            let key = try PublicKey(clientKey: client, seed: Seed(high: 0x9f, low: UInt64(k)))
+            var randomness = EncryptionRandomness(seed: Seed(high: 0xa0, low: UInt64(k)))
+            for _ in 0..<100 {
+                let error = (try client.phase(key.encrypt(0, randomness: &randomness))).torusValue
+                sumOfSquares += error * error
+                count += 1
+            }
         }
-        let measured = sumOfSquares / Double(samples)
-        let model = NoiseModel(parameters: params).publicKeyEncryptionVariance
-        // 2000 samples: the sample variance is within ±15% of the true one with high probability.
-        #expect(measured > 0.85 * model && measured < 1.15 * model, "measured \(measured), model \(model)")
+        let measured = sumOfSquares / Double(count), model = NoiseModel(parameters: params).publicKeyEncryptionVariance
+        #expect(measured > 0.8 * model && measured < 1.2 * model, "measured 2^\(log2(measured)), model 2^\(log2(model))")
     }
 
     @Test func bootstrapOfAPublicKeyEncryptionDecrypts() throws {
@@ -56,10 +85,7 @@ struct PublicKeyTests {
         #expect(model.publicKeyEncryptionVariance < model.blindRotationVariance * 0x1p-40)
         let client = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 0x9d, low: 1))
         let key = try CompressedPublicKey(clientKey: client, seed: Seed(high: 0x9d, low: 2)).decompress()
-        for i in 0..<64 {
-            let m = UInt64(i % 16)
-            #expect(try client.decrypt(key.encrypt(m)) == m)
-        }
+        try Self.checkEncryptions(key, client, samples: 2000, seed: Seed(high: 0x9d, low: 4))
         let server = CompressedServerKey(clientKey: client, seed: Seed(high: 0x9d, low: 3)).decompress()
         let table = server.lookupTable { ($0 * 3) % 16 }
         for m: UInt64 in [0, 5, 15] {

@@ -14,12 +14,20 @@
 /// reliably as the set's own ciphertexts.
 ///
 /// Security: the key is one more RLWE sample under the GLWE key, with the GLWE key's own
-/// dimension and noise (the bootstrapping key already publishes n·(k+1)·l of them); an
-/// encryption is indistinguishable from uniform under RLWE with secret R of the same ring and
-/// noise. This is how TFHE-rs builds its compact public key from a KS-PBS parameter set whose
-/// big key has a power-of-two dimension (encryption key choice "Big"). The classical LWE public
-/// key (m ≥ (kN+1)·log2 q + 128 encryptions of zero, by the leftover hash lemma) would take
-/// m·(kN+1) = 131,264 × 2,049 words, 2.1 GB, on the 2_2 set; this one takes (k+1)·N words, 32 KB.
+/// dimension and noise (the bootstrapping key already publishes n·(k+1)·l of them), and an
+/// encryption is indistinguishable from uniform under RLWE with the binary secret R in the same
+/// ring and noise. TFHE-rs publishes compact-PKE sets for its 2_2 parameters
+/// (`PARAM_PKE_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128` and its versions) at the same
+/// encryption dimension, 2048, with TUniform noise of bound 2^16 in the variant we read; here
+/// the bound is the compute set's 2^17 (more noise at the same dimension, so no weaker). TFHE-rs
+/// uses a dedicated secret key for it and a "casting" key switch to the compute key; we encrypt
+/// under the compute set's big key directly (TFHE-rs's earlier "compact PK, big key" sets), so
+/// no casting key is needed. Only KS-then-PBS sets qualify.
+///
+/// The classical LWE public key (Regev, STOC 2005, §5; Joye, eprint 2021/1402, Appendix A)
+/// needs m ≥ (kN+1)·log2 q + 128 encryptions of zero for the leftover hash lemma to make a
+/// subset sum of them uniform: 131,264 × 2,049 words, 2.1 GB, on the 2_2 set. This key is
+/// (k+1)·N words, 32 KB (16 KB seeded).
 public final class PublicKey<T: TorusScalar>: @unchecked Sendable {
     public let parameters: ParameterSet
     /// A_1..A_k then B, N words each.
