@@ -11,14 +11,17 @@ struct Inspect: ParsableCommand {
     var file: String
 
     func run() throws {
-        let object = try ObjectFile.read(file)
+        let object = try ObjectFile.read(file, requireParameters: false)
         let h = object.header
-        let p = object.parameters
+        let fingerprint = String(h.parameterFingerprint, radix: 16)
+        let set = object.knownParameters.map { p in
+            "\(p.name)\(p.insecure ? " (INSECURE)" : "") (fingerprint \(fingerprint)); n=\(p.lweDimension) k=\(p.glweDimension) N=\(p.polynomialSize)"
+        } ?? "unknown here (fingerprint \(fingerprint))"
         print("""
         \(file)
           kind: \(h.kind)\(h.kind.hasCompressedForm ? (h.compressed ? " (compressed: masks regenerated from a seed)" : " (full)") : "")
-          parameter set: \(p.name)\(p.insecure ? " (INSECURE)" : "") (fingerprint \(String(h.parameterFingerprint, radix: 16)))
-          torus: \(h.wordBits) bits; n=\(p.lweDimension) k=\(p.glweDimension) N=\(p.polynomialSize)
+          parameter set: \(set)
+          torus: \(h.wordBits) bits
           size: \(object.data.count) bytes (payload \(h.payloadLength))
           format version: \(ObjectHeader.formatVersion); sha256 \(h.checksum.map { String(format: "%02x", $0) }.joined())
         """)

@@ -7,11 +7,14 @@ import TFHE
 struct ObjectFile {
     let path: String
     let header: ObjectHeader
-    let parameters: ParameterSet
+    /// nil only when read with `requireParameters: false` and the set was not found.
+    let knownParameters: ParameterSet?
     let data: Data
 
+    var parameters: ParameterSet { knownParameters! }
+
     /// Reads and checks a file. `parameters` overrides the search by fingerprint.
-    static func read(_ path: String, parameters given: ParameterSet? = nil) throws -> ObjectFile {
+    static func read(_ path: String, parameters given: ParameterSet? = nil, requireParameters: Bool = true) throws -> ObjectFile {
         let url = URL(fileURLWithPath: path)
         guard let handle = try? FileHandle(forReadingFrom: url) else { throw CLIError("cannot open \(path)") }
         defer { try? handle.close() }
@@ -19,21 +22,28 @@ struct ObjectFile {
         let header: ObjectHeader
         do { header = try ObjectHeader.parse(prefix: prefix) } catch { throw CLIError("\(path): \(error)") }
         let folder = url.deletingLastPathComponent()
-        guard let parameters = given ?? ParameterLocation.find(fingerprint: header.parameterFingerprint, extraFolders: [folder]) else {
+        let found = given ?? ParameterLocation.find(fingerprint: header.parameterFingerprint, extraFolders: [folder])
+        let limit: UInt64
+        if let parameters = found {
+            guard parameters.fingerprint == header.parameterFingerprint else {
+                throw CLIError("\(path): made for parameter set \(String(header.parameterFingerprint, radix: 16)), not \(parameters.name)")
+            }
+            limit = ObjectHeader.maximumPayloadLength(kind: header.kind, compressed: header.compressed, parameters: parameters)
+        } else if requireParameters {
             throw CLIError("\(path): no parameter set with fingerprint \(String(header.parameterFingerprint, radix: 16)) (give --params, or put its file next to the object)")
+        } else {
+            // Without the set, the file's own size is the bound.
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int).flatMap { $0 } ?? 0
+            limit = UInt64(max(0, size - ObjectHeader.size))
         }
-        guard parameters.fingerprint == header.parameterFingerprint else {
-            throw CLIError("\(path): made for parameter set \(String(header.parameterFingerprint, radix: 16)), not \(parameters.name)")
-        }
-        let limit = ObjectHeader.maximumPayloadLength(kind: header.kind, compressed: header.compressed, parameters: parameters)
         guard header.payloadLength <= limit else {
-            throw CLIError("\(path): declares a \(header.payloadLength)-byte payload, a \(header.kind) of \(parameters.name) has at most \(limit)")
+            throw CLIError("\(path): declares a \(header.payloadLength)-byte payload, a \(header.kind) of \(found?.name ?? "this file") has at most \(limit)")
         }
         // At most one byte more than declared, so trailing data is seen without reading it all.
         let rest = (try? handle.read(upToCount: Int(header.payloadLength) + 1)) ?? Data()
         let data = prefix + rest
         do { _ = try ObjectHeader.read(from: data) } catch { throw CLIError("\(path): \(error)") }
-        return ObjectFile(path: path, header: header, parameters: parameters, data: data)
+        return ObjectFile(path: path, header: header, knownParameters: found, data: data)
     }
 
     /// Runs a decoding step, naming the file in any error.

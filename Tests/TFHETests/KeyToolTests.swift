@@ -15,8 +15,9 @@ struct KeyToolTests {
         let stderr: String
     }
 
-    static func run(_ arguments: [String]) throws -> Outcome {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
         let process = Process()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = root
@@ -71,6 +72,14 @@ struct KeyToolTests {
         #expect(inspect.stdout.contains("client key") && inspect.stdout.contains("INSECURE_TEST_64_N256"))
         let inspectServer = try Self.run(["inspect", "\(keys)/server.key"])
         #expect(inspectServer.stdout.contains("server key (compressed"))
+
+        // Away from its parameter file, inspect still tells what an object is; decrypt cannot.
+        let alone = dir.appendingPathComponent("alone")
+        try FileManager.default.createDirectory(at: alone, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: seeded, toPath: alone.appendingPathComponent("s.ct").path)
+        let noParams = ["FHE_PARAMS_DIR": alone.path]
+        let unknown = try Self.run(["inspect", alone.appendingPathComponent("s.ct").path], environment: noParams)
+        #expect(unknown.status == 0 && unknown.stdout.contains("unknown here") && unknown.stdout.contains("block list (compressed"))
 
         // A corrupted ciphertext: one clear line, non-zero status.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: seeded))
