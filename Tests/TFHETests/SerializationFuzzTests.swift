@@ -29,12 +29,12 @@ struct SerializationFuzzTests {
             },
             Sample(name: "FheUint8", bytes: try client.encrypt(blocks: [1, 2, 3, 0]).serialized(kind: .fheUint8), iterations: 4000) {
                 let (kind, list) = try BlockCiphertextList<UInt64>.deserialize($0, parameters: p)
-                return list.serialized(kind: kind)
+                return try list.serialized(kind: kind)
             },
             Sample(name: "seeded block list", bytes: try client.encryptSeeded(blocks: [1, 2, 3], seed: seed).serialized(),
                    iterations: 4000) {
                 let (kind, list) = try SeededBlockCiphertextList<UInt64>.deserialize($0, parameters: p)
-                return list.serialized(kind: kind)
+                return try list.serialized(kind: kind)
             },
             Sample(name: "client key", bytes: client.serialized(), iterations: 4000) {
                 try ClientKey<UInt64>(serialized: $0, parameters: p).serialized()

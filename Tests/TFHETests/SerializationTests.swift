@@ -30,13 +30,13 @@ struct SerializationTests {
 
     @Test func blockListsRoundTripWithKindAndDegrees() throws {
         let list = try client.encrypt(blocks: [0, 1, 2, 3], degrees: [3, 3, 2, 1])
-        let (kind, read) = try BlockCiphertextList<UInt64>.deserialize(list.serialized(kind: .fheUint8), parameters: params)
+        let (kind, read) = try BlockCiphertextList<UInt64>.deserialize(try list.serialized(kind: .fheUint8), parameters: params)
         #expect(kind == .fheUint8)
         #expect(read == list)
         #expect(try client.decrypt(blocks: read) == [0, 1, 2, 3])
 
         let seeded = try client.encryptSeeded(blocks: [3, 2, 1, 0, 1, 2, 3, 0], seed: Seed(high: 4, low: 4))
-        let bytes = seeded.serialized(kind: .fheUint16)
+        let bytes = try seeded.serialized(kind: .fheUint16)
         #expect(try SeededBlockCiphertextList<UInt64>.deserialize(bytes, parameters: params).list == seeded)
         let expanded = try BlockCiphertextList<UInt64>(serialized: bytes, parameters: params, kind: .fheUint16)
         #expect(try client.decrypt(blocks: expanded) == [3, 2, 1, 0, 1, 2, 3, 0])
@@ -44,11 +44,15 @@ struct SerializationTests {
 
         // A radix kind fixes its block count: 4 blocks are not an FheUint16 under 2-bit blocks.
         #expect(throws: SerializationError.self) {
-            try BlockCiphertextList<UInt64>.deserialize(list.serialized(kind: .fheUint16), parameters: params)
+            try BlockCiphertextList<UInt64>.deserialize(try list.serialized(kind: .fheUint16), parameters: params)
         }
+        // Caller mistakes are thrown, not trapped.
+        #expect(throws: TFHEError.self) { try list.serialized(kind: .clientKey) }
+        #expect(throws: TFHEError.self) { try BlockCiphertextList<UInt64>(blocks: [], degrees: []).serialized() }
+        #expect(throws: TFHEError.self) { try BlockCiphertextList(blocks: list.blocks, degrees: [1]) }
         // Asking for one kind and finding another is a typed error.
         #expect(throws: SerializationError.unexpectedKind(expected: "FheUint32", found: "FheUint8")) {
-            try BlockCiphertextList<UInt64>(serialized: list.serialized(kind: .fheUint8), parameters: params, kind: .fheUint32)
+            try BlockCiphertextList<UInt64>(serialized: try list.serialized(kind: .fheUint8), parameters: params, kind: .fheUint32)
         }
     }
 

@@ -5,8 +5,20 @@ public struct BlockCiphertextList<T: TorusScalar>: Sendable, Hashable {
     public var blocks: [LWECiphertext<T>]
     public var degrees: [UInt64]
 
-    public init(blocks: [LWECiphertext<T>], degrees: [UInt64]) {
-        precondition(blocks.count == degrees.count, "one degree per block")
+    /// Blocks of one parameter set and dimension, one degree each.
+    public init(blocks: [LWECiphertext<T>], degrees: [UInt64]) throws {
+        guard blocks.count == degrees.count else { throw TFHEError.unsupported("\(degrees.count) degrees for \(blocks.count) blocks") }
+        if let first = blocks.first {
+            for block in blocks where block.parameterFingerprint != first.parameterFingerprint || block.dimension != first.dimension {
+                throw TFHEError.unsupported("blocks of one list must share their parameter set and dimension")
+            }
+        }
+        self.blocks = blocks
+        self.degrees = degrees
+    }
+
+    /// Blocks whose counts and shapes the engine itself guarantees (decryption and decompression).
+    init(checkedBlocks blocks: [LWECiphertext<T>], degrees: [UInt64]) {
         self.blocks = blocks
         self.degrees = degrees
     }
@@ -21,8 +33,8 @@ public struct SeededBlockCiphertextList<T: TorusScalar>: Sendable, Hashable {
     public let dimension: Int
     public let parameterFingerprint: UInt64
 
-    public init(maskSeed: Seed, bodies: [T], degrees: [UInt64], dimension: Int, parameterFingerprint: UInt64) {
-        precondition(bodies.count == degrees.count, "one degree per block")
+    public init(maskSeed: Seed, bodies: [T], degrees: [UInt64], dimension: Int, parameterFingerprint: UInt64) throws {
+        guard bodies.count == degrees.count else { throw TFHEError.unsupported("\(degrees.count) degrees for \(bodies.count) blocks") }
         self.maskSeed = maskSeed
         self.bodies = bodies
         self.degrees = degrees
@@ -37,6 +49,6 @@ public struct SeededBlockCiphertextList<T: TorusScalar>: Sendable, Hashable {
             data.append(body)
             return LWECiphertext(data: data, parameterFingerprint: parameterFingerprint)
         }
-        return BlockCiphertextList(blocks: blocks, degrees: degrees)
+        return BlockCiphertextList(checkedBlocks: blocks, degrees: degrees)
     }
 }

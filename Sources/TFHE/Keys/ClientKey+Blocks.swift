@@ -1,4 +1,4 @@
-/// Seeded and block-list encryption with the client key, and block lists with the public key.
+/// Seeded and block-list encryption with the client key.
 extension ClientKey {
     /// Encrypts into the seeded form: the mask comes from `seed`'s mask stream, the noise from
     /// its (secret) noise stream. `decompress()` gives the ciphertext `encrypt(_:randomness:)`
@@ -15,14 +15,14 @@ extension ClientKey {
     public func encrypt(blocks messages: [UInt64], degrees: [UInt64]? = nil) throws -> BlockCiphertextList<T> {
         var randomness = EncryptionRandomness()
         let blocks = try messages.map { try encrypt($0, randomness: &randomness) }
-        return BlockCiphertextList(blocks: blocks, degrees: try checkedDegrees(degrees, count: messages.count))
+        return BlockCiphertextList(checkedBlocks: blocks, degrees: try checkedDegrees(degrees, count: messages.count))
     }
 
     public func encryptSeeded(blocks messages: [UInt64], degrees: [UInt64]? = nil,
                               seed: Seed = .random()) throws -> SeededBlockCiphertextList<T> {
         var randomness = EncryptionRandomness(seed: seed)
         let bodies = try messages.map { try encrypt($0, randomness: &randomness).body }
-        return SeededBlockCiphertextList(maskSeed: randomness.maskSeed, bodies: bodies,
+        return try SeededBlockCiphertextList(maskSeed: randomness.maskSeed, bodies: bodies,
                                          degrees: try checkedDegrees(degrees, count: messages.count),
                                          dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
     }
@@ -36,19 +36,5 @@ extension ClientKey {
         guard degrees.count == count else { throw TFHEError.unsupported("\(degrees.count) degrees for \(count) blocks") }
         for d in degrees where d >= plaintextModulus { throw TFHEError.messageOutOfRange(value: d, modulus: plaintextModulus) }
         return degrees
-    }
-}
-
-extension PublicKey {
-    /// Encrypts one message per block (public-key encryptions cannot be seeded: their masks
-    /// are A·R, not a stream's output).
-    public func encrypt(blocks messages: [UInt64], degrees: [UInt64]? = nil) throws -> BlockCiphertextList<T> {
-        let modulus = UInt64(1) << (parameters.messageBits + parameters.carryBits)
-        var randomness = EncryptionRandomness()
-        let blocks = try messages.map { try encrypt($0, randomness: &randomness) }
-        let degrees = degrees ?? [UInt64](repeating: modulus - 1, count: messages.count)
-        guard degrees.count == messages.count else { throw TFHEError.unsupported("\(degrees.count) degrees for \(messages.count) blocks") }
-        for d in degrees where d >= modulus { throw TFHEError.messageOutOfRange(value: d, modulus: modulus) }
-        return BlockCiphertextList(blocks: blocks, degrees: degrees)
     }
 }

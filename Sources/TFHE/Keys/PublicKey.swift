@@ -107,6 +107,20 @@ public final class PublicKey<T: TorusScalar>: @unchecked Sendable {
     }
 }
 
+extension PublicKey {
+    /// Encrypts one message per block (public-key encryptions cannot be seeded: their masks
+    /// are A·R, not a stream's output).
+    public func encrypt(blocks messages: [UInt64], degrees: [UInt64]? = nil) throws -> BlockCiphertextList<T> {
+        let modulus = UInt64(1) << (parameters.messageBits + parameters.carryBits)
+        var randomness = EncryptionRandomness()
+        let blocks = try messages.map { try encrypt($0, randomness: &randomness) }
+        let degrees = degrees ?? [UInt64](repeating: modulus - 1, count: messages.count)
+        guard degrees.count == messages.count else { throw TFHEError.unsupported("\(degrees.count) degrees for \(messages.count) blocks") }
+        for d in degrees where d >= modulus { throw TFHEError.messageOutOfRange(value: d, modulus: modulus) }
+        return BlockCiphertextList(checkedBlocks: blocks, degrees: degrees)
+    }
+}
+
 /// The public key with its masks A_j replaced by their seed: N body words and 16 bytes.
 public struct CompressedPublicKey<T: TorusScalar>: Sendable {
     public let parameters: ParameterSet

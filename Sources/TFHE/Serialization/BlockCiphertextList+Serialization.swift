@@ -32,19 +32,18 @@ public enum BlockListFormat {
         return degrees
     }
 
-    static func kindCheck(_ kind: ObjectKind) {
-        precondition(kind.isBlockList, "\(kind) is not a block-list kind")
+    static func kindCheck(_ kind: ObjectKind) throws {
+        guard kind.isBlockList else { throw TFHEError.unsupported("\(kind) is not a block-list kind") }
     }
 }
 
 extension BlockCiphertextList {
     /// Serializes as `kind` (the free `blockList`, or a radix kind whose block count it has).
-    public func serialized(kind: ObjectKind = .blockList) -> Data {
-        BlockListFormat.kindCheck(kind)
-        let dimension = blocks.first?.dimension ?? 0
-        let fingerprint = blocks.first?.parameterFingerprint ?? 0
-        precondition(blocks.allSatisfy { $0.dimension == dimension && $0.parameterFingerprint == fingerprint },
-                     "blocks of one parameter set")
+    /// Throws for a kind that is not a block list, or an empty list (whose parameter set is unknown).
+    public func serialized(kind: ObjectKind = .blockList) throws -> Data {
+        try BlockListFormat.kindCheck(kind)
+        guard let first = blocks.first else { throw TFHEError.unsupported("an empty block list has no parameter set to serialize") }
+        let dimension = first.dimension, fingerprint = first.parameterFingerprint
         var writer = ByteWriter(reservingCapacity: 8 + blocks.count * (8 + (dimension + 1) * MemoryLayout<T>.size))
         writer.append(UInt32(blocks.count))
         writer.append(UInt32(dimension))
@@ -66,7 +65,7 @@ extension BlockCiphertextList {
                 let seed = try reader.readSeed("mask seed")
                 let degrees = try BlockListFormat.readDegrees(&reader, count: count, parameters: parameters)
                 let bodies = try reader.readWords(T.self, count: count, "bodies")
-                let seeded = SeededBlockCiphertextList(maskSeed: seed, bodies: bodies, degrees: degrees, dimension: dimension,
+                let seeded = try SeededBlockCiphertextList(maskSeed: seed, bodies: bodies, degrees: degrees, dimension: dimension,
                                                        parameterFingerprint: parameters.fingerprint)
                 return (header.kind, seeded.decompress())
             }
@@ -82,7 +81,7 @@ extension BlockCiphertextList {
                 blocks.append(LWECiphertext(data: try reader.readWords(T.self, count: dimension + 1, "block"),
                                             parameterFingerprint: parameters.fingerprint))
             }
-            return (header.kind, BlockCiphertextList(blocks: blocks, degrees: degrees))
+            return (header.kind, BlockCiphertextList(checkedBlocks: blocks, degrees: degrees))
         }
     }
 
@@ -95,8 +94,8 @@ extension BlockCiphertextList {
 }
 
 extension SeededBlockCiphertextList {
-    public func serialized(kind: ObjectKind = .blockList) -> Data {
-        BlockListFormat.kindCheck(kind)
+    public func serialized(kind: ObjectKind = .blockList) throws -> Data {
+        try BlockListFormat.kindCheck(kind)
         var writer = ByteWriter(reservingCapacity: 24 + bodies.count * (8 + MemoryLayout<T>.size))
         writer.append(UInt32(bodies.count))
         writer.append(UInt32(dimension))
@@ -120,7 +119,7 @@ extension SeededBlockCiphertextList {
             let seed = try reader.readSeed("mask seed")
             let degrees = try BlockListFormat.readDegrees(&reader, count: count, parameters: parameters)
             let bodies = try reader.readWords(T.self, count: count, "bodies")
-            return (header.kind, SeededBlockCiphertextList(maskSeed: seed, bodies: bodies, degrees: degrees,
+            return (header.kind, try SeededBlockCiphertextList(maskSeed: seed, bodies: bodies, degrees: degrees,
                                                            dimension: parameters.ciphertextDimension,
                                                            parameterFingerprint: parameters.fingerprint))
         }
