@@ -29,13 +29,13 @@ struct Decrypt: ParsableCommand {
         if kind == .lweCiphertext {
             return try file.decode { String(try client.decrypt(LWECiphertext<T>(serialized: file.data, parameters: file.parameters))) }
         }
-        guard kind.isBlockList else { throw CLIError("\(self.file) is a \(kind), not a ciphertext") }
-        let messages = try file.decode {
-            try client.decrypt(blocks: BlockCiphertextList<T>.deserialize(file.data, parameters: file.parameters).list)
-        }
-        if let type = PlaintextType(kind: kind) { return type.decode(messages) }
+        guard kind.isBlockList || kind == .compactList else { throw CLIError("\(self.file) is a \(kind), not a ciphertext") }
+        // A compact list names the kind it expands to.
+        let (listKind, list) = try file.decode { try BlockCiphertextList<T>.deserialize(file.data, parameters: file.parameters) }
+        let messages = try file.decode { try client.decrypt(blocks: list) }
+        if let type = PlaintextType(kind: listKind) { return type.decode(messages) }
         // A radix integer: block i carries the digits of weight 2^(i·message bits).
-        guard let bits = kind.plaintextBits else { throw CLIError("\(self.file): cannot decode a \(kind)") }
+        guard let bits = listKind.plaintextBits else { throw CLIError("\(self.file): cannot decode a \(listKind)") }
         var value: UInt64 = 0
         for (i, m) in messages.enumerated() where i * file.parameters.messageBits < 64 {
             value = value &+ (m &<< UInt64(i * file.parameters.messageBits))

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import TFHE
 
-/// `fhe encrypt`: with the client key (seeded ciphertexts by default) or with the public key.
+/// `fhe encrypt`: with the client key (seeded ciphertexts by default) or with the public key
+/// (one compact public-key list by default).
 struct Encrypt: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Encrypt a value with a client key or a public key.")
 
@@ -18,7 +19,7 @@ struct Encrypt: ParsableCommand {
     @Option(help: "The ciphertext file to write.")
     var out: String
 
-    @Flag(help: "With a client key, write the full ciphertext rather than the seeded one.")
+    @Flag(help: "Write full blocks rather than the seeded (client key) or compact (public key) form.")
     var uncompressed = false
 
     @Option(help: "A parameter file or name, if the key's set is not found by its fingerprint.")
@@ -46,7 +47,11 @@ struct Encrypt: ParsableCommand {
             }
         case .publicKey:
             let publicKey = try file.decode { try PublicKey<T>(serialized: file.data, parameters: file.parameters) }
-            output = try file.decode { try publicKey.encrypt(blocks: messages, degrees: degrees).serialized(kind: type.objectKind) }
+            // One compact list (all blocks from one public-key encryption) unless asked for full blocks.
+            output = try file.decode {
+                try uncompressed ? publicKey.encrypt(blocks: messages, degrees: degrees).serialized(kind: type.objectKind)
+                                 : publicKey.encryptCompact(messages, degrees: degrees).serialized(kind: type.objectKind)
+            }
         default:
             throw CLIError("\(key) is a \(file.header.kind), not a client key or public key")
         }

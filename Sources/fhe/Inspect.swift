@@ -25,9 +25,16 @@ struct Inspect: ParsableCommand {
           size: \(object.data.count) bytes (payload \(h.payloadLength))
           format version: \(ObjectHeader.formatVersion); sha256 \(h.checksum.map { String(format: "%02x", $0) }.joined())
         """)
-        if h.kind.isBlockList, object.data.count >= ObjectHeader.size + 4 {
-            let count = object.data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: ObjectHeader.size, as: UInt32.self)) }
-            print("  blocks: \(count)")
+        // The block count is the payload's first u32 (after the target kind in a compact list).
+        let countOffset = ObjectHeader.size + (h.kind == .compactList ? 4 : 0)
+        if h.kind.isBlockList || h.kind == .compactList, object.data.count >= countOffset + 4 {
+            let count = object.data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: countOffset, as: UInt32.self)) }
+            var line = "  blocks: \(count)"
+            if h.kind == .compactList {
+                let raw = object.data.withUnsafeBytes { UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: ObjectHeader.size, as: UInt16.self)) }
+                line += ", expanding to a \(ObjectKind(rawValue: raw).map(\.description) ?? "kind \(raw)")"
+            }
+            print(line)
         }
     }
 }

@@ -53,14 +53,16 @@ struct KeyToolTests {
         #expect(keygen.status == 0, "\(keygen.stderr)")
         #expect(keygen.stdout.contains("server.key") && keygen.stdout.contains("compressed"))
 
-        for (value, type) in [("3", "block"), ("true", "bool"), ("0", "block")] {
+        for (value, type, form) in [("3", "block", []), ("true", "bool", []), ("0", "block", ["--uncompressed"])] {
             let cipher = dir.appendingPathComponent("c-\(value).ct").path
-            let encrypt = try Self.run(["encrypt", "--key", "\(keys)/public.key", "--value", value, "--type", type, "--out", cipher])
+            let encrypt = try Self.run(["encrypt", "--key", "\(keys)/public.key", "--value", value, "--type", type, "--out", cipher] + form)
             #expect(encrypt.status == 0, "\(encrypt.stderr)")
             let decrypt = try Self.run(["decrypt", "--key", "\(keys)/client.key", cipher])
             #expect(decrypt.status == 0, "\(decrypt.stderr)")
             #expect(decrypt.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == value)
         }
+        let inspectCompact = try Self.run(["inspect", dir.appendingPathComponent("c-true.ct").path])
+        #expect(inspectCompact.stdout.contains("compact public-key list") && inspectCompact.stdout.contains("expanding to a FheBool"))
         // With the client key (seeded ciphertext).
         let seeded = dir.appendingPathComponent("s.ct").path
         #expect(try Self.run(["encrypt", "--key", "\(keys)/client.key", "--value", "2", "--out", seeded]).status == 0)

@@ -70,6 +70,34 @@ struct PublicKeyTests {
         #expect(throws: TFHEError.messageOutOfRange(value: 4, modulus: 4)) { try key.encrypt(4) }
     }
 
+    /// N messages in one public-key encryption: every block decrypts, bootstraps, and the list
+    /// serializes and expands.
+    @Test func compactListsDecryptBootstrapAndSerialize() throws {
+        let params = try TestParameters.load(TestParameters.insecure64)
+        let client = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 0x9a, low: 1))
+        let key = try PublicKey(clientKey: client, seed: Seed(high: 0x9a, low: 2))
+        var randomness = EncryptionRandomness(seed: Seed(high: 0x9a, low: 3))
+        for round in 0..<4 {
+            let messages = (0..<params.polynomialSize).map { UInt64(($0 + round) % 4) }
+            let list = try key.encryptCompact(messages, randomness: &randomness)
+            #expect(try client.decrypt(blocks: list.expand()) == messages)
+        }
+        let server = ServerKey(clientKey: client, seed: Seed(high: 0x9a, low: 4))
+        let list = try key.encryptCompact([0, 1, 2, 3]).expand()
+        let table = server.lookupTable { 3 - $0 }
+        for (i, block) in list.blocks.enumerated() {
+            #expect(try client.decrypt(server.programmableBootstrap(block, table: table)) == 3 - UInt64(i))
+        }
+        let compact = try key.encryptCompact([3, 0, 1, 2], degrees: [3, 3, 3, 3])
+        let bytes = try compact.serialized(kind: .fheUint8)
+        #expect(bytes.count == ObjectHeader.size + 16 + 4 * 8 + (params.polynomialSize + 4) * 8)
+        #expect(try CompactCiphertextList<UInt64>.deserialize(bytes, parameters: params).list == compact)
+        let (kind, expanded) = try BlockCiphertextList<UInt64>.deserialize(bytes, parameters: params)
+        #expect(kind == .fheUint8 && expanded == compact.expand())
+        #expect(try client.decrypt(blocks: expanded) == [3, 0, 1, 2])
+        #expect(throws: TFHEError.self) { try key.encryptCompact([UInt64](repeating: 0, count: params.polynomialSize + 1)) }
+    }
+
     @Test func aPBSThenKSSetIsRefused() throws {
         let params = try TestParameters.load(TestParameters.insecure32)
         guard params.order == .bootstrapThenKeySwitch else { return }
@@ -86,6 +114,11 @@ struct PublicKeyTests {
         let client = try ClientKey<UInt64>(parameters: params, seed: Seed(high: 0x9d, low: 1))
         let key = try CompressedPublicKey(clientKey: client, seed: Seed(high: 0x9d, low: 2)).decompress()
         try Self.checkEncryptions(key, client, samples: 2000, seed: Seed(high: 0x9d, low: 4))
+        // An FheUint64's 32 blocks in one compact list: 16 KB + 32 words instead of 32 × 16 KB.
+        let messages = (0..<32).map { UInt64($0 % 4) }
+        let compact = try key.encryptCompact(messages)
+        #expect(try client.decrypt(blocks: compact.expand()) == messages)
+        #expect(try compact.serialized(kind: .fheUint64).count == ObjectHeader.size + 16 + 32 * 8 + (2048 + 32) * 8)
         let server = CompressedServerKey(clientKey: client, seed: Seed(high: 0x9d, low: 3)).decompress()
         let table = server.lookupTable { ($0 * 3) % 16 }
         for m: UInt64 in [0, 5, 15] {

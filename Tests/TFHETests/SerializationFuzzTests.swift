@@ -36,6 +36,11 @@ struct SerializationFuzzTests {
                 let (kind, list) = try SeededBlockCiphertextList<UInt64>.deserialize($0, parameters: p)
                 return try list.serialized(kind: kind)
             },
+            Sample(name: "compact list", bytes: try PublicKey(clientKey: client, seed: seed).encryptCompact([1, 2, 3, 0])
+                    .serialized(kind: .fheUint8), iterations: 2500) {
+                let (kind, list) = try CompactCiphertextList<UInt64>.deserialize($0, parameters: p)
+                return try list.serialized(kind: kind)
+            },
             Sample(name: "client key", bytes: client.serialized(), iterations: 4000) {
                 try ClientKey<UInt64>(serialized: $0, parameters: p).serialized()
             },

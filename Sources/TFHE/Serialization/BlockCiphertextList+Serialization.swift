@@ -53,10 +53,15 @@ extension BlockCiphertextList {
                                  payload: writer.bytes)
     }
 
-    /// Reads a block list of any block-list kind in either form; returns the kind with it.
+    /// Reads a block list of any block-list kind in either form, or a compact public-key list
+    /// (expanded); returns the kind with it.
     public static func deserialize(_ data: Data, parameters: ParameterSet) throws -> (kind: ObjectKind, list: Self) {
-        let kinds = Set(ObjectKind.allCases.filter(\.isBlockList))
+        let kinds = Set(ObjectKind.allCases.filter(\.isBlockList)).union([.compactList])
         return try ObjectHeader.open(data, kinds: kinds, wordType: T.self, parameters: parameters) { reader, header in
+            if header.kind == .compactList {
+                let (kind, compact) = try CompactCiphertextList<T>.readPayload(&reader, parameters: parameters)
+                return (kind, compact.expand())
+            }
             let count = Int(try reader.read(UInt32.self, "block count"))
             try BlockListFormat.checkedCount(count, kind: header.kind, parameters: parameters)
             let dimension = parameters.ciphertextDimension

@@ -8,6 +8,9 @@ public enum ObjectKind: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case lweCiphertext = 16
     /// A list of LWE blocks, each with its degree.
     case blockList = 17
+    /// Blocks encrypted together with the public key (`CompactCiphertextList`); it names the
+    /// block-list kind it expands to.
+    case compactList = 18
     /// The high-level types: block lists with a fixed block count (see `blockCount(for:)`).
     case fheBool = 32
     case fheUint8 = 33
@@ -22,6 +25,7 @@ public enum ObjectKind: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .publicKey: "public key"
         case .lweCiphertext: "LWE ciphertext"
         case .blockList: "block list"
+        case .compactList: "compact public-key list"
         case .fheBool: "FheBool"
         case .fheUint8: "FheUint8"
         case .fheUint16: "FheUint16"
@@ -30,11 +34,12 @@ public enum ObjectKind: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         }
     }
 
-    /// Whether the kind has a seeded (compressed) form.
-    public var hasCompressedForm: Bool { self != .clientKey }
+    /// Whether the kind has a seeded (compressed) form. A client key is secret and a compact
+    /// list is already compact (its masks are A·R, not a stream's output).
+    public var hasCompressedForm: Bool { self != .clientKey && self != .compactList }
 
-    /// Whether the payload has the block-list layout.
-    public var isBlockList: Bool { rawValue >= ObjectKind.blockList.rawValue }
+    /// Whether the payload has the block-list layout: the free list and the radix kinds.
+    public var isBlockList: Bool { self == .blockList || plaintextBits != nil }
 
     /// Bits of plaintext of the radix kinds, nil for the others.
     public var plaintextBits: Int? {

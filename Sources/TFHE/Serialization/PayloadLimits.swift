@@ -14,6 +14,9 @@ extension ObjectHeader {
             length = 8 + (compressed ? 16 + p.polynomialSize * word : (p.glweDimension + 1) * p.polynomialSize * word)
         case .lweCiphertext:
             length = 4 + (compressed ? 16 + word : (p.ciphertextDimension + 1) * word)
+        case .compactList:
+            let n = p.polynomialSize
+            length = 16 + n * 8 + (p.glweDimension * n + n) * word
         case .blockList, .fheBool, .fheUint8, .fheUint16, .fheUint32, .fheUint64:
             let blocks = kind.blockCount(for: p) ?? BlockListFormat.maximumBlockCount
             length = 8 + (compressed ? 16 + blocks * (8 + word) : blocks * (8 + (p.ciphertextDimension + 1) * word))

@@ -69,7 +69,8 @@ extension ServerKey {
 
     /// Reads a server key in either form (a compressed one is decompressed).
     public convenience init(serialized data: Data, parameters p: ParameterSet) throws {
-        let header = try ObjectHeader.read(from: data)
+        // The form decides the reader; the checksum is checked once, by `open`.
+        let header = try ObjectHeader.parse(prefix: data)
         if header.kind == .serverKey && header.compressed {
             let compressed = try CompressedServerKey<T>(serialized: data, parameters: p)
             let key = compressed.decompress()
