@@ -25,6 +25,7 @@ struct Decrypt: ParsableCommand {
 
     func decrypt<T: TorusScalar>(_: T.Type, _ keyFile: ObjectFile, _ file: ObjectFile) throws -> String {
         let client = try keyFile.decode { try ClientKey<T>(serialized: keyFile.data, parameters: keyFile.parameters) }
+        keyFile.wipe()
         let kind = file.header.kind
         if kind == .lweCiphertext {
             return try file.decode { String(try client.decrypt(LWECiphertext<T>(serialized: file.data, parameters: file.parameters))) }

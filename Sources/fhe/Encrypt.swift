@@ -41,6 +41,7 @@ struct Encrypt: ParsableCommand {
         switch file.header.kind {
         case .clientKey:
             let client = try file.decode { try ClientKey<T>(serialized: file.data, parameters: file.parameters) }
+            file.wipe()
             output = try file.decode {
                 try uncompressed ? client.encrypt(blocks: messages, degrees: degrees).serialized(kind: type.objectKind)
                                  : client.encryptSeeded(blocks: messages, degrees: degrees).serialized(kind: type.objectKind)

@@ -4,12 +4,23 @@ import TFHE
 /// Reading and writing the engine's serialized objects as files, with the checks a file from
 /// elsewhere needs: the header is read first and the declared length bounded by what the
 /// object's parameter set allows before the rest is read.
-struct ObjectFile {
+final class ObjectFile {
     let path: String
     let header: ObjectHeader
     /// nil only when read with `requireParameters: false` and the set was not found.
     let knownParameters: ParameterSet?
-    let data: Data
+    private(set) var data: Data
+
+    init(path: String, header: ObjectHeader, knownParameters: ParameterSet?, data: Data) {
+        self.path = path
+        self.header = header
+        self.knownParameters = knownParameters
+        self.data = data
+    }
+
+    /// Overwrites the bytes read (a client key's bits) once they have been decoded; best effort,
+    /// as the operating system's and Foundation's buffers are out of reach.
+    func wipe() { data.resetBytes(in: 0..<data.count) }
 
     var parameters: ParameterSet { knownParameters! }
 
@@ -40,8 +51,10 @@ struct ObjectFile {
             throw CLIError("\(path): declares a \(header.payloadLength)-byte payload, a \(header.kind) of \(found?.name ?? "this file") has at most \(limit)")
         }
         // At most one byte more than declared, so trailing data is seen without reading it all.
-        let rest = (try? handle.read(upToCount: Int(header.payloadLength) + 1)) ?? Data()
-        let data = prefix + rest
+        var rest = (try? handle.read(upToCount: Int(header.payloadLength) + 1)) ?? Data()
+        var data = prefix
+        data.append(rest)
+        rest.resetBytes(in: 0..<rest.count)
         do { _ = try ObjectHeader.read(from: data) } catch { throw CLIError("\(path): \(error)") }
         return ObjectFile(path: path, header: header, knownParameters: found, data: data)
     }

@@ -83,6 +83,14 @@ struct KeyToolTests {
         let unknown = try Self.run(["inspect", alone.appendingPathComponent("s.ct").path], environment: noParams)
         #expect(unknown.status == 0 && unknown.stdout.contains("unknown here") && unknown.stdout.contains("block list (compressed"))
 
+        // Full keys: the server key says so, and the public key encrypts for the client key.
+        let fullKeys = dir.appendingPathComponent("full").path
+        let full = try Self.run(["keygen", "--params", "insecure_test_64", "--out", fullKeys, "--allow-insecure", "--uncompressed"])
+        #expect(full.status == 0 && full.stdout.contains("server key (full)"))
+        let fromFull = dir.appendingPathComponent("f.ct").path
+        #expect(try Self.run(["encrypt", "--key", "\(fullKeys)/public.key", "--value", "1", "--out", fromFull]).status == 0)
+        #expect(try Self.run(["decrypt", "--key", "\(fullKeys)/client.key", fromFull]).stdout.hasPrefix("1"))
+
         // A corrupted ciphertext: one clear line, non-zero status.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: seeded))
         bytes[bytes.count - 1] ^= 1
