@@ -2,7 +2,8 @@
 extension ClientKey {
     /// Encrypts into the seeded form: the mask comes from `seed`'s mask stream, the noise from
     /// its (secret) noise stream. `decompress()` gives the ciphertext `encrypt(_:randomness:)`
-    /// makes with `EncryptionRandomness(seed: seed)`.
+    /// makes with `EncryptionRandomness(seed: seed)`. A seed given here must never be used twice:
+    /// the same seed gives the same noise.
     public func encryptSeeded(_ message: UInt64, seed: Seed = .random()) throws -> SeededLWECiphertext<T> {
         var randomness = EncryptionRandomness(seed: seed)
         let full = try encrypt(message, randomness: &randomness)
