@@ -7,7 +7,7 @@ struct FHE: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fhe",
         abstract: "Keys, encryption and benchmarks of the pure-Swift TFHE engine.",
-        subcommands: [Bench.self, Params.self])
+        subcommands: [Keygen.self, Encrypt.self, Decrypt.self, Inspect.self, Bench.self, Params.self])
 }
 
 /// Prints one line for a failure and exits non-zero: the CLI's contract for bad input.

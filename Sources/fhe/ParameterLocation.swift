@@ -24,4 +24,19 @@ enum ParameterLocation {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
     }
+
+    /// The parameter set whose fingerprint an object carries: looked for in `extraFolders`
+    /// (where keygen left its params.json) and then in the parameter folder.
+    static func find(fingerprint: UInt64, extraFolders: [URL] = []) -> ParameterSet? {
+        for dir in extraFolders + [folder] {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+            for file in files.sorted() where file.hasSuffix(".json") {
+                if let set = try? ParameterSet.load(contentsOf: dir.appendingPathComponent(file), allowInsecure: true),
+                   set.fingerprint == fingerprint {
+                    return set
+                }
+            }
+        }
+        return nil
+    }
 }

@@ -16,26 +16,54 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
 
     init(from input: BinarySecretKey<T>, to output: BinarySecretKey<T>, decomposition: GadgetDecomposition,
          noise: NoiseDistribution, randomness: inout EncryptionRandomness) {
-        inputDimension = input.count
-        outputDimension = output.count
-        self.decomposition = decomposition
-        let width = output.count + 1
-        rows = AlignedBuffer(count: input.count * decomposition.levelCount * width)
-        let full = AlignedBuffer<T>(count: width)
-        let drop = T.bitWidth - 32
-        for j in 0..<input.count {
-            for level in 1...decomposition.levelCount {
-                let message = input.pointer[j] &* decomposition.factor(level: level, as: T.self)
-                LWE.encrypt(message, key: output.pointer, dimension: output.count, distribution: noise,
-                            into: full.pointer, randomness: &randomness)
-                let row = rows.pointer + (j * decomposition.levelCount + level - 1) * width
-                for t in 0..<width {
-                    let rounded = drop == 0 ? full.pointer[t] : (full.pointer[t] &+ (T(1) &<< (drop - 1))) &>> drop
-                    row[t] = UInt32(truncatingIfNeeded: rounded)
-                }
-            }
+        let full = AlignedBuffer<T>(count: output.count + 1)
+        self.init(inputDimension: input.count, outputDimension: output.count, decomposition: decomposition) { row, j, level in
+            Self.encryptRow(row, inputCoefficient: input.pointer[j], level: level, outputKey: output,
+                            decomposition: decomposition, noise: noise, scratch: full.pointer, randomness: &randomness)
         }
         full.zeroize()
+    }
+
+    /// Entry (j, level): an LWE encryption of s_j · q/B^level under the output key, each word
+    /// rounded to 32 bits. Its mask is the next `outputKey.count` words of `randomness.mask`.
+    static func encryptRow(_ row: UnsafeMutablePointer<UInt32>, inputCoefficient: T, level: Int,
+                           outputKey: BinarySecretKey<T>, decomposition: GadgetDecomposition, noise: NoiseDistribution,
+                           scratch full: UnsafeMutablePointer<T>, randomness: inout EncryptionRandomness) {
+        let message = inputCoefficient &* decomposition.factor(level: level, as: T.self)
+        LWE.encrypt(message, key: outputKey.pointer, dimension: outputKey.count, distribution: noise,
+                    into: full, randomness: &randomness)
+        for t in 0...outputKey.count { row[t] = roundedToKeyWord(full[t]) }
+    }
+
+    /// The top 32 bits of a torus word, rounded: how the key stores its entries.
+    @inline(__always)
+    static func roundedToKeyWord(_ x: T) -> UInt32 {
+        let drop = T.bitWidth - 32
+        return UInt32(truncatingIfNeeded: drop == 0 ? x : (x &+ (T(1) &<< (drop - 1))) &>> drop)
+    }
+
+    /// Builds the key entry by entry: `fillRow(row, j, level)` writes the n + 1 words of entry
+    /// (j, level), asked for in key order (the order in which their masks were drawn).
+    init(inputDimension: Int, outputDimension: Int, decomposition: GadgetDecomposition,
+         fillRow: (UnsafeMutablePointer<UInt32>, Int, Int) -> Void) {
+        self.inputDimension = inputDimension
+        self.outputDimension = outputDimension
+        self.decomposition = decomposition
+        let width = outputDimension + 1
+        rows = AlignedBuffer(count: inputDimension * decomposition.levelCount * width)
+        for j in 0..<inputDimension {
+            for level in 1...decomposition.levelCount {
+                fillRow(rows.pointer + (j * decomposition.levelCount + level - 1) * width, j, level)
+            }
+        }
+    }
+
+    /// A key read back from its words (deserialization; shapes checked there).
+    init(inputDimension: Int, outputDimension: Int, decomposition: GadgetDecomposition, rows: AlignedBuffer<UInt32>) {
+        self.inputDimension = inputDimension
+        self.outputDimension = outputDimension
+        self.decomposition = decomposition
+        self.rows = rows
     }
 
     /// Memory taken by the key, in bytes.

@@ -89,10 +89,16 @@ enum LWE {
 public struct EncryptionRandomness {
     public var mask: AESCTRGenerator
     public var noise: AESCTRGenerator
+    /// The seed of the mask stream: a compressed key or ciphertext stores it in place of its
+    /// masks. It is an output of the root generator, so it reveals nothing of the noise
+    /// stream's seed (AES as a pseudorandom function).
+    public let maskSeed: Seed
 
     public init(seed: Seed) {
         var root = AESCTRGenerator(seed: seed)
-        mask = root.fork()
+        // The same two draws as `root.fork()`, kept so the mask seed can be published.
+        maskSeed = Seed(high: root.next(), low: root.next())
+        mask = AESCTRGenerator(seed: maskSeed)
         noise = root.fork()
     }
 

@@ -73,6 +73,26 @@ public struct NoiseModel: Sendable {
         return (p.order == .keySwitchThenBootstrap ? p.glweNoise : p.lweNoise).variance(bitWidth: w)
     }
 
+    /// Variance of an encryption with the compact public key (Joye, eprint 2023/603), whose
+    /// error is (E·R)[0] + e'' - Σ_j (E'_j·S_j)[0] with E, E'_j, e'' of the GLWE noise and R,
+    /// S_j binary (E[r²] = E[s²] = 1/2): σ²·(N/2 + k·N/2 + 1).
+    /// This is the second moment averaged over keys, the figure that decides failure rates.
+    public var publicKeyEncryptionVariance: Double {
+        let p = parameters
+        let terms = Double(p.glweDimension + 1) * Double(p.polynomialSize) / 2 + 1
+        return p.glweNoise.variance(bitWidth: w) * terms
+    }
+
+    /// The same error seen under one public key: R has mean 1/2 per coefficient, so
+    /// (E·R)[0] carries a fixed offset (E·J)[0]/2 (J the all-ones polynomial) of variance
+    /// σ²·N/4 over keys, and varies about it with variance ‖E‖²/4 ≈ σ²·N/4. The spread of the
+    /// encryptions of one key about their mean is thus σ²·(N/4 + k·N/2 + 1).
+    public var publicKeyEncryptionSpreadGivenKey: Double {
+        let p = parameters
+        let terms = Double(p.polynomialSize) / 4 + Double(p.glweDimension * p.polynomialSize) / 2 + 1
+        return p.glweNoise.variance(bitWidth: w) * terms
+    }
+
     /// Variance of a bootstrap's output, under the ciphertext key.
     public var bootstrapOutputVariance: Double {
         parameters.order == .keySwitchThenBootstrap ? blindRotationVariance : blindRotationVariance + keySwitchAddedVariance

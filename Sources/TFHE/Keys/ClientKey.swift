@@ -18,6 +18,14 @@ public final class ClientKey<T: TorusScalar>: @unchecked Sendable {
         fft = NegacyclicFFT(polynomialSize: parameters.polynomialSize)
     }
 
+    /// A key from its coefficients (deserialization, which checks their count and values).
+    init(parameters: ParameterSet, lweKey: BinarySecretKey<T>, glweKey: BinarySecretKey<T>) {
+        self.parameters = parameters
+        self.lweKey = lweKey
+        self.glweKey = glweKey
+        fft = NegacyclicFFT(polynomialSize: parameters.polynomialSize)
+    }
+
     /// Key under which ciphertexts between operations are encrypted, and its noise.
     var ciphertextKey: BinarySecretKey<T> { parameters.order == .keySwitchThenBootstrap ? glweKey : lweKey }
     var ciphertextNoise: NoiseDistribution {
@@ -80,4 +88,10 @@ public final class ClientKey<T: TorusScalar>: @unchecked Sendable {
         let rounded = (phase &+ (T(1) << (shift - 1))) >> shift
         return UInt64(rounded) % plaintextModulus
     }
+}
+
+/// A client key never shows its coefficients when printed, logged or dumped.
+extension ClientKey: CustomStringConvertible, CustomReflectable {
+    public var description: String { "ClientKey(parameters: \(parameters.name), fingerprint: \(String(parameters.fingerprint, radix: 16)))" }
+    public var customMirror: Mirror { Mirror(self, children: ["parameters": parameters.name]) }
 }

@@ -11,6 +11,12 @@ public final class BinarySecretKey<T: TorusScalar>: @unchecked Sendable {
         for i in 0..<count { storage.pointer[i] = generator.uniformBit() }
     }
 
+    /// A key whose coefficients come one by one (deserialization), so no other copy is made.
+    init(count: Int, coefficient: (Int) throws -> T) rethrows {
+        storage = AlignedBuffer(count: count)
+        for i in 0..<count { storage.pointer[i] = try coefficient(i) }
+    }
+
     init(coefficients: [T]) {
         storage = AlignedBuffer(coefficients)
     }

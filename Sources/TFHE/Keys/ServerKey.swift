@@ -21,6 +21,15 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
             noise: p.lweNoise, randomness: &randomness)
     }
 
+    /// A key from its parts (decompression and deserialization, which check the shapes).
+    init(parameters: ParameterSet, bootstrappingKey: FourierBootstrappingKey, keySwitchingKey: KeySwitchingKey<T>,
+         fft: NegacyclicFFT) {
+        self.parameters = parameters
+        self.bootstrappingKey = bootstrappingKey
+        self.keySwitchingKey = keySwitchingKey
+        self.fft = fft
+    }
+
     public func makeScratch() -> BootstrapScratch<T> { BootstrapScratch(parameters: parameters) }
 
     /// Scratch buffers are sized for one parameter set: another set's would be overrun.

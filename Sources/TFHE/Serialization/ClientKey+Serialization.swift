@@ -1,0 +1,49 @@
+import Foundation
+
+/// Payload: u32 n | u32 k·N | n bytes of the LWE key | k·N bytes of the GLWE key, one byte
+/// (0 or 1) per binary coefficient. There is no compressed form: a client key is secret, so
+/// its generation seed must not be what is stored.
+///
+/// The returned `Data` holds the key's bits: keep it inside the key boundary and overwrite it
+/// when done (the engine wipes its own copies: the key's buffers and the writer's).
+extension ClientKey {
+    public func serialized() -> Data {
+        var writer = ByteWriter(reservingCapacity: 8 + lweKey.count + glweKey.count)
+        writer.append(UInt32(lweKey.count))
+        writer.append(UInt32(glweKey.count))
+        for key in [lweKey, glweKey] {
+            for i in 0..<key.count { writer.append(UInt8(truncatingIfNeeded: key.pointer[i])) }
+        }
+        let data = ObjectHeader.seal(kind: .clientKey, compressed: false, wordBits: T.bitWidth,
+                                     parameterFingerprint: parameters.fingerprint, payload: writer.bytes)
+        writer.zeroize()
+        return data
+    }
+
+    public convenience init(serialized data: Data, parameters: ParameterSet) throws {
+        guard parameters.torusBits == T.bitWidth else {
+            throw SerializationError.wordSizeMismatch(expected: parameters.torusBits, found: T.bitWidth)
+        }
+        let (lwe, glwe) = try ObjectHeader.open(data, kinds: [.clientKey], wordType: T.self, parameters: parameters) { reader, _ in
+            try reader.expect(UInt32.self, parameters.lweDimension, "LWE dimension")
+            try reader.expect(UInt32.self, parameters.bigLWEDimension, "GLWE key size")
+            let lwe = try BinarySecretKey<T>(count: parameters.lweDimension) { _ in try ClientKey<T>.readBit(&reader) }
+            let glwe = try BinarySecretKey<T>(count: parameters.bigLWEDimension) { _ in try ClientKey<T>.readBit(&reader) }
+            return (lwe, glwe)
+        }
+        self.init(parameters: parameters, lweKey: lwe, glweKey: glwe)
+    }
+
+    private static func readBit(_ reader: inout ByteReader) throws -> T {
+        let bit = try reader.read(UInt8.self, "key coefficient")
+        guard bit <= 1 else { throw SerializationError.invalidPayload("key coefficient \(bit) is not 0 or 1") }
+        return T(bit)
+    }
+}
+
+extension ByteWriter {
+    /// Overwrites the buffer (it held secret material).
+    mutating func zeroize() {
+        bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import TFHE
+
+/// The `fhe` binary as a user runs it: keygen, encryption with the public key, decryption,
+/// inspection, and one-line errors with a non-zero status.
+@Suite("fhe key tool (runs the built binary)")
+struct KeyToolTests {
+    static let root = TestParameters.folder.deletingLastPathComponent()
+    static let binary = root.appendingPathComponent(".build/release/fhe")
+
+    struct Outcome {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+        let process = Process()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        // Files rather than pipes: the outputs are small, and nothing can block or be interrupted.
+        let folder = FileManager.default.temporaryDirectory
+        let outURL = folder.appendingPathComponent("fhe-out-\(UUID().uuidString)")
+        let errURL = folder.appendingPathComponent("fhe-err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        try process.run()
+        process.waitUntilExit()
+        let stdout = try Data(contentsOf: outURL), stderr = try Data(contentsOf: errURL)
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func keygenEncryptWithThePublicKeyDecryptInspect() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build fhe first (swift build -c release)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fhe-keytool-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keys = dir.appendingPathComponent("keys").path
+
+        // An insecure set is refused without the flag, in one line on stderr.
+        let refused = try Self.run(["keygen", "--params", "insecure_test_64", "--out", keys])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("insecure"))
+        #expect(refused.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1)
+
+        let keygen = try Self.run(["keygen", "--params", "insecure_test_64", "--out", keys, "--allow-insecure"])
+        #expect(keygen.status == 0, "\(keygen.stderr)")
+        #expect(keygen.stdout.contains("server.key") && keygen.stdout.contains("compressed"))
+
+        for (value, type, form) in [("3", "block", []), ("true", "bool", []), ("0", "block", ["--uncompressed"])] {
+            let cipher = dir.appendingPathComponent("c-\(value).ct").path
+            let encrypt = try Self.run(["encrypt", "--key", "\(keys)/public.key", "--value", value, "--type", type, "--out", cipher] + form)
+            #expect(encrypt.status == 0, "\(encrypt.stderr)")
+            let decrypt = try Self.run(["decrypt", "--key", "\(keys)/client.key", cipher])
+            #expect(decrypt.status == 0, "\(decrypt.stderr)")
+            #expect(decrypt.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == value)
+        }
+        let inspectCompact = try Self.run(["inspect", dir.appendingPathComponent("c-true.ct").path])
+        #expect(inspectCompact.stdout.contains("compact public-key list") && inspectCompact.stdout.contains("expanding to a FheBool"))
+        // With the client key (seeded ciphertext).
+        let seeded = dir.appendingPathComponent("s.ct").path
+        #expect(try Self.run(["encrypt", "--key", "\(keys)/client.key", "--value", "2", "--out", seeded]).status == 0)
+        #expect(try Self.run(["decrypt", "--key", "\(keys)/client.key", seeded]).stdout.hasPrefix("2"))
+
+        // inspect names the kind and the set and shows no key material.
+        let inspect = try Self.run(["inspect", "\(keys)/client.key"])
+        #expect(inspect.status == 0)
+        #expect(inspect.stdout.contains("client key") && inspect.stdout.contains("INSECURE_TEST_64_N256"))
+        let inspectServer = try Self.run(["inspect", "\(keys)/server.key"])
+        #expect(inspectServer.stdout.contains("server key (compressed"))
+
+        // Away from its parameter file, inspect still tells what an object is; decrypt cannot.
+        let alone = dir.appendingPathComponent("alone")
+        try FileManager.default.createDirectory(at: alone, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: seeded, toPath: alone.appendingPathComponent("s.ct").path)
+        let noParams = ["FHE_PARAMS_DIR": alone.path]
+        let unknown = try Self.run(["inspect", alone.appendingPathComponent("s.ct").path], environment: noParams)
+        #expect(unknown.status == 0 && unknown.stdout.contains("unknown here") && unknown.stdout.contains("block list (compressed"))
+
+        // Full keys: the server key says so, and the public key encrypts for the client key.
+        let fullKeys = dir.appendingPathComponent("full").path
+        let full = try Self.run(["keygen", "--params", "insecure_test_64", "--out", fullKeys, "--allow-insecure", "--uncompressed"])
+        #expect(full.status == 0 && full.stdout.contains("server key (full)"))
+        let fromFull = dir.appendingPathComponent("f.ct").path
+        #expect(try Self.run(["encrypt", "--key", "\(fullKeys)/public.key", "--value", "1", "--out", fromFull]).status == 0)
+        #expect(try Self.run(["decrypt", "--key", "\(fullKeys)/client.key", fromFull]).stdout.hasPrefix("1"))
+
+        // A corrupted ciphertext: one clear line, non-zero status.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: seeded))
+        bytes[bytes.count - 1] ^= 1
+        try bytes.write(to: URL(fileURLWithPath: seeded))
+        let corrupted = try Self.run(["decrypt", "--key", "\(keys)/client.key", seeded])
+        #expect(corrupted.status != 0)
+        #expect(corrupted.stderr.contains("checksum mismatch"))
+        #expect(corrupted.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1)
+        // Decrypting with a public key is refused.
+        let wrongKey = try Self.run(["decrypt", "--key", "\(keys)/public.key", seeded])
+        #expect(wrongKey.status != 0 && wrongKey.stderr.contains("not a client key"))
+        // An out-of-range value.
+        let range = try Self.run(["encrypt", "--key", "\(keys)/public.key", "--value", "9", "--out", seeded])
+        #expect(range.status != 0 && range.stderr.contains("0..<4"))
+    }
+}
