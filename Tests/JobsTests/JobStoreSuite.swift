@@ -265,6 +265,32 @@ import Testing
     }
 
     @Test(arguments: StoreKind.available)
+    func chainTransactionLogKeepsOneRecordPerNonce(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let log = try #require(store as? any ChainTransactionLog)
+            func record(_ nonce: Int64, hashes: [String], account: String = "0xA") -> ChainTransactionRecord {
+                ChainTransactionRecord(account: account, nonce: nonce, jobIDs: [UUID(), UUID()], transactionHashes: hashes,
+                                       rawTransaction: Data([2, UInt8(nonce)]), maxFeePerGas: 30_000_000_000,
+                                       maxPriorityFeePerGas: 1_000_000_000, sentAt: Date(microsecondsSince1970: 1_000_000))
+            }
+            let second = record(2, hashes: ["0x02"]), first = record(1, hashes: ["0x01"])
+            try await log.saveChainTransaction(second)
+            try await log.saveChainTransaction(first)
+            try await log.saveChainTransaction(record(1, hashes: ["0x09"], account: "0xB"))
+            #expect(try await log.chainTransactions(account: "0xA") == [first, second]) // by nonce, one account
+            // A replacement updates the nonce's record.
+            var replaced = first
+            replaced.transactionHashes.append("0x11")
+            replaced.maxFeePerGas = UInt64.max // fees are unsigned 64-bit and survive the store
+            try await log.saveChainTransaction(replaced)
+            #expect(try await log.chainTransactions(account: "0xA") == [replaced, second])
+            try await log.deleteChainTransaction(account: "0xA", nonce: 1)
+            #expect(try await log.chainTransactions(account: "0xA") == [second])
+            #expect(try await log.chainTransactions(account: "0xB").count == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func ledgerIsAHashChainSignedByTheService(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in
             let key = Curve25519.Signing.PrivateKey()
