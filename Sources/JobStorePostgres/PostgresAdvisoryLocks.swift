@@ -14,4 +14,7 @@ enum PostgresAdvisoryLocks {
     /// With `hashtext(tenant)` as the second key: serializes one tenant's job inserts, so the
     /// quotas are checked against every insert that committed before.
     static let tenantInserts: Int32 = 0x6A6F_6273  // "jobs"
+    /// With `hashtext(account)` as the second key, held for a session (not a transaction):
+    /// one chain confirmer round at a time per sending account, across every process.
+    static let chainAccount: Int32 = 0x6368_6169  // "chai"
 }

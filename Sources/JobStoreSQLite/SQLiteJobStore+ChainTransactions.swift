@@ -20,6 +20,13 @@ extension SQLiteJobStore: ChainTransactionLog {
         }
     }
 
+    /// One process: the confirmer actor already runs one round at a time. Several processes
+    /// sharing the SQLite file would each hand out nonces, so run the chain confirmer in one
+    /// of them, or use PostgreSQL, whose store locks across processes.
+    public func withExclusiveAccess<R: Sendable>(account: String, _ body: @Sendable () async throws -> R) async throws -> R {
+        try await body()
+    }
+
     public func deleteChainTransaction(account: String, nonce: Int64) async throws {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM chain_transactions WHERE account = ? AND nonce = ?", arguments: [account, nonce])

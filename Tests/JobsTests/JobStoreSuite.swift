@@ -1,6 +1,9 @@
 import Crypto
 import Foundation
 import Jobs
+import JobStorePostgres
+import Logging
+import PostgresNIO
 import Testing
 
 /// One behavioural suite, run on every store (SQLite and PostgreSQL).
@@ -287,6 +290,38 @@ import Testing
             try await log.deleteChainTransaction(account: "0xA", nonce: 1)
             #expect(try await log.chainTransactions(account: "0xA") == [second])
             #expect(try await log.chainTransactions(account: "0xB").count == 1)
+        }
+    }
+
+    /// Chain confirmers in several processes take turns per account (PostgreSQL's session
+    /// advisory lock); two stores on one database stand for two processes.
+    @Test(arguments: StoreKind.available.filter { $0 == .postgres })
+    func chainConfirmerRoundsExcludeEachOtherAcrossProcesses(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, context in
+            let url = try #require(context.postgresURL)
+            let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: url))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                let other = PostgresJobStore(client: client, logger: Logger(label: "other"))
+                actor Overlap { var inside = 0, most = 0
+                    func enter() { inside += 1; most = max(most, inside) }
+                    func leave() { inside -= 1 } }
+                let overlap = Overlap()
+                try await withThrowingTaskGroup(of: Void.self) { rounds in
+                    for log in [store as! any ChainTransactionLog, other, store as! any ChainTransactionLog, other] {
+                        rounds.addTask {
+                            try await log.withExclusiveAccess(account: "0xA") {
+                                await overlap.enter()
+                                try await Task.sleep(for: .milliseconds(100))
+                                await overlap.leave()
+                            }
+                        }
+                    }
+                    try await rounds.waitForAll()
+                }
+                #expect(await overlap.most == 1)
+                group.cancelAll()
+            }
         }
     }
 

@@ -55,6 +55,11 @@ public actor ChainConfirmer: ResultConfirmer {
 
     public func confirm(_ jobs: [Job]) async throws -> [JobID: Confirmation] {
         if chainID == nil { try await checkSetup() }
+        // Processes sharing the store take turns, so only one hands out nonces at a time.
+        return try await log.withExclusiveAccess(account: account) { try await self.round(jobs) }
+    }
+
+    private func round(_ jobs: [Job]) async throws -> [JobID: Confirmation] {
         let head = try await rpc.blockNumber()
         let inFlight = try await reconcile(head: head)
         var confirmed: [JobID: Confirmation] = [:]

@@ -33,6 +33,9 @@ public protocol ChainTransactionLog: Sendable {
     /// The account's in-flight transactions, by nonce.
     func chainTransactions(account: String) async throws -> [ChainTransactionRecord]
     func deleteChainTransaction(account: String, nonce: Int64) async throws
+    /// Runs `body` while no other confirmer, in this process or another sharing the store,
+    /// runs one for the same account: nonces are handed out by one round at a time.
+    func withExclusiveAccess<R: Sendable>(account: String, _ body: @Sendable () async throws -> R) async throws -> R
 }
 
 extension ChainTransactionRecord {
