@@ -35,7 +35,7 @@ struct IntegerParallelTests {
         let keys = IntegerTestKeys.insecure
         let a = try keys.client.encryptRadix(0xC0FFEE, blockCount: 16), b = try keys.client.encryptRadix(0xBADA55, blockCount: 16)
         var counts: [Int] = []
-        for key in [try keys.privateCounter(workerCount: 1), try keys.privateCounter(workerCount: 2),
+        for key in [try keys.privateCounter(workerCount: 1, batchSize: 1), try keys.privateCounter(workerCount: 2, batchSize: 1),
                     try keys.privateCounter(workerCount: 2, batchSize: 4)] {
             var product: UInt64 = 0
             counts.append(try count(key) { product = try keys.client.decryptRadix(try key.mul(a, b)) })

@@ -17,7 +17,7 @@ final class IntegerTestKeys: Sendable {
 
     /// A key sharing the server key but with its own pool, so that its bootstrap count is
     /// not disturbed by tests running in parallel.
-    func privateCounter(workerCount: Int? = nil, batchSize: Int = 1) throws -> IntegerServerKey<UInt64> {
+    func privateCounter(workerCount: Int? = nil, batchSize: Int = 8) throws -> IntegerServerKey<UInt64> {
         try IntegerServerKey(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize)
     }
 

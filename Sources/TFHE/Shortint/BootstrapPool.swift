@@ -13,8 +13,9 @@ import Synchronization
 /// once on the same key never share a buffer.
 ///
 /// With `batchSize` above 1 a worker bootstraps its chunk in batches that share one pass over
-/// the bootstrapping key (`ServerKey.programmableBootstrap(batch:)`); `fhe bench` measures
-/// which is faster on a machine.
+/// the bootstrapping key (`ServerKey.programmableBootstrap(batch:)`). On this machine a batch
+/// of up to 8 per worker is faster than one bootstrap at a time (`fhe bench --integer-batch`,
+/// BENCHMARKS.md), so the integer keys default to 8.
 public final class BootstrapPool<T: TorusScalar>: Sendable {
     public let serverKey: ServerKey<T>
     public let workerCount: Int
@@ -22,7 +23,7 @@ public final class BootstrapPool<T: TorusScalar>: Sendable {
     private let idleScratch = Mutex<[[BootstrapScratch<T>]]>([])
     private let counter = Atomic<Int>(0)
 
-    public init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 1) {
+    public init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) {
         self.serverKey = serverKey
         self.workerCount = max(1, workerCount ?? ProcessInfo.processInfo.activeProcessorCount)
         self.batchSize = max(1, batchSize)

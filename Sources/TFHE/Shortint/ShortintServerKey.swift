@@ -11,7 +11,7 @@ public final class ShortintServerKey<T: TorusScalar>: Sendable {
     public let encoding: ShortintEncoding
     public let pool: BootstrapPool<T>
 
-    public init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 1) throws {
+    public init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
         let p = serverKey.parameters
         guard p.carryBits >= p.messageBits else {
             throw TFHEError.unsupported("shortint needs carry bits >= message bits (bivariate packing); \(p.name) has \(p.messageBits)_\(p.carryBits)")
