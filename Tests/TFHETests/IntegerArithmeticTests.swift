@@ -9,6 +9,7 @@ struct IntegerArithmeticTests {
                                         random: IntegerInputs.count(C.self, [6, 3, 2, 1]), seed: seed)
         try checkBinary("add", pairs, { try $0 + $1 }, { $0 &+ $1 })
         try checkBinary("sub", pairs, { try $0 - $1 }, { $0 &- $1 })
+        try checkBinary("&+ &- &*", Array(pairs.prefix(2)), { try ($0 &+ $1) &- ($0 &* $1) }, { ($0 &+ $1) &- ($0 &* $1) })
         try checkBinary("neg", pairs, { a, _ in try -a }, { a, _ in 0 &- a })
         try checkScalar("scalar add", pairs, { try $0 + $1 }, { $0 &+ $1 })
         try checkScalar("scalar sub", pairs, { try $0 - $1 }, { $0 &- $1 })

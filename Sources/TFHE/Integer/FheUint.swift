@@ -60,6 +60,11 @@ public struct FheUint<Clear: FixedWidthInteger & UnsignedInteger & Sendable>: Se
     public static func / (l: FheUint, r: Clear) throws -> FheUint { wrap(try key(l).scalarDiv(l.radix, UInt64(r))) }
     public static func % (l: FheUint, r: Clear) throws -> FheUint { wrap(try key(l).scalarRem(l.radix, UInt64(r))) }
 
+    /// `+`, `-` and `*` already wrap; these spellings say so where Swift code expects them.
+    public static func &+ (l: FheUint, r: FheUint) throws -> FheUint { try l + r }
+    public static func &- (l: FheUint, r: FheUint) throws -> FheUint { try l - r }
+    public static func &* (l: FheUint, r: FheUint) throws -> FheUint { try l * r }
+
     /// Quotient and remainder in one division.
     public func quotientAndRemainder(dividingBy d: FheUint) throws -> (quotient: FheUint, remainder: FheUint) {
         let (q, r) = try Self.key(self, d).divRem(radix, d.radix)
@@ -99,6 +104,10 @@ public struct FheUint<Clear: FixedWidthInteger & UnsignedInteger & Sendable>: Se
     public static func >> (l: FheUint, r: Clear) throws -> FheUint { wrap(try key(l).shiftRight(l.radix, by: UInt64(r))) }
     public static func << (l: FheUint, r: FheUint) throws -> FheUint { wrap(try key(l, r).shiftLeft(l.radix, by: r.radix)) }
     public static func >> (l: FheUint, r: FheUint) throws -> FheUint { wrap(try key(l, r).shiftRight(l.radix, by: r.radix)) }
+    /// Swift's masking shifts, the same operations (`<<` and `>>` already take the amount
+    /// modulo the width).
+    public static func &<< (l: FheUint, r: Clear) throws -> FheUint { try l << r }
+    public static func &>> (l: FheUint, r: Clear) throws -> FheUint { try l >> r }
     public func rotatedLeft(by amount: Clear) throws -> FheUint { Self.wrap(try Self.key(self).rotateLeft(radix, by: UInt64(amount))) }
     public func rotatedRight(by amount: Clear) throws -> FheUint { Self.wrap(try Self.key(self).rotateRight(radix, by: UInt64(amount))) }
     public func rotatedLeft(by amount: FheUint) throws -> FheUint { Self.wrap(try Self.key(self, amount).rotateLeft(radix, by: amount.radix)) }
