@@ -86,6 +86,12 @@ struct IntegerArithmeticTests {
             foreign.radix.blocks[0].lwe = LWECiphertext(data: foreign.radix.blocks[0].lwe.data, parameterFingerprint: 42)
             #expect(throws: TFHEError.self) { try a + foreign }
             #expect(throws: TFHEError.self) { try FheUint16(radix: a.radix, key: keys.server) }
+            // Metadata read from outside is checked: a boolean of degree 3, a block of noise 9.
+            #expect(throws: TFHEError.self) { try FheBool(block: a.radix.blocks[0]) }
+            var noisy = a
+            noisy.radix.blocks[1].noiseLevel = 9
+            #expect(throws: TFHEError.self) { try FheUint8(radix: noisy.radix, key: keys.server) }
+            #expect(throws: TFHEError.self) { try a + noisy }
         }
     }
 }
