@@ -13,8 +13,20 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions of each operation (the median is reported).")
     var iterations: Int = 20
 
-    @Option(help: "Comma-separated operations: fft, external-product, blind-rotation, key-switch, ks+pbs, gate, keygen.")
+    @Option(help: "Comma-separated operations: fft, external-product, blind-rotation, key-switch, ks+pbs, gate, keygen; or integer operations (add, sub, neg, mul, scalar-add, scalar-mul, eq, ne, gt, lt, ge, scalar-gt, min, max, select, and, or, xor, not, shl, shl-clear, rotl, div, rem, scalar-div, overflowing-add, cast-up), timed on all cores at each --width.")
     var operations: String = "fft,external-product,blind-rotation,key-switch,ks+pbs,ks+pbs-batch,gate,gate-batch,keygen"
+
+    @Option(help: "Bit widths of the integer operations (8, 16, 32, 64).")
+    var width: String = "8,16"
+
+    @Option(help: "Timed repetitions of each integer operation (the median is reported).")
+    var integerIterations: Int = 3
+
+    @Option(help: "Workers of the integer operations (default: all cores).")
+    var workers: Int?
+
+    @Option(help: "Bootstraps per pass over the key within a worker, for integer operations (1: one at a time).")
+    var integerBatch: Int = 8
 
     @Option(help: "Batch size for the 'ks+pbs batch' and 'gate batch' figures (bootstraps sharing one pass over the key).")
     var batch: Int = 8
@@ -38,16 +50,39 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard (1...100_000).contains(iterations) else { throw ValidationError("--iterations must be in 1...100000") }
         guard (1...1024).contains(batch) else { throw ValidationError("--batch must be in 1...1024") }
-        let known = Set(BenchRunner<UInt64>.allOperations)
+        let known = Set(BenchRunner<UInt64>.allOperations + IntegerBenchRunner.operations)
         for op in operations.split(separator: ",") where !known.contains(String(op)) {
-            throw ValidationError("unknown operation '\(op)' (known: \(BenchRunner<UInt64>.allOperations.joined(separator: ", ")))")
+            throw ValidationError("unknown operation '\(op)' (known: \((BenchRunner<UInt64>.allOperations + IntegerBenchRunner.operations).joined(separator: ", ")))")
         }
+        for w in width.split(separator: ",") where !["8", "16", "32", "64"].contains(String(w)) {
+            throw ValidationError("--width takes 8, 16, 32 or 64, not '\(w)'")
+        }
+        guard (1...1000).contains(integerIterations) else { throw ValidationError("--integer-iterations must be in 1...1000") }
+        if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be in 1...1024") }
+        guard (1...64).contains(integerBatch) else { throw ValidationError("--integer-batch must be in 1...64") }
     }
 
     func run() throws {
         // Benchmarks of the algorithm may use the insecure test sets.
         let set = try loadParameters(params, allowInsecure: true)
-        let ops = operations.split(separator: ",").map(String.init)
+        let allOps = operations.split(separator: ",").map(String.init)
+        let integerOps = allOps.filter { IntegerBenchRunner.operations.contains($0) }
+        let ops = allOps.filter { !IntegerBenchRunner.operations.contains($0) }
+        if !integerOps.isEmpty {
+            guard set.torusBits == 64, set.messageBits == 2, set.carryBits >= 2 else {
+                throw CLIError("integer operations need a 64-bit message_2_carry_2 parameter set; \(set.name) is not one")
+            }
+            print(set.name)
+            let runner = IntegerBenchRunner(parameters: set, iterations: integerIterations, workers: workers, batchSize: integerBatch)
+            let report = try runner.run(integerOps, widths: width.split(separator: ",").compactMap { Int($0) },
+                                        log: { if !json { print($0) } })
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            }
+            if ops.isEmpty { return }
+        }
         let report: Report
         if set.torusBits == 32 {
             report = try BenchRunner<UInt32>(parameters: set, iterations: iterations, batch: batch).run(ops)

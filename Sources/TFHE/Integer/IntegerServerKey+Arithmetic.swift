@@ -1,0 +1,113 @@
+/// Addition, subtraction, negation and multiplication, all wrapping modulo
+/// messageModulus^blockCount (Swift's `&+`, `&-`, `&*`).
+extension IntegerServerKey {
+    public func add(_ a: RadixCiphertext<T>, _ b: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
+        try check(a, b)
+        let (x, y) = try clean(a, b, maxNoise: 2)
+        return RadixCiphertext(blocks: try sumColumns(zip(x, y).map { [$0, $1] }).blocks)
+    }
+
+    /// a + b and whether it wrapped (the carry out of the top block).
+    public func overflowingAdd(_ a: RadixCiphertext<T>, _ b: RadixCiphertext<T>) throws -> (RadixCiphertext<T>, ShortintCiphertext<T>) {
+        try check(a, b)
+        let (x, y) = try clean(a, b, maxNoise: 2)
+        let (blocks, carry) = try sumColumns(zip(x, y).map { [$0, $1] }, carryOut: true)
+        return (RadixCiphertext(blocks: blocks), carry!)
+    }
+
+    /// Columns of a - b = a + ~b + 1: the complement of a clean block is (msg - 1) - b,
+    /// linear, so subtraction costs what addition does.
+    private func differenceColumns(_ x: [Block], _ y: [Block]) -> [[Block]] {
+        var columns = zip(x, y).map { [$0, shortint.uncheckedSubtract(from: messageModulus - 1, $1)] }
+        columns[0].append(trivialBlock(1))
+        return columns
+    }
+
+    public func sub(_ a: RadixCiphertext<T>, _ b: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
+        try check(a, b)
+        let (x, y) = try clean(a, b, maxNoise: 2)
+        return RadixCiphertext(blocks: try sumColumns(differenceColumns(x, y)).blocks)
+    }
+
+    /// a - b and whether it wrapped (a < b): the carry out of a + ~b + 1 is 1 exactly when
+    /// no borrow occurs.
+    public func overflowingSub(_ a: RadixCiphertext<T>, _ b: RadixCiphertext<T>) throws -> (RadixCiphertext<T>, ShortintCiphertext<T>) {
+        try check(a, b)
+        let (x, y) = try clean(a, b, maxNoise: 2)
+        let (blocks, carry) = try sumColumns(differenceColumns(x, y), carryOut: true)
+        return (RadixCiphertext(blocks: blocks), shortint.uncheckedSubtract(from: 1, carry!))
+    }
+
+    public func neg(_ a: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
+        try check(a)
+        return try sub(trivial(0, blockCount: a.blockCount), a)
+    }
+
+    /// The clear value reduced to the width of `blockCount` blocks.
+    func reduced(_ value: UInt64, blockCount: Int) -> UInt64 {
+        let bits = blockCount * bitsPerBlock
+        return bits >= 64 ? value : value & ((UInt64(1) << bits) - 1)
+    }
+
+    public func scalarAdd(_ a: RadixCiphertext<T>, _ value: UInt64) throws -> RadixCiphertext<T> {
+        try check(a)
+        let x = try clean(a, maxNoise: 4)
+        let digits = digits(of: value, count: a.blockCount)
+        let columns = zip(x, digits).map { block, digit in digit == 0 ? [block] : [block, trivialBlock(digit)] }
+        return RadixCiphertext(blocks: try sumColumns(columns).blocks)
+    }
+
+    public func scalarSub(_ a: RadixCiphertext<T>, _ value: UInt64) throws -> RadixCiphertext<T> {
+        try scalarAdd(a, reduced(0 &- value, blockCount: a.blockCount))
+    }
+
+    /// value - a.
+    public func scalarSub(_ value: UInt64, _ a: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
+        try sub(trivial(value, blockCount: a.blockCount), a)
+    }
+
+    /// Schoolbook product (eprint 2022/704, §5.2): every pair of blocks i + j < n gives its
+    /// low digit (a_i·b_j mod msg, column i+j) and high digit (a_i·b_j / msg, column i+j+1)
+    /// by bivariate bootstraps, all n² of them in one layer; then the columns are summed
+    /// by carry-save compression and one parallel-prefix propagation.
+    public func mul(_ a: RadixCiphertext<T>, _ b: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
+        try check(a, b)
+        let msg = messageModulus
+        let n = a.blockCount
+        let (x, y) = try clean(a, b, maxNoise: 1)
+        var lookups: [Lookup] = []
+        var destinations: [Int] = []
+        for i in 0..<n {
+            for j in 0..<(n - i) where x[i].degree > 0 && y[j].degree > 0 {
+                lookups.append(shortint.bivariate(x[i], y[j]) { ($0 * $1) % msg })
+                destinations.append(i + j)
+                if i + j + 1 < n && x[i].degree * y[j].degree >= msg {
+                    lookups.append(shortint.bivariate(x[i], y[j]) { ($0 * $1) / msg })
+                    destinations.append(i + j + 1)
+                }
+            }
+        }
+        var columns = [[Block]](repeating: [], count: n)
+        for (block, c) in zip(try shortint.bootstrap(lookups), destinations) { columns[c].append(block) }
+        return RadixCiphertext(blocks: try sumColumns(columns).blocks)
+    }
+
+    /// Product by a clear value: a_i · k_j is linear (a block times a small clear digit), so
+    /// the partial products go straight into the columns and only their compression bootstraps.
+    public func scalarMul(_ a: RadixCiphertext<T>, _ value: UInt64) throws -> RadixCiphertext<T> {
+        try check(a)
+        let n = a.blockCount
+        let k = reduced(value, blockCount: n)
+        if k == 0 { return trivial(0, blockCount: n) }
+        if k == 1 { return RadixCiphertext(blocks: try clean(a, maxNoise: encoding.maxNoiseLevel)) }
+        let x = try clean(a, maxNoise: 1)
+        let digits = digits(of: k, count: n)
+        var columns = [[Block]](repeating: [], count: n)
+        for j in 0..<n where digits[j] != 0 {
+            for i in 0..<(n - j) where x[i].degree > 0 {
+                columns[i + j].append(shortint.uncheckedScale(x[i], by: digits[j]))
+            }
+        }
+        return RadixCiphertext(blocks: try sumColumns(columns).blocks)
+    }
+}

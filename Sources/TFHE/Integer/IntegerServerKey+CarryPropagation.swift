@@ -1,0 +1,134 @@
+/// Sums of blocks column by column, and carry propagation by a parallel prefix.
+///
+/// Every addition-like operation (add, sub, neg, scalar add, the partial products of a
+/// multiplication) is a list of columns of blocks whose weighted sum Σ_c messageModulus^c ·
+/// Σ column[c] is the result. `sumColumns` first compresses columns that are too large
+/// (carry-save: a group of blocks is summed and split into its message, kept, and its carry,
+/// sent to the next column, all groups in one layer), then adds each column into one block
+/// whose value is at most 2·messageModulus - 2 (so its carry out is 0 or 1), then resolves
+/// all carries at once.
+///
+/// Carries by parallel prefix (Sklansky 1960, "Conditional-sum addition logic"; the
+/// generate/propagate formulation of Brent and Kung 1982): block c *generates* a carry when
+/// its sum is at least messageModulus, *propagates* an incoming one when it is exactly
+/// messageModulus - 1, and does neither otherwise. The carry into block c is the
+/// composition of these states over blocks 0..c-1 under the associative operator
+/// `high == propagate ? low : high`, one bivariate bootstrap per composition. Sklansky's
+/// scheme composes at level l every block whose bit l is set with the last block of the
+/// preceding aligned group of 2^l: ⌈log₂ m⌉ layers of m/2 bootstraps, so every layer keeps
+/// both cores busy and the depth is logarithmic in the width.
+/// Carry states of the prefix: none, generate, propagate. A composition over a range that
+/// starts at block 0 is never `propagate` (nothing comes into block 0), so it is the carry.
+enum CarryState {
+    static let none: UInt64 = 0
+    static let generate: UInt64 = 1
+    static let propagate: UInt64 = 2
+}
+
+extension IntegerServerKey {
+    /// The blocks of Σ_c messageModulus^c · Σ columns[c] modulo messageModulus^columns.count,
+    /// and, if asked, the carry out of the top block (valid only when no compression is
+    /// needed, that is when every column already fits: the callers that ask for it add two
+    /// clean operands).
+    func sumColumns(_ input: [[Block]], carryOut wantCarry: Bool = false) throws -> (blocks: [Block], carry: Block?) {
+        let msg = messageModulus
+        let width = input.count
+        var columns = input
+        // 1. Compression until every column sums to a block that the prefix step accepts.
+        func columnFits(_ c: Int) -> Bool {
+            let degree = columns[c].reduce(0) { $0 + $1.degree }
+            let noise = columns[c].reduce(0) { $0 + $1.noiseLevel }
+            return degree <= (c == 0 ? 2 * msg - 1 : 2 * msg - 2) && noise < encoding.maxNoiseLevel
+        }
+        while let _ = (0..<width).first(where: { !columnFits($0) }) {
+            var lookups: [Lookup] = []
+            var destinations: [Int] = []
+            var next = [[Block]](repeating: [], count: width)
+            for c in 0..<width {
+                if columnFits(c) { next[c] += columns[c]; continue }
+                // Greedy groups within the block budget (degree and noise of one bootstrap input).
+                var groups: [[Block]] = [[]]
+                for term in columns[c] {
+                    let g = groups[groups.count - 1]
+                    if g.reduce(0, { $0 + $1.degree }) + term.degree <= encoding.maxDegree
+                        && g.reduce(0, { $0 + $1.noiseLevel }) + term.noiseLevel <= encoding.maxNoiseLevel {
+                        groups[groups.count - 1].append(term)
+                    } else {
+                        groups.append([term])
+                    }
+                }
+                for group in groups {
+                    if group.count == 1 && group[0].degree < msg && group[0].noiseLevel <= 1 {
+                        next[c].append(group[0])
+                        continue
+                    }
+                    let sum = group.dropFirst().reduce(group[0]) { shortint.uncheckedAdd($0, $1) }
+                    lookups.append(Lookup(sum) { $0 % msg })
+                    destinations.append(c)
+                    if sum.degree >= msg && c + 1 < width {
+                        lookups.append(Lookup(sum) { $0 / msg })
+                        destinations.append(c + 1)
+                    }
+                }
+            }
+            let results = try shortint.bootstrap(lookups)
+            for (block, c) in zip(results, destinations) { next[c].append(block) }
+            columns = next
+        }
+        // 2. One block per column.
+        let sums: [Block] = columns.map { column in
+            column.isEmpty ? trivialBlock(0) : column.dropFirst().reduce(column[0]) { shortint.uncheckedAdd($0, $1) }
+        }
+        return try propagateCarries(sums, carryOut: wantCarry)
+    }
+
+    /// Carry propagation of column sums (block 0 at most 2·msg - 1, the others at most
+    /// 2·msg - 2, noise below the maximum): states, Sklansky prefix, final messages.
+    func propagateCarries(_ sums: [Block], carryOut wantCarry: Bool) throws -> (blocks: [Block], carry: Block?) {
+        let msg = messageModulus
+        let width = sums.count
+        let stateCount = wantCarry ? width : width - 1
+        // States: one layer. A block that can never reach msg - 1 is `none` for free.
+        var states = [Block](repeating: trivialBlock(CarryState.none), count: stateCount)
+        var lookups: [Lookup] = []
+        var indices: [Int] = []
+        for c in 0..<stateCount {
+            let s = sums[c]
+            if s.degree < msg - 1 || (c == 0 && s.degree < msg) { continue }
+            indices.append(c)
+            lookups.append(Lookup(s) { value in
+                value >= msg ? CarryState.generate : (value == msg - 1 && c > 0 ? CarryState.propagate : CarryState.none)
+            })
+        }
+        for (c, state) in zip(indices, try shortint.bootstrap(lookups)) { states[c] = state }
+        // Sklansky prefix: ⌈log₂ stateCount⌉ layers.
+        var span = 1
+        while span < stateCount {
+            var compose: [Lookup] = []
+            var targets: [Int] = []
+            for i in 0..<stateCount where i & span != 0 {
+                let j = (i / span) * span - 1   // last block of the preceding aligned group
+                let high = states[i], low = states[j]
+                // A state that cannot be `propagate` absorbs whatever lies below it.
+                if high.degree < CarryState.propagate { continue }
+                targets.append(i)
+                compose.append(shortint.bivariate(high, low) { h, l in h == CarryState.propagate ? l : h })
+            }
+            for (i, state) in zip(targets, try shortint.bootstrap(compose)) { states[i] = state }
+            span *= 2
+        }
+        // Messages: (sum + carry in) mod msg, one layer.
+        var outputs = sums
+        var finals: [Lookup] = []
+        var finalIndices: [Int] = []
+        for c in 0..<width {
+            var s = sums[c]
+            if c > 0 { s = shortint.uncheckedAdd(s, states[c - 1]) }
+            if s.degree < msg && s.noiseLevel <= 1 { outputs[c] = s; continue }
+            finalIndices.append(c)
+            finals.append(Lookup(s) { $0 % msg })
+        }
+        for (c, block) in zip(finalIndices, try shortint.bootstrap(finals)) { outputs[c] = block }
+        return (outputs, wantCarry ? states[width - 1] : nil)
+    }
+}

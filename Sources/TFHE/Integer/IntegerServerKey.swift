@@ -1,0 +1,83 @@
+/// The evaluation key of radix integers: every operation of `FheUint` is a method here.
+///
+/// An operation is a short sequence of layers of independent bootstraps, each run on all
+/// cores by the shortint key's `BootstrapPool`; the algorithms are chosen so that the number
+/// of layers grows with the logarithm of the block count (parallel-prefix carries, tree
+/// reductions for comparisons). Results are exact: operands whose degree or noise would
+/// overflow an operation are cleaned first (TFHE-rs's default operations).
+public final class IntegerServerKey<T: TorusScalar>: Sendable {
+    public let shortint: ShortintServerKey<T>
+
+    public init(shortint: ShortintServerKey<T>) { self.shortint = shortint }
+
+    public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
+        try self.init(shortint: ShortintServerKey(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize))
+    }
+
+    public var parameters: ParameterSet { shortint.parameters }
+    public var encoding: ShortintEncoding { shortint.encoding }
+    /// Bootstraps performed so far through this key (all operations, all threads).
+    public var bootstrapCount: Int { shortint.bootstrapCount }
+
+    var messageModulus: UInt64 { encoding.messageModulus }
+    /// Bits of message per block.
+    var bitsPerBlock: Int { encoding.messageModulus.trailingZeroBitCount }
+
+    typealias Block = ShortintCiphertext<T>
+    typealias Lookup = ShortintServerKey<T>.Lookup
+
+    /// Every block belongs to this key's parameter set and is within the encoding's limits.
+    func check(_ x: RadixCiphertext<T>) throws {
+        guard !x.blocks.isEmpty else { throw TFHEError.unsupported("a radix ciphertext needs at least one block") }
+        for block in x.blocks { try shortint.check(block) }
+    }
+
+    func check(_ x: RadixCiphertext<T>, _ y: RadixCiphertext<T>) throws {
+        try check(x)
+        try check(y)
+        guard x.blockCount == y.blockCount else {
+            throw TFHEError.unsupported("radix operands of \(x.blockCount) and \(y.blockCount) blocks")
+        }
+    }
+
+    func checkBoolean(_ b: ShortintCiphertext<T>) throws {
+        try shortint.check(b)
+        guard b.degree <= 1 else { throw TFHEError.unsupported("a boolean block has degree \(b.degree), not at most 1") }
+    }
+
+    func trivialBlock(_ value: UInt64) -> Block { shortint.trivial(value) }
+
+    /// The public constant `value` (mod messageModulus^blockCount) as noiseless blocks.
+    public func trivial(_ value: UInt64, blockCount: Int) -> RadixCiphertext<T> {
+        RadixCiphertext(blocks: digits(of: value, count: blockCount).map(trivialBlock))
+    }
+
+    /// The base-messageModulus digits of a clear value, least significant first.
+    func digits(of value: UInt64, count: Int) -> [UInt64] {
+        var v = value
+        return (0..<count).map { _ in
+            defer { v = v >> bitsPerBlock }
+            return v % messageModulus
+        }
+    }
+
+    /// Blocks with at most `maxNoise`, and no carries (degree < messageModulus).
+    func clean(_ x: RadixCiphertext<T>, maxNoise: UInt64) throws -> [Block] {
+        let carried = try propagated(x)
+        return try shortint.cleaned(carried.blocks, maxDegree: messageModulus - 1, maxNoise: maxNoise)
+    }
+
+    /// Two operands cleaned in the same layer of bootstraps.
+    func clean(_ x: RadixCiphertext<T>, _ y: RadixCiphertext<T>, maxNoise: UInt64) throws -> ([Block], [Block]) {
+        let px = try propagated(x), py = try propagated(y)
+        let both = try shortint.cleaned(px.blocks + py.blocks, maxDegree: messageModulus - 1, maxNoise: maxNoise)
+        return (Array(both[..<x.blockCount]), Array(both[x.blockCount...]))
+    }
+
+    /// The same integer with every carry moved to its block (a no-op for the results of this
+    /// key's operations, which never leave carries).
+    func propagated(_ x: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
+        if x.blocks.allSatisfy({ $0.degree < messageModulus }) { return x }
+        return RadixCiphertext(blocks: try sumColumns(x.blocks.map { [$0] }).blocks)
+    }
+}

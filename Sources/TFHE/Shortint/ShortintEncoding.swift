@@ -1,0 +1,37 @@
+/// The shortint plaintext space of a parameter set: messageModulus · carryModulus values plus
+/// one padding bit, and the limits that the evaluator enforces on every ciphertext.
+public struct ShortintEncoding: Sendable, Hashable {
+    public let messageModulus: UInt64
+    public let carryModulus: UInt64
+    /// The largest noise level a bootstrap input may have. TFHE-rs fixes 5 for its
+    /// MESSAGE_2_CARRY_2 sets (`MaxNoiseLevel` in shortint/parameters): its p-fail is
+    /// computed for an input whose noise is 5 times a bootstrap's output noise, which is what
+    /// packing two blocks as `a · 4 + b` produces.
+    public let maxNoiseLevel: UInt64
+
+    public init(parameters: ParameterSet) {
+        messageModulus = UInt64(1) << parameters.messageBits
+        carryModulus = UInt64(1) << parameters.carryBits
+        maxNoiseLevel = 5
+    }
+
+    /// All plaintext values: message and carry.
+    public var plaintextModulus: UInt64 { messageModulus * carryModulus }
+    /// The largest value a block may hold before it spills into the padding bit.
+    public var maxDegree: UInt64 { plaintextModulus - 1 }
+
+    /// Δ = q / (2 · plaintextModulus).
+    func delta<T: TorusScalar>(_: T.Type) -> T {
+        T(1) << (T.bitWidth - 1 - plaintextModulus.trailingZeroBitCount)
+    }
+
+    /// Metadata read from outside (deserialization) must be within the encoding's limits.
+    public func validate<T>(_ block: ShortintCiphertext<T>) throws {
+        guard block.degree <= maxDegree else {
+            throw TFHEError.unsupported("shortint degree \(block.degree) exceeds \(maxDegree)")
+        }
+        guard block.noiseLevel <= maxNoiseLevel else {
+            throw TFHEError.unsupported("shortint noise level \(block.noiseLevel) exceeds \(maxNoiseLevel)")
+        }
+    }
+}

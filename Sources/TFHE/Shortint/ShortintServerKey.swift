@@ -1,0 +1,225 @@
+/// The evaluation key of shortint blocks: the engine's server key, the block encoding, and a
+/// pool that runs independent bootstraps on all cores.
+///
+/// Operations follow TFHE-rs's "default" (smart) semantics: before an operation whose result
+/// could exceed the carry space (degree above `maxDegree`) or the noise budget (noise level
+/// above `maxNoiseLevel`), the operands are cleaned by a bootstrap that keeps their message
+/// (x mod messageModulus). A block's value is defined modulo the message modulus, so cleaning
+/// never changes it, and no sequence of operations can silently give a wrong result.
+public final class ShortintServerKey<T: TorusScalar>: Sendable {
+    public let serverKey: ServerKey<T>
+    public let encoding: ShortintEncoding
+    public let pool: BootstrapPool<T>
+
+    public init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
+        let p = serverKey.parameters
+        guard p.carryBits >= p.messageBits else {
+            throw TFHEError.unsupported("shortint needs carry bits >= message bits (bivariate packing); \(p.name) has \(p.messageBits)_\(p.carryBits)")
+        }
+        self.serverKey = serverKey
+        encoding = ShortintEncoding(parameters: p)
+        pool = BootstrapPool(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize)
+    }
+
+    public var parameters: ParameterSet { serverKey.parameters }
+    /// Bootstraps performed by this key so far (all threads): tests and `fhe bench` read it.
+    public var bootstrapCount: Int { pool.bootstrapCount }
+
+    func check(_ block: ShortintCiphertext<T>) throws {
+        try serverKey.check(block.lwe)
+        try encoding.validate(block)
+    }
+
+    public func trivial(_ value: UInt64) -> ShortintCiphertext<T> {
+        .trivial(value, encoding: encoding, dimension: parameters.ciphertextDimension,
+                 parameterFingerprint: parameters.fingerprint)
+    }
+
+    // MARK: Bootstrapping, many blocks at once
+
+    /// One table lookup: the block's plaintext m (message and carry) becomes f(m).
+    public struct Lookup {
+        public var input: ShortintCiphertext<T>
+        public var function: (UInt64) -> UInt64
+        /// A bound on the output tighter than max f(m) over m <= degree, when the caller knows
+        /// one (bivariate tables: the packed input never takes most values up to its degree).
+        public var outputDegree: UInt64?
+        public init(_ input: ShortintCiphertext<T>, outputDegree: UInt64? = nil, _ function: @escaping (UInt64) -> UInt64) {
+            self.input = input
+            self.function = function
+            self.outputDegree = outputDegree
+        }
+    }
+
+    /// Evaluates every lookup, all of them in parallel (one layer of an operation). Each
+    /// output has noise level 1 and the degree max f(m) over m <= the input's degree.
+    public func bootstrap(_ lookups: [Lookup]) throws -> [ShortintCiphertext<T>] {
+        let modulus = encoding.plaintextModulus
+        var tables: [LookupTable<T>] = []
+        var degrees: [UInt64] = []
+        tables.reserveCapacity(lookups.count)
+        for lookup in lookups {
+            try check(lookup.input)
+            tables.append(serverKey.lookupTable(lookup.function))
+            degrees.append(lookup.outputDegree ?? (0...lookup.input.degree).map { lookup.function($0) % modulus }.max()!)
+        }
+        let outputs = try pool.bootstrap(lookups.map(\.input.lwe), tables: tables)
+        return zip(outputs, degrees).map { ShortintCiphertext(lwe: $0, degree: $1, noiseLevel: 1) }
+    }
+
+    public func bootstrap(_ block: ShortintCiphertext<T>, _ function: @escaping (UInt64) -> UInt64) throws -> ShortintCiphertext<T> {
+        try bootstrap([Lookup(block, function)])[0]
+    }
+
+    /// Blocks that satisfy `degree <= maxDegree && noiseLevel <= maxNoise` are kept; the
+    /// others are cleaned (x mod messageModulus) in one parallel layer.
+    public func cleaned(_ blocks: [ShortintCiphertext<T>], maxDegree: UInt64, maxNoise: UInt64) throws -> [ShortintCiphertext<T>] {
+        let msg = encoding.messageModulus
+        let dirty = blocks.indices.filter { blocks[$0].degree > maxDegree || blocks[$0].noiseLevel > maxNoise }
+        if dirty.isEmpty { return blocks }
+        let clean = try bootstrap(dirty.map { Lookup(blocks[$0]) { $0 % msg } })
+        var result = blocks
+        for (index, block) in zip(dirty, clean) { result[index] = block }
+        return result
+    }
+
+    // MARK: Linear operations (no bootstrap; the caller keeps degree and noise in bounds)
+
+    func uncheckedAdd(_ a: ShortintCiphertext<T>, _ b: ShortintCiphertext<T>) -> ShortintCiphertext<T> {
+        ShortintCiphertext(lwe: a.lwe + b.lwe, degree: a.degree + b.degree, noiseLevel: a.noiseLevel + b.noiseLevel)
+    }
+
+    func uncheckedScale(_ a: ShortintCiphertext<T>, by factor: UInt64) -> ShortintCiphertext<T> {
+        ShortintCiphertext(lwe: a.lwe * T(truncatingIfNeeded: factor), degree: a.degree * factor,
+                           noiseLevel: a.noiseLevel * factor)
+    }
+
+    func uncheckedAddConstant(_ a: ShortintCiphertext<T>, _ value: UInt64) -> ShortintCiphertext<T> {
+        ShortintCiphertext(lwe: a.lwe.adding(constant: T(truncatingIfNeeded: value) &* encoding.delta(T.self)),
+                           degree: a.degree + value, noiseLevel: a.noiseLevel)
+    }
+
+    /// bound - a, for a block whose value is at most `bound` (no wrap into the padding bit).
+    func uncheckedSubtract(from bound: UInt64, _ a: ShortintCiphertext<T>) -> ShortintCiphertext<T> {
+        precondition(a.degree <= bound, "the caller guarantees a <= bound")
+        return ShortintCiphertext(lwe: (-a.lwe).adding(constant: T(truncatingIfNeeded: bound) &* encoding.delta(T.self)),
+                                  degree: bound, noiseLevel: a.noiseLevel)
+    }
+
+    /// a · messageModulus + b: two blocks packed into one for a bivariate lookup
+    /// (TFHE-rs's bivariate PBS; it needs carryModulus >= messageModulus).
+    func uncheckedPack(_ a: ShortintCiphertext<T>, _ b: ShortintCiphertext<T>) -> ShortintCiphertext<T> {
+        uncheckedAdd(uncheckedScale(a, by: encoding.messageModulus), b)
+    }
+
+    /// True when `pack(a, b)` is within the degree and noise budgets.
+    func canPack(_ a: ShortintCiphertext<T>, _ b: ShortintCiphertext<T>) -> Bool {
+        a.degree < encoding.messageModulus && b.degree < encoding.messageModulus
+            && a.noiseLevel * encoding.messageModulus + b.noiseLevel <= encoding.maxNoiseLevel
+    }
+
+    /// A lookup of f(a, b) on the packed pair; both must be clean (`canPack`).
+    func bivariate(_ a: ShortintCiphertext<T>, _ b: ShortintCiphertext<T>,
+                   _ function: @escaping (UInt64, UInt64) -> UInt64) -> Lookup {
+        precondition(canPack(a, b), "operands are cleaned before packing")
+        let msg = encoding.messageModulus
+        var degree: UInt64 = 0
+        for x in 0...a.degree { for y in 0...b.degree { degree = max(degree, function(x, y) % encoding.plaintextModulus) } }
+        return Lookup(uncheckedPack(a, b), outputDegree: degree) { function($0 / msg, $0 % msg) }
+    }
+
+    // MARK: Public shortint operations (values modulo messageModulus)
+
+    /// Bootstraps only the operands that need it so that `a + b` fits.
+    private func cleanedForSum(_ a: ShortintCiphertext<T>, _ b: ShortintCiphertext<T>, extraDegree: UInt64 = 0)
+        throws -> (ShortintCiphertext<T>, ShortintCiphertext<T>) {
+        if a.degree + b.degree + extraDegree <= encoding.maxDegree
+            && a.noiseLevel + b.noiseLevel <= encoding.maxNoiseLevel { return (a, b) }
+        let c = try cleaned([a, b], maxDegree: encoding.messageModulus - 1, maxNoise: 1)
+        return (c[0], c[1])
+    }
+
+    public func add(_ a: ShortintCiphertext<T>, _ b: ShortintCiphertext<T>) throws -> ShortintCiphertext<T> {
+        try check(a); try check(b)
+        let (x, y) = try cleanedForSum(a, b)
+        return uncheckedAdd(x, y)
+    }
+
+    /// The smallest multiple of messageModulus at least `degree`: subtracting from it never
+    /// goes below zero, and it is 0 modulo the message.
+    private func correction(for degree: UInt64) -> UInt64 {
+        let msg = encoding.messageModulus
+        return max(msg, (degree + msg - 1) / msg * msg)
+    }
+
+    /// -a modulo messageModulus, as correction - a (TFHE-rs's negation with a correcting term).
+    public func neg(_ a: ShortintCiphertext<T>) throws -> ShortintCiphertext<T> {
+        try check(a)
+        let x = correction(for: a.degree) <= encoding.maxDegree ? a : try cleaned([a], maxDegree: encoding.messageModulus - 1, maxNoise: 1)[0]
+        return uncheckedSubtract(from: correction(for: x.degree), x)
+    }
+
+    /// a - b modulo messageModulus, as a + (correction - b).
+    public func sub(_ a: ShortintCiphertext<T>, _ b: ShortintCiphertext<T>) throws -> ShortintCiphertext<T> {
+        try check(a); try check(b)
+        var (x, y) = (a, b)
+        if x.degree + correction(for: y.degree) > encoding.maxDegree || x.noiseLevel + y.noiseLevel > encoding.maxNoiseLevel {
+            let c = try cleaned([x, y], maxDegree: encoding.messageModulus - 1, maxNoise: 1)
+            (x, y) = (c[0], c[1])
+        }
+        return uncheckedAdd(x, uncheckedSubtract(from: correction(for: y.degree), y))
+    }
+
+    public func scalarAdd(_ a: ShortintCiphertext<T>, _ value: UInt64) throws -> ShortintCiphertext<T> {
+        try check(a)
+        let v = value % encoding.messageModulus
+        let x = a.degree + v <= encoding.maxDegree ? a : try cleaned([a], maxDegree: encoding.messageModulus - 1, maxNoise: 1)[0]
+        return uncheckedAddConstant(x, v)
+    }
+
+    public func scalarMul(_ a: ShortintCiphertext<T>, _ value: UInt64) throws -> ShortintCiphertext<T> {
+        try check(a)
+        let v = value % encoding.messageModulus
+        if a.degree * v <= encoding.maxDegree && a.noiseLevel * v <= encoding.maxNoiseLevel { return uncheckedScale(a, by: v) }
+        let x = try cleaned([a], maxDegree: encoding.messageModulus - 1, maxNoise: 1)[0]
+        if x.degree * v <= encoding.maxDegree && x.noiseLevel * v <= encoding.maxNoiseLevel { return uncheckedScale(x, by: v) }
+        return try bootstrap(x) { ($0 * v) % self.encoding.messageModulus }
+    }
+
+    /// The message part m mod messageModulus, carries removed.
+    public func messageExtract(_ a: ShortintCiphertext<T>) throws -> ShortintCiphertext<T> {
+        try check(a)
+        return try bootstrap(a) { $0 % self.encoding.messageModulus }
+    }
+
+    /// The carry part m / messageModulus, as a block of its own.
+    public func carryExtract(_ a: ShortintCiphertext<T>) throws -> ShortintCiphertext<T> {
+        try check(a)
+        return try bootstrap(a) { $0 / self.encoding.messageModulus }
+    }
+
+    /// f(m mod messageModulus) for any function of the message.
+    public func apply(_ a: ShortintCiphertext<T>, _ function: @escaping (UInt64) -> UInt64) throws -> ShortintCiphertext<T> {
+        try check(a)
+        let msg = encoding.messageModulus
+        return try bootstrap(a) { function($0 % msg) }
+    }
+
+    /// f(a, b) of two messages in one bootstrap (the bivariate PBS).
+    public func apply(_ a: ShortintCiphertext<T>, _ b: ShortintCiphertext<T>,
+                      _ function: @escaping (UInt64, UInt64) -> UInt64) throws -> ShortintCiphertext<T> {
+        try check(a); try check(b)
+        var (x, y) = (a, b)
+        if !canPack(x, y) {
+            let c = try cleaned([x, y], maxDegree: encoding.messageModulus - 1, maxNoise: 1)
+            (x, y) = (c[0], c[1])
+        }
+        return try bootstrap([bivariate(x, y, function)])[0]
+    }
+
+    /// a · b modulo messageModulus.
+    public func mul(_ a: ShortintCiphertext<T>, _ b: ShortintCiphertext<T>) throws -> ShortintCiphertext<T> {
+        let msg = encoding.messageModulus
+        return try apply(a, b) { ($0 * $1) % msg }
+    }
+}

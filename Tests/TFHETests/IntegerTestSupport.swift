@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import TFHE
+
+/// Keys of the insecure 2_2 test set, made once for all integer tests.
+final class IntegerTestKeys: Sendable {
+    let client: ClientKey<UInt64>
+    let serverKey: ServerKey<UInt64>
+    let server: IntegerServerKey<UInt64>
+
+    init(parameterSet: String, seed: UInt64) throws {
+        let parameters = try TestParameters.load(parameterSet)
+        client = try ClientKey<UInt64>(parameters: parameters, seed: Seed(high: 0x1275, low: seed))
+        serverKey = ServerKey(clientKey: client, seed: Seed(high: 0x1276, low: seed))
+        server = try IntegerServerKey(serverKey: serverKey)
+    }
+
+    /// A key sharing the server key but with its own pool, so that its bootstrap count is
+    /// not disturbed by tests running in parallel.
+    func privateCounter(workerCount: Int? = nil, batchSize: Int = 8) throws -> IntegerServerKey<UInt64> {
+        try IntegerServerKey(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize)
+    }
+
+    static let insecure22Name = "insecure_test_64_2_2"
+    static let insecure = try! IntegerTestKeys(parameterSet: insecure22Name, seed: 1)
+}
+
+/// Test inputs: the edge values of the issue (0, 1, max, max - 1, powers of two) and random
+/// values, as pairs.
+enum IntegerInputs {
+    static func edges<C: FixedWidthInteger & UnsignedInteger>(_: C.Type) -> [C] {
+        [0, 1, C.max, C.max - 1, C(1) << (C.bitWidth / 2), C(1) << (C.bitWidth - 1)]
+    }
+
+    /// `random` random pairs after a fixed set of edge pairs.
+    static func pairs<C: FixedWidthInteger & UnsignedInteger>(_: C.Type, edgePairs: Int, random: Int, seed: UInt64) -> [(C, C)] {
+        let e = edges(C.self)
+        let all: [(C, C)] = [(e[2], e[1]), (e[0], e[2]), (e[2], e[2]), (e[3], e[2]), (e[4], e[5]), (e[5], e[5]),
+                             (e[1], e[0]), (e[4], e[3])]
+        var rng = TestGenerator(seed)
+        return Array(all.prefix(edgePairs)) + (0..<random).map { _ in (C.random(in: 0...C.max, using: &rng), C.random(in: 0...C.max, using: &rng)) }
+    }
+
+    /// Fewer cases for the wide types, whose operations cost more bootstraps.
+    static func count<C: FixedWidthInteger>(_: C.Type, _ byWidth: [Int]) -> Int {
+        switch C.bitWidth { case 8: byWidth[0]; case 16: byWidth[1]; case 32: byWidth[2]; default: byWidth[3] }
+    }
+}
+
+extension FheUint {
+    init(_ value: Clear, _ keys: IntegerTestKeys = .insecure) throws { try self.init(encrypting: value, with: keys.client) }
+    func clear(_ keys: IntegerTestKeys = .insecure) throws -> Clear { try decrypt(with: keys.client) }
+}
+
+extension FheBool {
+    func clear(_ keys: IntegerTestKeys = .insecure) throws -> Bool { try decrypt(with: keys.client) }
+}
+
+/// Runs `body` for every pair, encrypted, inside the test key's context, and checks the result
+/// against Swift's own operation.
+func checkBinary<C: FixedWidthInteger & UnsignedInteger & Sendable>(
+    _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, FheUint<C>) throws -> FheUint<C>, _ clear: (C, C) -> C,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    let keys = IntegerTestKeys.insecure
+    try FheContext.with(keys.server) {
+        for (a, b) in pairs {
+            let result = try fhe(try FheUint(a), try FheUint(b)).clear()
+            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b))", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+func checkPredicate<C: FixedWidthInteger & UnsignedInteger & Sendable>(
+    _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, FheUint<C>) throws -> FheBool, _ clear: (C, C) -> Bool,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    let keys = IntegerTestKeys.insecure
+    try FheContext.with(keys.server) {
+        for (a, b) in pairs {
+            let result = try fhe(try FheUint(a), try FheUint(b)).clear()
+            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b))", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+
+/// The same with the second operand in the clear.
+func checkScalar<C: FixedWidthInteger & UnsignedInteger & Sendable>(
+    _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, C) throws -> FheUint<C>, _ clear: (C, C) -> C,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    let keys = IntegerTestKeys.insecure
+    try FheContext.with(keys.server) {
+        for (a, b) in pairs {
+            let result = try fhe(try FheUint(a), b).clear()
+            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b))", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+func checkScalarPredicate<C: FixedWidthInteger & UnsignedInteger & Sendable>(
+    _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, C) throws -> FheBool, _ clear: (C, C) -> Bool,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    let keys = IntegerTestKeys.insecure
+    try FheContext.with(keys.server) {
+        for (a, b) in pairs {
+            let result = try fhe(try FheUint(a), b).clear()
+            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b))", sourceLocation: sourceLocation)
+        }
+    }
+}
