@@ -34,13 +34,7 @@ struct Decrypt: ParsableCommand {
         // A compact list names the kind it expands to.
         let (listKind, list) = try file.decode { try BlockCiphertextList<T>.deserialize(file.data, parameters: file.parameters) }
         let messages = try file.decode { try client.decrypt(blocks: list) }
-        if let type = PlaintextType(kind: listKind) { return type.decode(messages) }
-        // A radix integer: block i carries the digits of weight 2^(i·message bits).
-        guard let bits = listKind.plaintextBits else { throw CLIError("\(self.file): cannot decode a \(listKind)") }
-        var value: UInt64 = 0
-        for (i, m) in messages.enumerated() where i * file.parameters.messageBits < 64 {
-            value = value &+ (m &<< UInt64(i * file.parameters.messageBits))
-        }
-        return String(bits == 64 ? value : value & ((1 << UInt64(bits)) - 1))
+        guard let type = PlaintextType(kind: listKind) else { throw CLIError("\(self.file): cannot decode a \(listKind)") }
+        return type.decode(messages, parameters: file.parameters)
     }
 }

@@ -9,11 +9,18 @@ enum PlaintextType: String, CaseIterable, ExpressibleByArgument {
     case block
     /// An FheBool: one block holding 0 or 1.
     case bool
+    /// Radix integers: FheUint8 ... FheUint64, one block per message-bits digit, least
+    /// significant first (the layout of `RadixCiphertext`).
+    case u8, u16, u32, u64
 
     var objectKind: ObjectKind {
         switch self {
         case .block: .blockList
         case .bool: .fheBool
+        case .u8: .fheUint8
+        case .u16: .fheUint16
+        case .u32: .fheUint32
+        case .u64: .fheUint64
         }
     }
 
@@ -32,6 +39,17 @@ enum PlaintextType: String, CaseIterable, ExpressibleByArgument {
             case "false", "0": return ([0], [1])
             default: throw CLIError("--value for a bool must be true, false, 1 or 0")
             }
+        case .u8, .u16, .u32, .u64:
+            let bits = objectKind.plaintextBits!
+            guard let value = UInt64(text), bits == 64 || value >> UInt64(bits) == 0 else {
+                throw CLIError("--value for \(rawValue) must be an integer in 0...\(bits == 64 ? UInt64.max : (1 << UInt64(bits)) - 1)")
+            }
+            guard let count = objectKind.blockCount(for: parameters) else {
+                throw CLIError("\(parameters.name) has \(parameters.messageBits) message bits, which do not divide \(bits)")
+            }
+            let digitBits = UInt64(parameters.messageBits), digitMask = (UInt64(1) << digitBits) - 1
+            let digits = (0..<count).map { (value >> (UInt64($0) * digitBits)) & digitMask }
+            return (digits, Array(repeating: digitMask, count: count))
         }
     }
 
@@ -41,10 +59,19 @@ enum PlaintextType: String, CaseIterable, ExpressibleByArgument {
         self = type
     }
 
-    func decode(_ messages: [UInt64]) -> String {
+    func decode(_ messages: [UInt64], parameters: ParameterSet) -> String {
         switch self {
-        case .block: messages.map(String.init).joined(separator: " ")
-        case .bool: messages.first.map { $0 != 0 ? "true" : "false" } ?? "false"
+        case .block: return messages.map(String.init).joined(separator: " ")
+        case .bool: return messages.first.map { $0 != 0 ? "true" : "false" } ?? "false"
+        case .u8, .u16, .u32, .u64:
+            // Block i carries the digit of weight 2^(i·message bits); carries left in a
+            // block add into the next digits, as the integer's value.
+            let bits = objectKind.plaintextBits!
+            var value: UInt64 = 0
+            for (i, m) in messages.enumerated() where i * parameters.messageBits < 64 {
+                value = value &+ (m &<< UInt64(i * parameters.messageBits))
+            }
+            return String(bits == 64 ? value : value & ((1 << UInt64(bits)) - 1))
         }
     }
 }

@@ -53,7 +53,8 @@ struct KeyToolTests {
         #expect(keygen.status == 0, "\(keygen.stderr)")
         #expect(keygen.stdout.contains("server.key") && keygen.stdout.contains("compressed"))
 
-        for (value, type, form) in [("3", "block", []), ("true", "bool", []), ("0", "block", ["--uncompressed"])] {
+        for (value, type, form) in [("3", "block", []), ("true", "bool", []), ("0", "block", ["--uncompressed"]),
+                                    ("200", "u8", []), ("65535", "u16", ["--uncompressed"]), ("18446744073709551615", "u64", [])] {
             let cipher = dir.appendingPathComponent("c-\(value).ct").path
             let encrypt = try Self.run(["encrypt", "--key", "\(keys)/public.key", "--value", value, "--type", type, "--out", cipher] + form)
             #expect(encrypt.status == 0, "\(encrypt.stderr)")
@@ -105,5 +106,7 @@ struct KeyToolTests {
         // An out-of-range value.
         let range = try Self.run(["encrypt", "--key", "\(keys)/public.key", "--value", "9", "--out", seeded])
         #expect(range.status != 0 && range.stderr.contains("0..<4"))
+        let wide = try Self.run(["encrypt", "--key", "\(keys)/public.key", "--type", "u8", "--value", "256", "--out", seeded])
+        #expect(wide.status != 0 && wide.stderr.contains("0...255"))
     }
 }
