@@ -23,6 +23,9 @@ struct ChainOptions: ParsableArguments {
     @Option(help: "Seconds a confirmation transaction may stay pending before it is replaced with higher fees.")
     var chainReplaceAfter: Double = 60
 
+    @Option(help: "The most to pay per gas, in gwei, base fee included; none by default (env FHE_JOBS_CHAIN_MAX_FEE_GWEI).")
+    var chainMaxFeeGwei: Double? = Self.environment["FHE_JOBS_CHAIN_MAX_FEE_GWEI"].flatMap(Double.init)
+
     func validate() throws {
         guard chainRPCURL != nil else { return }
         guard chainRegistry != nil, chainKeyFile != nil else {
@@ -30,6 +33,7 @@ struct ChainOptions: ParsableArguments {
         }
         guard (1...10_000).contains(chainConfirmations) else { throw ValidationError("--chain-confirmations must be 1 to 10000") }
         guard chainReplaceAfter >= 1 else { throw ValidationError("--chain-replace-after must be at least 1 second") }
+        if let cap = chainMaxFeeGwei, !(cap > 0 && cap < 1e9) { throw ValidationError("--chain-max-fee-gwei must be a positive number of gwei") }
     }
 
     /// The chain confirmer if a chain is configured, else the local ledger. A wrong registry
@@ -45,6 +49,7 @@ struct ChainOptions: ParsableArguments {
             var configuration = ChainConfirmer.Configuration()
             configuration.requiredConfirmations = UInt64(chainConfirmations)
             configuration.replaceAfter = chainReplaceAfter
+            if let cap = chainMaxFeeGwei { configuration.feePolicy.maxFeePerGasCap = UInt64(cap * 1e9) }
             let confirmer = ChainConfirmer(registry: registry, key: try AccountKeyFile.load(keyFile), log: log,
                                            configuration: configuration, logger: logger)
             do { try await confirmer.checkSetup() } catch let error as ChainError {

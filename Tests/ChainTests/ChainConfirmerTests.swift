@@ -25,8 +25,9 @@ import Testing
         }
 
         /// A new confirmer over the same log: what a restarted process builds.
-        func confirmer(replaceAfter: TimeInterval = 600) async throws -> ChainConfirmer {
+        func confirmer(replaceAfter: TimeInterval = 600, maxFeePerGas: UInt64 = .max) async throws -> ChainConfirmer {
             var configuration = ChainConfirmer.Configuration()
+            configuration.feePolicy.maxFeePerGasCap = maxFeePerGas
             configuration.requiredConfirmations = 3
             configuration.replaceAfter = replaceAfter
             let confirmer = ChainConfirmer(registry: registry, key: DevChain.confirmator, log: log, configuration: configuration)
@@ -123,6 +124,23 @@ import Testing
         #expect(replaced.maxPriorityFeePerGas * 10 >= stuck.maxPriorityFeePerGas * 11)
         #expect(try await fixture.nonce() == 1)
         try await fixture.chain.mine(2)
+        try await fixture.expectConfirmedOnce(jobs, try await confirmer.confirm(jobs))
+    }
+
+    @Test func feeCapHoldsAStuckTransactionUntilBlocksGetCheaper() async throws {
+        let fixture = try await Fixture()
+        try await fixture.chain.control("dev_setMinPriorityFee", [.string(Quantity.encode(1_100_000_000))])
+        // The cap leaves no room for a 10% raise of the 1 gwei priority fee.
+        let confirmer = try await fixture.confirmer(replaceAfter: 0, maxFeePerGas: 1_050_000_000)
+        let jobs = fixture.jobs(1)
+        _ = try await confirmer.confirm(jobs)
+        _ = try await confirmer.confirm(jobs)
+        let record = try #require(try await fixture.log.chainTransactions(account: DevChain.confirmator.address.description).first)
+        #expect(record.transactionHashes.count == 1 && record.maxFeePerGas <= 1_050_000_000) // not replaced past the cap
+        #expect(try await fixture.nonce() == 0)
+        // The market comes down to what was offered: the same transaction is mined.
+        try await fixture.chain.control("dev_setMinPriorityFee", [.string("0x0")])
+        try await fixture.chain.mine(3)
         try await fixture.expectConfirmedOnce(jobs, try await confirmer.confirm(jobs))
     }
 

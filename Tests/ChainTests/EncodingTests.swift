@@ -97,12 +97,18 @@ import Testing
         #expect(hex(JobsRegistry.jobKey(jobID)) == String(repeating: "0", count: 32) + "00112233445566778899aabbccddeeff")
     }
 
-    @Test func replacementFeesRiseByMoreThanTenPercent() {
-        let next = FeePolicy.replacement(of: (maxFeePerGas: 1_000, maxPriorityFeePerGas: 100), market: (maxFeePerGas: 500, maxPriorityFeePerGas: 50))
+    @Test func replacementFeesRiseByMoreThanTenPercentUpToTheCap() throws {
+        var policy = FeePolicy()
+        let next = try #require(policy.replacement(of: (maxFeePerGas: 1_000, maxPriorityFeePerGas: 100), market: (maxFeePerGas: 500, maxPriorityFeePerGas: 50)))
         #expect(next.maxFeePerGas >= 1_100 && next.maxPriorityFeePerGas >= 110)
-        let market = FeePolicy.replacement(of: (maxFeePerGas: 1_000, maxPriorityFeePerGas: 100), market: (maxFeePerGas: 5_000, maxPriorityFeePerGas: 300))
+        let market = try #require(policy.replacement(of: (maxFeePerGas: 1_000, maxPriorityFeePerGas: 100), market: (maxFeePerGas: 5_000, maxPriorityFeePerGas: 300)))
         #expect(market == (5_000, 300))
-        let tiny = FeePolicy.replacement(of: (maxFeePerGas: 1, maxPriorityFeePerGas: 1), market: (maxFeePerGas: 0, maxPriorityFeePerGas: 0))
+        let tiny = try #require(policy.replacement(of: (maxFeePerGas: 1, maxPriorityFeePerGas: 1), market: (maxFeePerGas: 0, maxPriorityFeePerGas: 0)))
         #expect(tiny.maxFeePerGas >= 2 && tiny.maxPriorityFeePerGas >= 2)
+        #expect(policy.replacement(of: (maxFeePerGas: .max, maxPriorityFeePerGas: .max), market: (maxFeePerGas: 0, maxPriorityFeePerGas: 0)) != nil)
+        // At the cap a transaction waits rather than outbidding the operator's limit.
+        policy.maxFeePerGasCap = 1_100
+        #expect(policy.replacement(of: (maxFeePerGas: 1_000, maxPriorityFeePerGas: 100), market: (maxFeePerGas: 500, maxPriorityFeePerGas: 50)) == nil)
+        #expect(policy.replacement(of: (maxFeePerGas: 900, maxPriorityFeePerGas: 100), market: (maxFeePerGas: 500, maxPriorityFeePerGas: 50)) != nil)
     }
 }

@@ -145,8 +145,12 @@ public actor ChainConfirmer: ResultConfirmer {
     /// Re-signs a stuck transaction under its nonce with fees raised past the 10% nodes require.
     private func replace(_ record: ChainTransactionRecord) async throws -> Bool {
         let previous = try SignedTransaction.decode(raw: record.rawTransaction)
-        let fees = FeePolicy.replacement(of: (record.maxFeePerGas, record.maxPriorityFeePerGas),
-                                         market: try await configuration.feePolicy.fees(rpc: rpc))
+        guard let fees = configuration.feePolicy.replacement(of: (record.maxFeePerGas, record.maxPriorityFeePerGas),
+                                                             market: try await configuration.feePolicy.fees(rpc: rpc)) else {
+            logger.warning("a confirmation transaction is stuck at the fee cap; waiting for cheaper blocks", metadata: [
+                "nonce": "\(record.nonce)", "maxFeePerGas": "\(record.maxFeePerGas)", "cap": "\(configuration.feePolicy.maxFeePerGasCap)"])
+            return true
+        }
         var transaction = previous.transaction
         transaction.maxFeePerGas = fees.maxFeePerGas
         transaction.maxPriorityFeePerGas = fees.maxPriorityFeePerGas
