@@ -56,58 +56,48 @@ extension FheBool {
     func clear(_ keys: IntegerTestKeys = .insecure) throws -> Bool { try decrypt(with: keys.client) }
 }
 
-/// Runs `body` for every pair, encrypted, inside the test key's context, and checks the result
-/// against Swift's own operation.
+/// Runs `homomorphic` on every pair inside the test key's context (it encrypts, computes and
+/// decrypts) and checks the result against Swift's own operation.
+private func checkPairs<C: FixedWidthInteger & UnsignedInteger & Sendable, V: Equatable>(
+    _ name: String, _ pairs: [(C, C)], _ homomorphic: (C, C) throws -> V, _ clear: (C, C) -> V,
+    sourceLocation: SourceLocation
+) throws {
+    try FheContext.with(IntegerTestKeys.insecure.server) {
+        for (a, b) in pairs {
+            let result = try homomorphic(a, b)
+            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b))", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+/// Both operands encrypted, an integer result.
 func checkBinary<C: FixedWidthInteger & UnsignedInteger & Sendable>(
     _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, FheUint<C>) throws -> FheUint<C>, _ clear: (C, C) -> C,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-    let keys = IntegerTestKeys.insecure
-    try FheContext.with(keys.server) {
-        for (a, b) in pairs {
-            let result = try fhe(try FheUint(a), try FheUint(b)).clear()
-            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b))", sourceLocation: sourceLocation)
-        }
-    }
+    try checkPairs(name, pairs, { try fhe(try FheUint($0), try FheUint($1)).clear() }, clear, sourceLocation: sourceLocation)
 }
 
+/// Both operands encrypted, a boolean result.
 func checkPredicate<C: FixedWidthInteger & UnsignedInteger & Sendable>(
     _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, FheUint<C>) throws -> FheBool, _ clear: (C, C) -> Bool,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-    let keys = IntegerTestKeys.insecure
-    try FheContext.with(keys.server) {
-        for (a, b) in pairs {
-            let result = try fhe(try FheUint(a), try FheUint(b)).clear()
-            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b))", sourceLocation: sourceLocation)
-        }
-    }
+    try checkPairs(name, pairs, { try fhe(try FheUint($0), try FheUint($1)).clear() }, clear, sourceLocation: sourceLocation)
 }
 
-
-/// The same with the second operand in the clear.
+/// The second operand in the clear, an integer result.
 func checkScalar<C: FixedWidthInteger & UnsignedInteger & Sendable>(
     _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, C) throws -> FheUint<C>, _ clear: (C, C) -> C,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-    let keys = IntegerTestKeys.insecure
-    try FheContext.with(keys.server) {
-        for (a, b) in pairs {
-            let result = try fhe(try FheUint(a), b).clear()
-            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b))", sourceLocation: sourceLocation)
-        }
-    }
+    try checkPairs(name, pairs, { try fhe(try FheUint($0), $1).clear() }, clear, sourceLocation: sourceLocation)
 }
 
+/// The second operand in the clear, a boolean result.
 func checkScalarPredicate<C: FixedWidthInteger & UnsignedInteger & Sendable>(
     _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, C) throws -> FheBool, _ clear: (C, C) -> Bool,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-    let keys = IntegerTestKeys.insecure
-    try FheContext.with(keys.server) {
-        for (a, b) in pairs {
-            let result = try fhe(try FheUint(a), b).clear()
-            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b))", sourceLocation: sourceLocation)
-        }
-    }
+    try checkPairs(name, pairs, { try fhe(try FheUint($0), $1).clear() }, clear, sourceLocation: sourceLocation)
 }
