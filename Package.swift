@@ -29,6 +29,11 @@ let engineSettings: [SwiftSetting] = [
                  .when(configuration: .release)),
 ]
 
+// The FFT permutes SIMD lanes with LLVM's `shufflevector` (Builtin.shufflevector, as the
+// standard library's own SIMD code does); Swift's element-wise initialisers compile to scalar
+// code inside the FFT's kernels.
+let laneShuffleSettings: [SwiftSetting] = [.unsafeFlags(["-enable-builtin-module"])]
+
 let package = Package(
     name: "fhe-jobs",
     platforms: [.macOS(.v15)],
@@ -62,6 +67,7 @@ let package = Package(
         .target(
             name: "TFHE",
             dependencies: [.product(name: "_CryptoExtras", package: "swift-crypto")],
+            swiftSettings: laneShuffleSettings
         ),
         .executableTarget(
             name: "fhe",

@@ -23,7 +23,7 @@ struct Inspect: ParsableCommand {
           parameter set: \(set)
           torus: \(h.wordBits) bits
           size: \(object.data.count) bytes (payload \(h.payloadLength))
-          format version: \(ObjectHeader.formatVersion); sha256 \(h.checksum.map { String(format: "%02x", $0) }.joined())
+          format version: \(h.version); sha256 \(h.checksum.map { String(format: "%02x", $0) }.joined())
         """)
         // The block count is the payload's first u32 (after the target kind in a compact list).
         let countOffset = ObjectHeader.size + (h.kind == .compactList ? 4 : 0)

@@ -4,10 +4,40 @@ import Testing
 
 @Suite("Fourier point order")
 struct FourierOrderTests {
+    /// Canonical point k, read at slot pointSlots[k], is the folded and twisted polynomial's
+    /// DFT at k, computed here directly: Σ_j (a_j + i·a_{j+M}) ψ^j ω^{jk}.
     @Test(arguments: [128, 256, 512, 1024, 2048])
-    func legacyFormulaMatchesCurrent(polynomialSize n: Int) {
+    func slotsHoldTheCanonicalPoints(polynomialSize n: Int) {
+        let m = n / 2
         let fft = NegacyclicFFT(polynomialSize: n)
-        let measured = NegacyclicFFT.measuredSlots(polynomialSize: n) { fft.forward($0, re: $1, im: $2) }
-        #expect(measured == NegacyclicFFT.formatVersion1Slots(polynomialSize: n))
+        var rng = TestGenerator(UInt64(n) ^ 0xf0)
+        let a = AlignedBuffer<Double>(count: n)
+        for j in 0..<n { a.pointer[j] = Double(Int.random(in: -1000...1000, using: &rng)) }
+        let re = AlignedBuffer<Double>(count: m), im = AlignedBuffer<Double>(count: m)
+        fft.forward(UnsafePointer(a.pointer), re: re.pointer, im: im.pointer)
+        var worst = 0.0
+        for k in stride(from: 0, to: m, by: max(1, m / 64)) {
+            var (sr, si) = (0.0, 0.0)
+            for j in 0..<m {
+                let angle = Double.pi * Double(j) / Double(n) - 2 * Double.pi * Double(j * k % m) / Double(m)
+                let (cr, ci) = (a.pointer[j], a.pointer[j + m])
+                sr += cr * cos(angle) - ci * sin(angle)
+                si += cr * sin(angle) + ci * cos(angle)
+            }
+            let slot = fft.pointSlots[k]
+            worst = max(worst, abs(re.pointer[slot] - sr), abs(im.pointer[slot] - si))
+        }
+        #expect(worst < 1e-6)
+        #expect(Set(fft.pointSlots).count == m)
+    }
+
+    /// The transform leaves the points in bit-reversed order (every pass is a decimation in
+    /// frequency, the last three inside SIMD rows), which version 1's order transposed.
+    @Test(arguments: [128, 1024])
+    func orderIsBitReversal(polynomialSize n: Int) {
+        let fft = NegacyclicFFT(polynomialSize: n)
+        let bits = (n / 2).trailingZeroBitCount
+        #expect(fft.pointSlots == (0..<(n / 2)).map { NegacyclicFFT.bitReversed($0, bits: bits) })
+        #expect(fft.pointSlots != NegacyclicFFT.formatVersion1Slots(polynomialSize: n))
     }
 }

@@ -110,7 +110,16 @@ struct SerializationFuzzTests {
                     valid += 1
                     // Without the attacker's new checksum, no change may pass.
                     #expect(reseal, "\(sample.name): an unsealed \(mutation) was accepted")
-                    #expect(again == mutated, "\(sample.name): \(mutation) read as a different object")
+                    // A version-1 object is written back as version 2 (whose only other
+                    // difference, the full server key's point order, is tested elsewhere).
+                    var expected = mutated
+                    if mutated[8] == 1 && mutated[9] == 0 {
+                        expected[8] = UInt8(ObjectHeader.formatVersion)
+                        expected = ObjectHeader.resealed(expected)
+                    }
+                    if !(mutated[8] == 1 && sample.name.hasPrefix("server key")) {
+                        #expect(again == expected, "\(sample.name): \(mutation) read as a different object")
+                    }
                 } catch is SerializationError {
                     if !reseal { refusedUnsealed += 1 }
                 } catch {

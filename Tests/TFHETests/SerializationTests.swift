@@ -86,6 +86,34 @@ struct SerializationTests {
         }
     }
 
+    /// A full server key written by format version 1 kept the Fourier points in the order of
+    /// the engine's transform of the time; it reads back as the same key. The version-1 file
+    /// is made from a version-2 one by moving its points to version 1's slots.
+    @Test func formatVersion1ServerKeyReadsBack() throws {
+        let server = ServerKey(clientKey: client, seed: Seed(high: 0x5e, low: 3))
+        var bytes = server.serialized()
+        let n = params.polynomialSize, m = n / 2
+        let legacy = NegacyclicFFT.formatVersion1Slots(polynomialSize: n)
+        let start = ObjectHeader.size + 20, count = server.bootstrappingKey.storage.count
+        bytes.withUnsafeMutableBytes { raw in
+            let words = raw.baseAddress!.advanced(by: start).assumingMemoryBound(to: Double.self)
+            for polynomial in stride(from: 0, to: count, by: n) {
+                let canonical = Array(UnsafeBufferPointer(start: words + polynomial, count: n))
+                for k in 0..<m {
+                    words[polynomial + legacy[k]] = canonical[k]
+                    words[polynomial + m + legacy[k]] = canonical[m + k]
+                }
+            }
+        }
+        bytes[8] = 1
+        let read = try ServerKey<UInt64>(serialized: ObjectHeader.resealed(bytes), parameters: params)
+        #expect(try ObjectHeader.read(from: ObjectHeader.resealed(bytes)).version == 1)
+        #expect(read.bootstrappingKey.storage.array == server.bootstrappingKey.storage.array)
+        // The same bytes read as version 2 are a different (wrong) key: the order matters.
+        let misread = try ServerKey<UInt64>(serialized: ObjectHeader.resealed({ var b = bytes; b[8] = 2; return b }()), parameters: params)
+        #expect(misread.bootstrappingKey.storage.array != server.bootstrappingKey.storage.array)
+    }
+
     @Test func publicKeyRoundTripsInBothForms() throws {
         let seed = Seed(high: 0x5e, low: 3)
         let key = try PublicKey(clientKey: client, seed: seed)
@@ -117,7 +145,8 @@ struct SerializationTests {
         #expect(throws: SerializationError.checksumMismatch) { try read(altered({ $0[100] ^= 1 }, reseal: false)) }
         #expect(throws: SerializationError.checksumMismatch) { try read(altered({ $0[40] ^= 0x80 }, reseal: false)) }
         #expect(throws: SerializationError.badMagic) { try read(altered { $0[1] = 0x55 }) }
-        #expect(throws: SerializationError.unsupportedVersion(2)) { try read(altered { $0[8] = 2 }) }
+        #expect(throws: SerializationError.unsupportedVersion(3)) { try read(altered { $0[8] = 3 }) }
+        #expect(throws: SerializationError.unsupportedVersion(0)) { try read(altered { $0[8] = 0 }) }
         #expect(throws: SerializationError.unknownKind(99)) { try read(altered { $0[10] = 99 }) }
         #expect(throws: SerializationError.unknownFlags(4)) { try read(altered { $0[12] = 4 }) }
         #expect(throws: SerializationError.wordSizeMismatch(expected: 64, found: 32)) { try read(altered { $0[14] = 32 }) }

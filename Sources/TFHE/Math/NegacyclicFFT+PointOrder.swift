@@ -25,7 +25,7 @@ extension NegacyclicFFT {
         return slots
     }
 
-    /// Where format version 1 (the engine before 2026-11-26) kept canonical point k: a
+    /// Where format version 1 (the engine's transform until 2026-11-25) kept point k: a
     /// radix-2 decimation in frequency leaves point k at slot bitrev(k); version 1 then
     /// transposed every block of 64 points as 8 × 8, so slot 64c + 8a + b held what the
     /// plain transform keeps at 64c + 8b + a.
@@ -44,5 +44,39 @@ extension NegacyclicFFT {
         var result = 0, v = value
         for _ in 0..<bits { result = result << 1 | (v & 1); v >>= 1 }
         return result
+    }
+}
+
+/// Moving Fourier-domain polynomials (re[M] | im[M] each) between point orders.
+enum FourierPointOrder {
+    /// Appends every polynomial of `words` with point k taken from slot `slots[k]`, that is,
+    /// in canonical order.
+    static func append(_ words: AlignedBuffer<Double>, polynomialSize n: Int, from slots: [Int], to writer: inout ByteWriter) {
+        let m = n / 2
+        let row = AlignedBuffer<Double>(count: n)
+        for start in stride(from: 0, to: words.count, by: n) {
+            let source = words.pointer + start
+            for k in 0..<m {
+                row.pointer[k] = source[slots[k]]
+                row.pointer[m + k] = source[m + slots[k]]
+            }
+            writer.append(doubles: row.pointer, count: n)
+        }
+    }
+
+    /// Rearranges every polynomial in place from one order to another: the point at
+    /// `from[k]` moves to `to[k]`.
+    static func reorder(_ words: AlignedBuffer<Double>, polynomialSize n: Int, from: [Int], to: [Int]) {
+        guard from != to else { return }
+        let m = n / 2
+        let row = AlignedBuffer<Double>(count: n)
+        for start in stride(from: 0, to: words.count, by: n) {
+            let polynomial = words.pointer + start
+            for k in 0..<m {
+                row.pointer[to[k]] = polynomial[from[k]]
+                row.pointer[m + to[k]] = polynomial[m + from[k]]
+            }
+            polynomial.update(from: row.pointer, count: n)
+        }
     }
 }

@@ -25,8 +25,13 @@ public final class NegacyclicFFT: @unchecked Sendable {
     /// per stage, at `stageOffset(h)`).
     private let twiddleRe: AlignedBuffer<Double>
     private let twiddleIm: AlignedBuffer<Double>
+    /// `RowConstants.lanes`, 7 × 8 doubles.
+    private let rowConstants: AlignedBuffer<Double>
+    /// pointSlots[k] = the slot where the forward transform leaves canonical point k (see
+    /// NegacyclicFFT+PointOrder.swift); files hold points in canonical order.
+    public private(set) var pointSlots: [Int] = []
 
-    /// Plans for N ≥ 128 (the last stages work on blocks of 8 × 8 complex points).
+    /// Plans for N ≥ 128 (the passes work on SIMD8 rows of points, the radix-4 ones on 4 rows).
     public init(polynomialSize: Int) {
         precondition(polynomialSize >= 128 && polynomialSize.nonzeroBitCount == 1, "validated by ParameterSet")
         self.polynomialSize = polynomialSize
@@ -40,6 +45,10 @@ public final class NegacyclicFFT: @unchecked Sendable {
             twistRe.pointer[j] = cos(angle)
             twistIm.pointer[j] = sin(angle)
         }
+        rowConstants = AlignedBuffer(count: 56)
+        for (v, lanes) in RowConstants.lanes.enumerated() {
+            for l in 0..<8 { rowConstants.pointer[8 * v + l] = lanes[l] }
+        }
         twiddleRe = AlignedBuffer(count: m)
         twiddleIm = AlignedBuffer(count: m)
         var h = m / 2
@@ -51,6 +60,7 @@ public final class NegacyclicFFT: @unchecked Sendable {
             }
             h /= 2
         }
+        pointSlots = Self.measuredSlots(polynomialSize: polynomialSize) { self.forward($0, re: $1, im: $2) }
     }
 
     // Stage twiddles for span h start at offset h (h + (h-1) + ... fits in M).
@@ -118,85 +128,65 @@ public final class NegacyclicFFT: @unchecked Sendable {
             h /= 4
         }
         if h == 8 { forwardRadix2(re: re, im: im, span: 8) }
-        // The last three stages (spans 4, 2, 1) act inside each row of 8 points. Eight rows at
-        // a time are transposed so that each of those stages is plain vertical SIMD across the
-        // rows; the result stays transposed (the Fourier domain's order is free).
-        var chunk = 0
-        while chunk < m {
-            Self.radix8Columns(re: re + chunk, im: im + chunk, inverse: false)
-            chunk += 64
+        // The last three stages (spans 4, 2, 1) act inside each row of 8 points, by lane
+        // permutations; each row ends in bit-reversed order (the Fourier domain's order is free).
+        // (Doing them in the same pass as span 8 saves loads and stores but measured slower.)
+        let rows = RowConstants(rowConstants.pointer)
+        var row = 0
+        while row < m {
+            let (r, i) = Self.forwardRow(load8(re + row), load8(im + row), rows)
+            store8(r, re + row); store8(i, im + row)
+            row &+= 8
         }
     }
 
-    /// 8×8 transpose of eight SIMD8 rows: three perfect unshuffles of the 64 values, each of
-    /// which rotates the 6-bit index right by one bit (three rotations swap row and column).
-    @inline(__always)
-    static func transpose(_ v: inout (SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>,
-                                      SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>)) {
-        for _ in 0..<3 {
-            let p0 = SIMD16(lowHalf: v.0, highHalf: v.1), p1 = SIMD16(lowHalf: v.2, highHalf: v.3)
-            let p2 = SIMD16(lowHalf: v.4, highHalf: v.5), p3 = SIMD16(lowHalf: v.6, highHalf: v.7)
-            v = (p0.evenHalf, p1.evenHalf, p2.evenHalf, p3.evenHalf, p0.oddHalf, p1.oddHalf, p2.oddHalf, p3.oddHalf)
+    /// Sign and twiddle lanes of the three stages inside a row of 8 points (spans 4, 2, 1).
+    /// In each stage a lane that receives a sum gets sign +1 and twiddle 1, a lane that
+    /// receives a difference sign -1 and the stage's twiddle: e^{-2πi t/8} for span 4 and
+    /// e^{-2πi t/4} for span 2 (span 1's are all 1).
+    @usableFromInline
+    struct RowConstants {
+        let sign4, sign2, sign1, w4Re, w4Im, w2Re, w2Im: SIMD8<Double>
+
+        /// The lanes, in the order `init` reads them.
+        static let lanes: [SIMD8<Double>] = [
+            SIMD8(1, 1, 1, 1, -1, -1, -1, -1), SIMD8(1, 1, -1, -1, 1, 1, -1, -1), SIMD8(1, -1, 1, -1, 1, -1, 1, -1),
+            SIMD8(1, 1, 1, 1, 1, c8, 0, -c8), SIMD8(0, 0, 0, 0, 0, -c8, -1, -c8),
+            SIMD8(1, 1, 1, 0, 1, 1, 1, 0), SIMD8(0, 0, 0, -1, 0, 0, 0, -1),
+        ]
+
+        /// Read from memory rather than written as literals: with literal lanes the optimiser
+        /// splits each vector into its constant parts and scalarises the stages (1.5 times
+        /// slower).
+        @inline(__always) init(_ p: UnsafePointer<Double>) {
+            (sign4, sign2, sign1) = (load8(p), load8(p + 8), load8(p + 16))
+            (w4Re, w4Im, w2Re, w2Im) = (load8(p + 24), load8(p + 32), load8(p + 40), load8(p + 48))
         }
     }
 
-    private static let c8 = 0.70710678118654752440
+    fileprivate static let c8 = 0.70710678118654752440
 
-    /// The 8-point DFTs of eight rows of 8 points (64 consecutive values of `re`/`im`), done
-    /// across rows: forward = transpose, then spans 4, 2, 1 with twiddles e^{-2πi t/8} and
-    /// e^{-2πi t/4}; inverse = the conjugate butterflies in reverse order, then transpose back.
+    /// Spans 4, 2 and 1 of decimation in frequency inside one row of 8 points. Each stage is
+    /// one lane permutation and one fused multiply-add (partner + sign·self gives the sum in
+    /// the first lane of a pair and the difference in the second), then the twiddles.
     @inline(__always)
-    static func radix8Columns(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, inverse: Bool) {
-        var r = (load8(re), load8(re + 8), load8(re + 16), load8(re + 24),
-                 load8(re + 32), load8(re + 40), load8(re + 48), load8(re + 56))
-        var i = (load8(im), load8(im + 8), load8(im + 16), load8(im + 24),
-                 load8(im + 32), load8(im + 40), load8(im + 48), load8(im + 56))
-        let c = SIMD8<Double>(repeating: c8)
-        if !inverse {
-            transpose(&r)
-            transpose(&i)
-            // span 4: x_t, x_{t+4}; twiddle w^t, w = e^{-iπ/4}: 1, (c - ic), -i, (-c - ic)
-            var (a0r, a0i) = (r.0 + r.4, i.0 + i.4), (b0r, b0i) = (r.0 - r.4, i.0 - i.4)
-            var (a1r, a1i) = (r.1 + r.5, i.1 + i.5), (d1r, d1i) = (r.1 - r.5, i.1 - i.5)
-            var (a2r, a2i) = (r.2 + r.6, i.2 + i.6), (d2r, d2i) = (r.2 - r.6, i.2 - i.6)
-            var (a3r, a3i) = (r.3 + r.7, i.3 + i.7), (d3r, d3i) = (r.3 - r.7, i.3 - i.7)
-            var (b1r, b1i) = (c * (d1r + d1i), c * (d1i - d1r))
-            var (b2r, b2i) = (d2i, -d2r)
-            var (b3r, b3i) = (c * (d3i - d3r), -c * (d3r + d3i))
-            // span 2 in each half: (0,2), (1,3) with twiddles 1, -i
-            (a0r, a0i, a2r, a2i) = (a0r + a2r, a0i + a2i, a0r - a2r, a0i - a2i)
-            (a1r, a1i, a3r, a3i) = (a1r + a3r, a1i + a3i, a1i - a3i, a3r - a1r)
-            (b0r, b0i, b2r, b2i) = (b0r + b2r, b0i + b2i, b0r - b2r, b0i - b2i)
-            (b1r, b1i, b3r, b3i) = (b1r + b3r, b1i + b3i, b1i - b3i, b3r - b1r)
-            // span 1
-            r = (a0r + a1r, a0r - a1r, a2r + a3r, a2r - a3r, b0r + b1r, b0r - b1r, b2r + b3r, b2r - b3r)
-            i = (a0i + a1i, a0i - a1i, a2i + a3i, a2i - a3i, b0i + b1i, b0i - b1i, b2i + b3i, b2i - b3i)
-        } else {
-            // undo span 1
-            var (a0r, a1r, a2r, a3r) = (r.0 + r.1, r.0 - r.1, r.2 + r.3, r.2 - r.3)
-            var (a0i, a1i, a2i, a3i) = (i.0 + i.1, i.0 - i.1, i.2 + i.3, i.2 - i.3)
-            var (b0r, b1r, b2r, b3r) = (r.4 + r.5, r.4 - r.5, r.6 + r.7, r.6 - r.7)
-            var (b0i, b1i, b2i, b3i) = (i.4 + i.5, i.4 - i.5, i.6 + i.7, i.6 - i.7)
-            // undo span 2: second element times +i, then sum and difference
-            (a3r, a3i) = (-a3i, a3r)
-            (b3r, b3i) = (-b3i, b3r)
-            (a0r, a0i, a2r, a2i) = (a0r + a2r, a0i + a2i, a0r - a2r, a0i - a2i)
-            (a1r, a1i, a3r, a3i) = (a1r + a3r, a1i + a3i, a1r - a3r, a1i - a3i)
-            (b0r, b0i, b2r, b2i) = (b0r + b2r, b0i + b2i, b0r - b2r, b0i - b2i)
-            (b1r, b1i, b3r, b3i) = (b1r + b3r, b1i + b3i, b1r - b3r, b1i - b3i)
-            // undo span 4: second half times conj(w^t) = 1, (c + ic), +i, (-c + ic)
-            let (e1r, e1i) = (c * (b1r - b1i), c * (b1r + b1i))
-            let (e2r, e2i) = (-b2i, b2r)
-            let (e3r, e3i) = (-c * (b3r + b3i), c * (b3r - b3i))
-            r = (a0r + b0r, a1r + e1r, a2r + e2r, a3r + e3r, a0r - b0r, a1r - e1r, a2r - e2r, a3r - e3r)
-            i = (a0i + b0i, a1i + e1i, a2i + e2i, a3i + e3i, a0i - b0i, a1i - e1i, a2i - e2i, a3i - e3i)
-            transpose(&r)
-            transpose(&i)
-        }
-        store8(r.0, re); store8(r.1, re + 8); store8(r.2, re + 16); store8(r.3, re + 24)
-        store8(r.4, re + 32); store8(r.5, re + 40); store8(r.6, re + 48); store8(r.7, re + 56)
-        store8(i.0, im); store8(i.1, im + 8); store8(i.2, im + 16); store8(i.3, im + 24)
-        store8(i.4, im + 32); store8(i.5, im + 40); store8(i.6, im + 48); store8(i.7, im + 56)
+    static func forwardRow(_ r: SIMD8<Double>, _ i: SIMD8<Double>, _ k: RowConstants) -> (SIMD8<Double>, SIMD8<Double>) {
+        let (ar, ai) = complexMultiply(r.halvesSwapped.addingProduct(k.sign4, r), i.halvesSwapped.addingProduct(k.sign4, i),
+                                       k.w4Re, k.w4Im)
+        let (br, bi) = complexMultiply(ar.pairsSwapped.addingProduct(k.sign2, ar), ai.pairsSwapped.addingProduct(k.sign2, ai),
+                                       k.w2Re, k.w2Im)
+        return (br.neighboursSwapped.addingProduct(k.sign1, br), bi.neighboursSwapped.addingProduct(k.sign1, bi))
+    }
+
+    /// The inverse of `forwardRow` (times 8): spans 1, 2, 4 with conjugate twiddles, each
+    /// applied before its butterfly.
+    @inline(__always)
+    static func inverseRow(_ r: SIMD8<Double>, _ i: SIMD8<Double>, _ k: RowConstants) -> (SIMD8<Double>, SIMD8<Double>) {
+        let ar = r.neighboursSwapped.addingProduct(k.sign1, r), ai = i.neighboursSwapped.addingProduct(k.sign1, i)
+        let (br, bi) = complexMultiplyConjugate(ar, ai, k.w2Re, k.w2Im)
+        let cr = br.pairsSwapped.addingProduct(k.sign2, br), ci = bi.pairsSwapped.addingProduct(k.sign2, bi)
+        let (dr, di) = complexMultiplyConjugate(cr, ci, k.w4Re, k.w4Im)
+        return (dr.halvesSwapped.addingProduct(k.sign4, dr), di.halvesSwapped.addingProduct(k.sign4, di))
     }
 
     /// Decimation in time: from the engine's Fourier order back to natural order, unscaled.
@@ -204,10 +194,12 @@ public final class NegacyclicFFT: @unchecked Sendable {
     private func inverseInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
                                 skippingLastPass: Bool = false) {
         let m = pointCount
-        var chunk = 0
-        while chunk < m {
-            Self.radix8Columns(re: re + chunk, im: im + chunk, inverse: true)
-            chunk += 64
+        let rows = RowConstants(rowConstants.pointer)
+        var row = 0
+        while row < m {
+            let (r, i) = Self.inverseRow(load8(re + row), load8(im + row), rows)
+            store8(r, re + row); store8(i, im + row)
+            row &+= 8
         }
         // Spans 8 ... m/2: a single one first if their number is odd, then two at a time.
         let bigStages = (m / 16).trailingZeroBitCount + 1  // spans 8, 16, ..., m/2

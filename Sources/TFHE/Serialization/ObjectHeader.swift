@@ -1,12 +1,12 @@
 import Crypto
 import Foundation
 
-/// The envelope of every serialized object (format version 1), all integers little-endian:
+/// The envelope of every serialized object (format version 2), all integers little-endian:
 ///
 ///     offset  size  field
 ///     0       8     magic 0x89 'T' 'F' 'H' 'E' CR LF 0x1A (the PNG trick: a text-mode
 ///                   transfer that rewrites line ends or stops at ^Z breaks the magic)
-///     8       2     format version (1)
+///     8       2     format version (2; version 1 is read too, see `readableVersions`)
 ///     10      2     object kind (`ObjectKind`)
 ///     12      2     flags: bit 0 = compressed (seeded) form; other bits must be 0
 ///     14      2     torus word size in bits (32 or 64)
@@ -20,11 +20,17 @@ import Foundation
 /// shape, count and value against the parameter set the object is read with.
 public struct ObjectHeader: Sendable, Equatable {
     public static let magic: [UInt8] = [0x89, 0x54, 0x46, 0x48, 0x45, 0x0D, 0x0A, 0x1A]
-    public static let formatVersion: UInt16 = 1
+    /// The version written.
+    public static let formatVersion: UInt16 = 2
+    /// Versions read. Version 1 differs only in the full server key, whose Fourier-domain
+    /// points were in the order of the engine's transform of the time rather than the
+    /// canonical order (see NegacyclicFFT+PointOrder.swift); it is converted on reading.
+    public static let readableVersions: ClosedRange<UInt16> = 1...2
     /// Bytes before the payload.
     public static let size = 64
     static let flagCompressed: UInt16 = 1
 
+    public let version: UInt16
     public let kind: ObjectKind
     public let compressed: Bool
     public let wordBits: Int
@@ -49,7 +55,7 @@ public struct ObjectHeader: Sendable, Equatable {
                 guard try reader.read(UInt8.self, "magic") == byte else { throw SerializationError.badMagic }
             }
             let version = try reader.read(UInt16.self, "version")
-            guard version == formatVersion else { throw SerializationError.unsupportedVersion(version) }
+            guard readableVersions.contains(version) else { throw SerializationError.unsupportedVersion(version) }
             let rawKind = try reader.read(UInt16.self, "kind")
             guard let kind = ObjectKind(rawValue: rawKind) else { throw SerializationError.unknownKind(rawKind) }
             let flags = try reader.read(UInt16.self, "flags")
@@ -63,7 +69,7 @@ public struct ObjectHeader: Sendable, Equatable {
             let fingerprint = try reader.read(UInt64.self, "fingerprint")
             let length = try reader.read(UInt64.self, "payload length")
             let checksum = try reader.readWords(UInt8.self, count: 32, "checksum")
-            return ObjectHeader(kind: kind, compressed: compressed, wordBits: wordBits, parameterFingerprint: fingerprint,
+            return ObjectHeader(version: version, kind: kind, compressed: compressed, wordBits: wordBits, parameterFingerprint: fingerprint,
                                 payloadLength: length, checksum: checksum)
         }
     }

@@ -3,8 +3,9 @@ import Foundation
 /// Payloads. Both start with the shapes, which must be the parameter set's:
 ///     u32 n | u32 k | u32 N | u32 PBS levels | u32 KS levels
 /// then
-///     full:       n·(k+1)·l·(k+1)·N binary64 (the Fourier-domain bootstrapping key, as the
-///                 blind rotation reads it) | kN·l_ks·(n+1) u32 (the key-switching key, whose
+///     full:       n·(k+1)·l·(k+1)·N binary64 (the Fourier-domain bootstrapping key, in the
+///                 blind rotation's layout, every polynomial as re[M] | im[M] with its points
+///                 in canonical order) | kN·l_ks·(n+1) u32 (the key-switching key, whose
 ///                 entries the engine keeps to 32 bits)
 ///     compressed: 16-byte mask seed | n·(k+1)·l·N words (the body polynomial of every GGSW
 ///                 row) | kN·l_ks u32 (the body of every key-switching entry)
@@ -61,7 +62,7 @@ extension ServerKey {
         let p = parameters
         var writer = ByteWriter(reservingCapacity: ServerKeyFormat.payloadLength(p, compressed: false))
         ServerKeyFormat.writeShapes(&writer, p)
-        writer.append(doubles: bootstrappingKey.storage.pointer, count: bootstrappingKey.storage.count)
+        FourierPointOrder.append(bootstrappingKey.storage, polynomialSize: p.polynomialSize, from: fft.pointSlots, to: &writer)
         writer.append(words: keySwitchingKey.rows.pointer, count: keySwitchingKey.rows.count)
         return ObjectHeader.seal(kind: .serverKey, compressed: false, wordBits: T.bitWidth,
                                  parameterFingerprint: p.fingerprint, payload: writer.bytes)
@@ -77,6 +78,7 @@ extension ServerKey {
             self.init(parameters: p, bootstrappingKey: key.bootstrappingKey, keySwitchingKey: key.keySwitchingKey, fft: key.fft)
             return
         }
+        let fft = NegacyclicFFT(polynomialSize: p.polynomialSize)
         let (bsk, ksk) = try ObjectHeader.open(data, kinds: [.serverKey], wordType: T.self, parameters: p) { reader, header in
             try ServerKeyFormat.checkLength(header, p)
             try ServerKeyFormat.readShapes(&reader, p)
@@ -85,6 +87,9 @@ extension ServerKey {
             for i in 0..<fourier.count where !(abs(fourier.pointer[i]) <= bound) {
                 throw SerializationError.invalidPayload("bootstrapping key value \(fourier.pointer[i]) at \(i) is not finite or above N·q")
             }
+            let fileSlots = header.version == 1 ? NegacyclicFFT.formatVersion1Slots(polynomialSize: p.polynomialSize)
+                                                : Array(0..<(p.polynomialSize / 2))
+            FourierPointOrder.reorder(fourier, polynomialSize: p.polynomialSize, from: fileSlots, to: fft.pointSlots)
             let rows = try reader.readAlignedWords(UInt32.self, count: ServerKeyFormat.keySwitchWordCount(p), "key-switching key")
             return (FourierBootstrappingKey(inputDimension: p.lweDimension, glweDimension: p.glweDimension,
                                             polynomialSize: p.polynomialSize, decomposition: p.bootstrapDecomposition,
@@ -92,7 +97,7 @@ extension ServerKey {
                     KeySwitchingKey<T>(inputDimension: p.bigLWEDimension, outputDimension: p.lweDimension,
                                        decomposition: p.keySwitchDecomposition, rows: rows))
         }
-        self.init(parameters: p, bootstrappingKey: bsk, keySwitchingKey: ksk, fft: NegacyclicFFT(polynomialSize: p.polynomialSize))
+        self.init(parameters: p, bootstrappingKey: bsk, keySwitchingKey: ksk, fft: fft)
     }
 }
 
