@@ -9,9 +9,10 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
     let difference: AlignedBuffer<T>
     /// The l digit polynomials of one column, as Doubles.
     let digits: AlignedBuffer<Double>
-    /// One digit polynomial in the Fourier domain (re M | im M).
+    /// The (k+1)·l digit polynomials in the Fourier domain (re M | im M each), in the order of
+    /// the GGSW's rows.
     let digitFourier: AlignedBuffer<Double>
-    /// The k+1 output columns in the Fourier domain.
+    /// One output column in the Fourier domain.
     let fourierAccumulator: AlignedBuffer<Double>
     /// Modulus-switched input (n + 1 values in Z_2N).
     let switched: AlignedBuffer<Int>
@@ -26,8 +27,8 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
         accumulator = AlignedBuffer(count: columns * n)
         difference = AlignedBuffer(count: n)
         digits = AlignedBuffer(count: levels * n)
-        digitFourier = AlignedBuffer(count: n)
-        fourierAccumulator = AlignedBuffer(count: columns * n)
+        digitFourier = AlignedBuffer(count: columns * levels * n)
+        fourierAccumulator = AlignedBuffer(count: n)
         switched = AlignedBuffer(count: p.lweDimension + 1)
         small = AlignedBuffer(count: max(p.lweDimension, p.bigLWEDimension) + 1)
         keySwitchSums = AlignedBuffer(count: p.lweDimension + 1)
@@ -103,16 +104,18 @@ enum BlindRotation {
         }
     }
 
-    /// One step of the blind rotation: ACC ← ACC + ExtProd(BSK_i, X^a·ACC - ACC).
+    /// One step of the blind rotation: ACC ← ACC + ExtProd(BSK_i, X^a·ACC - ACC). All the
+    /// digits are transformed first; then each output column is summed over the GGSW's rows
+    /// in registers, point by point, and transformed back (one store per point, not one per row).
     @inline(__always)
     static func cmux<T: TorusScalar>(keyIndex i: Int, rotation a: Int, key: FourierBootstrappingKey,
                                      fft: NegacyclicFFT, scratch: BootstrapScratch<T>) {
         let n = key.polynomialSize, m = n / 2, columns = key.glweDimension + 1
-        let levels = key.decomposition.levelCount
+        let levels = key.decomposition.levelCount, rows = columns * levels
         let acc = scratch.accumulator.pointer
         let difference = scratch.difference.pointer
         let digits = scratch.digits.pointer
-        let digitRe = scratch.digitFourier.pointer, digitIm = digitRe + m
+        let digitFourier = scratch.digitFourier.pointer
         let fourierAcc = scratch.fourierAccumulator.pointer
         let decomposition = key.decomposition
         // With one level, the digit is the top baseLog bits, rounded: an arithmetic shift.
@@ -124,22 +127,22 @@ enum BlindRotation {
             Polynomial.rotateMinus(column, power: a, count: n, into: difference)
             if topDigitShift > 0 {
                 // One level (every 64-bit set): digits, fold and twist in a single pass.
+                let target = digitFourier + c * n
                 fft.forwardTopDigits(UnsafePointer(difference), offset: T(1) &<< (topDigitShift - 1), shift: topDigitShift,
-                                     re: digitRe, im: digitIm)
+                                     re: target, im: target + m)
             } else {
                 decomposition.decompose(UnsafePointer(difference), count: n, into: digits)
-            }
-            for v in 0..<levels {
-                if topDigitShift == 0 { fft.forward(UnsafePointer(digits + v * n), re: digitRe, im: digitIm) }
-                let row = ggsw + (c * levels + v) * columns * n
-                // The first row initialises the Fourier accumulators, the others add to them.
-                NegacyclicFFT.multiplyAddColumns(
-                    accumulators: fourierAcc, digitRe: UnsafePointer(digitRe), digitIm: UnsafePointer(digitIm),
-                    keyRow: row, columns: columns, polynomialSize: n, accumulate: !(c == 0 && v == 0))
+                for v in 0..<levels {
+                    let target = digitFourier + (c * levels + v) * n
+                    fft.forward(UnsafePointer(digits + v * n), re: target, im: target + m)
+                }
             }
         }
+        // Row r of the GGSW holds its k+1 output polynomials consecutively.
         for out in 0..<columns {
-            fft.inverseAdd(re: fourierAcc + out * n, im: fourierAcc + out * n + m, into: acc + out * n)
+            NegacyclicFFT.sumOfProducts(UnsafePointer(digitFourier), ggsw + out * n, rows: rows,
+                                        keyRowStride: columns * n, polynomialSize: n, into: fourierAcc)
+            fft.inverseAdd(re: fourierAcc, im: fourierAcc + m, into: acc + out * n)
         }
     }
 }

@@ -384,31 +384,27 @@ public final class NegacyclicFFT: @unchecked Sendable {
         }
     }
 
-    /// For every output column c: acc_c (+)= digit ⊙ key_c, where the k+1 accumulators and
-    /// key polynomials are consecutive blocks of N doubles (re M | im M). One pass loads each
-    /// digit vector once for all columns.
+    /// out = Σ_r digit_r ⊙ key_r over `rows` polynomial pairs: the digits are consecutive
+    /// polynomials of N doubles (re M | im M), the key's are `keyRowStride` doubles apart. The
+    /// sum of each point stays in registers across the rows.
     @inline(__always)
-    public static func multiplyAddColumns(accumulators: UnsafeMutablePointer<Double>, digitRe: UnsafePointer<Double>,
-                                          digitIm: UnsafePointer<Double>, keyRow: UnsafePointer<Double>,
-                                          columns: Int, polynomialSize n: Int, accumulate: Bool) {
+    public static func sumOfProducts(_ digits: UnsafePointer<Double>, _ key: UnsafePointer<Double>, rows: Int,
+                                     keyRowStride: Int, polynomialSize n: Int, into out: UnsafeMutablePointer<Double>) {
         let m = n / 2
         var j = 0
         while j < m {
-            let ar = load8(digitRe + j), ai = load8(digitIm + j)
-            for c in 0..<columns {
-                let key = keyRow + c * n, acc = accumulators + c * n
-                let br = load8(key + j), bi = load8(key + m + j)
-                var re: SIMD8<Double>, im: SIMD8<Double>
-                if accumulate {
-                    re = load8(acc + j).addingProduct(ar, br).addingProduct(-ai, bi)
-                    im = load8(acc + m + j).addingProduct(ar, bi).addingProduct(ai, br)
-                } else {
-                    (re, im) = complexMultiply(ar, ai, br, bi)
-                }
-                store8(re, acc + j)
-                store8(im, acc + m + j)
+            var re = SIMD8<Double>(), im = SIMD8<Double>()
+            var d = digits + j, k = key + j
+            for _ in 0..<rows {
+                let ar = load8(d), ai = load8(d + m), br = load8(k), bi = load8(k + m)
+                re = re.addingProduct(ar, br).addingProduct(-ai, bi)
+                im = im.addingProduct(ar, bi).addingProduct(ai, br)
+                d += n
+                k += keyRowStride
             }
-            j += 8
+            store8(re, out + j)
+            store8(im, out + m + j)
+            j &+= 8
         }
     }
 
