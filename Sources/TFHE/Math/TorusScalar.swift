@@ -70,7 +70,7 @@ extension UInt64: TorusScalar {
             carry = SIMD8<UInt64>(repeating: 0).replacing(with: 1, where: borrow)
             let digit = raw &- SIMD8<UInt64>(repeating: 0).replacing(with: base, where: borrow)
             UnsafeMutableRawPointer(digits + level * stride).storeBytes(
-                of: SIMD8<Double>(unsafeBitCast(digit, to: SIMD8<Int64>.self)), as: SIMD8<Double>.self)
+                of: SIMD8<Double>(converting: unsafeBitCast(digit, to: SIMD8<Int64>.self)), as: SIMD8<Double>.self)
             level -= 1
         }
     }
@@ -78,7 +78,7 @@ extension UInt64: TorusScalar {
     public static func topDigits(_ pointer: UnsafePointer<UInt64>, offset: UInt64, shift: Int) -> SIMD8<Double> {
         let x = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<UInt64>.self) &+ SIMD8(repeating: offset)
         let digits = unsafeBitCast(x, to: SIMD8<Int64>.self) &>> SIMD8<Int64>(repeating: Int64(shift))
-        return SIMD8<Double>(digits)
+        return SIMD8<Double>(converting: digits)
     }
     @inlinable @inline(__always)
     public static func addWrapping(_ x: SIMD8<Double>, to pointer: UnsafeMutablePointer<UInt64>) {
@@ -128,7 +128,7 @@ extension UInt32: TorusScalar {
             carry = SIMD8<UInt32>(repeating: 0).replacing(with: 1, where: borrow)
             let digit = raw &- SIMD8<UInt32>(repeating: 0).replacing(with: base, where: borrow)
             UnsafeMutableRawPointer(digits + level * stride).storeBytes(
-                of: SIMD8<Double>(unsafeBitCast(digit, to: SIMD8<Int32>.self)), as: SIMD8<Double>.self)
+                of: SIMD8<Double>(converting: unsafeBitCast(digit, to: SIMD8<Int32>.self)), as: SIMD8<Double>.self)
             level -= 1
         }
     }
@@ -136,13 +136,13 @@ extension UInt32: TorusScalar {
     public static func topDigits(_ pointer: UnsafePointer<UInt32>, offset: UInt32, shift: Int) -> SIMD8<Double> {
         let x = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<UInt32>.self) &+ SIMD8(repeating: offset)
         let digits = unsafeBitCast(x, to: SIMD8<Int32>.self) &>> SIMD8<Int32>(repeating: Int32(shift))
-        return SIMD8<Double>(digits)
+        return SIMD8<Double>(converting: digits)
     }
     @inlinable @inline(__always)
     public static func addWrapping(_ x: SIMD8<Double>, to pointer: UnsafeMutablePointer<UInt32>) {
         let r = x.rounded(.toNearestOrEven)
         let lo = r - (r * 0x1p-32).rounded(.down) * 0x1p32
-        let bits = SIMD8<UInt32>(truncatingIfNeeded: unsafeBitCast(lo + 0x1p52, to: SIMD8<UInt64>.self))
+        let bits = SIMD8<UInt32>(truncating: unsafeBitCast(lo + 0x1p52, to: SIMD8<UInt64>.self))
         let raw = UnsafeMutableRawPointer(pointer)
         raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt32>.self) &+ bits, as: SIMD8<UInt32>.self)
     }

@@ -1,0 +1,67 @@
+import Builtin
+
+// SIMD operations the kernels need as single LLVM instructions, through the builtins the
+// standard library's own SIMD types are made of (the target is built with
+// -enable-builtin-module).
+//
+// Lane permutations: Swift's element-wise SIMD initialisers leave the optimiser to rediscover
+// the permutation, which it does badly inside a large kernel (scalar code and spills); a
+// `shufflevector` states it. The masks must be literals, so each permutation is its own
+// function.
+//
+// Conversions: the standard library's generic SIMD conversions are not always inlined into a
+// large kernel and then cost a call per vector; `sitofp` and `trunc` are one instruction each
+// (vcvtqq2pd, vcvtdq2pd, vpmovqd on AVX-512).
+extension SIMD8 where Scalar == Double {
+    /// (x4, x5, x6, x7, x0, x1, x2, x3)
+    @inline(__always) @usableFromInline
+    var halvesSwapped: SIMD8<Double> {
+        var out = self
+        out._storage._value = Builtin.shufflevector_Vec8xFPIEEE64_Vec8xInt32(
+            _storage._value, _storage._value, SIMD8<Int32>(4, 5, 6, 7, 0, 1, 2, 3)._storage._value)
+        return out
+    }
+
+    /// (x2, x3, x0, x1, x6, x7, x4, x5)
+    @inline(__always) @usableFromInline
+    var pairsSwapped: SIMD8<Double> {
+        var out = self
+        out._storage._value = Builtin.shufflevector_Vec8xFPIEEE64_Vec8xInt32(
+            _storage._value, _storage._value, SIMD8<Int32>(2, 3, 0, 1, 6, 7, 4, 5)._storage._value)
+        return out
+    }
+
+    /// (x1, x0, x3, x2, x5, x4, x7, x6)
+    @inline(__always) @usableFromInline
+    var neighboursSwapped: SIMD8<Double> {
+        var out = self
+        out._storage._value = Builtin.shufflevector_Vec8xFPIEEE64_Vec8xInt32(
+            _storage._value, _storage._value, SIMD8<Int32>(1, 0, 3, 2, 5, 4, 7, 6)._storage._value)
+        return out
+    }
+}
+
+extension SIMD8 where Scalar == Double {
+    /// Exact for |v| ≤ 2^53, rounded to nearest beyond.
+    @inline(__always) @usableFromInline
+    init(converting v: SIMD8<Int64>) {
+        self.init()
+        _storage._value = Builtin.sitofp_Vec8xInt64_Vec8xFPIEEE64(v._storage._value)
+    }
+
+    /// Always exact.
+    @inline(__always) @usableFromInline
+    init(converting v: SIMD8<Int32>) {
+        self.init()
+        _storage._value = Builtin.sitofp_Vec8xInt32_Vec8xFPIEEE64(v._storage._value)
+    }
+}
+
+extension SIMD8 where Scalar == UInt32 {
+    /// The low 32 bits of each lane.
+    @inline(__always) @usableFromInline
+    init(truncating v: SIMD8<UInt64>) {
+        self.init()
+        _storage._value = Builtin.trunc_Vec8xInt64_Vec8xInt32(v._storage._value)
+    }
+}
