@@ -76,9 +76,14 @@ enum BlindRotation {
                                             scratch: BootstrapScratch<T>) {
         initializeAccumulator(switchedBody: switched[key.inputDimension], lookupTable: lookupTable,
                               key: key, scratch: scratch)
-        for i in 0..<key.inputDimension where switched[i] != 0 {
+        let ggswBytes = key.ggswStride * MemoryLayout<Double>.stride
+        for i in 0..<key.inputDimension {
+            // The next GGSW is streamed into L2 while this one is used (as in the batch).
+            if i + 1 < key.inputDimension {
+                prefetchIntoL2(UnsafeRawPointer(key.storage.pointer + (i + 1) * key.ggswStride), byteCount: ggswBytes)
+            }
             // X^0·ACC - ACC = 0: a zero rotation leaves ACC unchanged, so it is skipped.
-            cmux(keyIndex: i, rotation: switched[i], key: key, fft: fft, scratch: scratch)
+            if switched[i] != 0 { cmux(keyIndex: i, rotation: switched[i], key: key, fft: fft, scratch: scratch) }
         }
     }
 
@@ -97,9 +102,21 @@ enum BlindRotation {
     /// to ciphertext b, whose accumulator must already be initialised.
     static func blindRotateBatch<T: TorusScalar>(switched: [UnsafePointer<Int>], key: FourierBootstrappingKey,
                                                  fft: NegacyclicFFT, scratches: [BootstrapScratch<T>]) {
+        let count = switched.count
+        let ggswBytes = key.ggswStride * MemoryLayout<Double>.stride
+        // Each ciphertext's CMux with GGSW i first asks for its share of GGSW i+1, so that the
+        // next key reaches L2 from memory while this one is in use (the hardware prefetchers do
+        // not run that far ahead).
+        let share = (ggswBytes / count + 63) & ~63
         for i in 0..<key.inputDimension {
-            for b in 0..<switched.count where switched[b][i] != 0 {
-                cmux(keyIndex: i, rotation: switched[b][i], key: key, fft: fft, scratch: scratches[b])
+            let next = UnsafeRawPointer(key.storage.pointer + (i + 1) * key.ggswStride)
+            for b in 0..<count {
+                if i + 1 < key.inputDimension {
+                    prefetchIntoL2(next + b * share, byteCount: min(share, ggswBytes - b * share))
+                }
+                if switched[b][i] != 0 {
+                    cmux(keyIndex: i, rotation: switched[b][i], key: key, fft: fft, scratch: scratches[b])
+                }
             }
         }
     }
