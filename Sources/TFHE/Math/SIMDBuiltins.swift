@@ -10,8 +10,8 @@ import Builtin
 // function.
 //
 // Conversions: the standard library's generic SIMD conversions are not always inlined into a
-// large kernel and then cost a call per vector; `sitofp` and `trunc` are one instruction each
-// (vcvtqq2pd, vcvtdq2pd, vpmovqd on AVX-512).
+// large kernel and then cost a call per vector; `sitofp` and `fptosi` are one instruction each
+// on AVX-512 (vcvtqq2pd, vcvtdq2pd, vcvttpd2qq, vcvttpd2dq).
 extension SIMD8 where Scalar == Double {
     /// (x4, x5, x6, x7, x0, x1, x2, x3)
     @inline(__always) @usableFromInline
@@ -57,11 +57,22 @@ extension SIMD8 where Scalar == Double {
     }
 }
 
-extension SIMD8 where Scalar == UInt32 {
-    /// The low 32 bits of each lane.
+extension SIMD8 where Scalar == Int64 {
+    /// Each lane truncated toward zero. Callers pass |v| ≤ 2^63; +2^63 itself gives
+    /// 0x8000_0000_0000_0000 on x86 (`vcvttpd2qq`), right modulo 2^64, and 2^63 - 1 on ARM
+    /// (saturation), one unit off in 2^64.
     @inline(__always) @usableFromInline
-    init(truncating v: SIMD8<UInt64>) {
+    init(truncating v: SIMD8<Double>) {
         self.init()
-        _storage._value = Builtin.trunc_Vec8xInt64_Vec8xInt32(v._storage._value)
+        _storage._value = Builtin.fptosi_Vec8xFPIEEE64_Vec8xInt64(v._storage._value)
+    }
+}
+
+extension SIMD8 where Scalar == Int32 {
+    /// Each lane truncated toward zero (`vcvttpd2dq`); as above for +2^31.
+    @inline(__always) @usableFromInline
+    init(truncating v: SIMD8<Double>) {
+        self.init()
+        _storage._value = Builtin.fptosi_Vec8xFPIEEE64_Vec8xInt32(v._storage._value)
     }
 }

@@ -82,16 +82,16 @@ extension UInt64: TorusScalar {
     }
     @inlinable @inline(__always)
     public static func addWrapping(_ x: SIMD8<Double>, to pointer: UnsafeMutablePointer<UInt64>) {
-        let r = x.rounded(.toNearestOrEven)
-        let hi = (r * 0x1p-32).rounded(.down)
-        let lo = r - hi * 0x1p32
-        let hiMod = hi - (hi * 0x1p-32).rounded(.down) * 0x1p32
-        let low32 = SIMD8<UInt64>(repeating: 0xffff_ffff)
-        let loBits = unsafeBitCast(lo + 0x1p52, to: SIMD8<UInt64>.self) & low32
-        let hiBits = unsafeBitCast(hiMod + 0x1p52, to: SIMD8<UInt64>.self) & low32
+        // x stands for an integer modulo 2^64 and may be far larger (up to about 2^95 in a
+        // product). x - round(x/2^64)·2^64 is exact (both are multiples of x's ulp once
+        // |x| ≥ 2^53, and the result is at most 2^63), so it rounds and converts exactly;
+        // +2^63 converts to 0x8000_0000_0000_0000, which is right modulo 2^64.
+        let reduced = x.addingProduct(-(x * 0x1p-64).rounded(.toNearestOrEven), SIMD8(repeating: 0x1p64))
+        let value = unsafeBitCast(SIMD8<Int64>(truncating: reduced.rounded(.toNearestOrEven)), to: SIMD8<UInt64>.self)
         let raw = UnsafeMutableRawPointer(pointer)
-        raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt64>.self) &+ (hiBits &<< 32 | loBits), as: SIMD8<UInt64>.self)
+        raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt64>.self) &+ value, as: SIMD8<UInt64>.self)
     }
+
 }
 
 extension UInt32: TorusScalar {
@@ -140,12 +140,13 @@ extension UInt32: TorusScalar {
     }
     @inlinable @inline(__always)
     public static func addWrapping(_ x: SIMD8<Double>, to pointer: UnsafeMutablePointer<UInt32>) {
-        let r = x.rounded(.toNearestOrEven)
-        let lo = r - (r * 0x1p-32).rounded(.down) * 0x1p32
-        let bits = SIMD8<UInt32>(truncating: unsafeBitCast(lo + 0x1p52, to: SIMD8<UInt64>.self))
+        // As for UInt64, modulo 2^32: the reduced value is exact and at most 2^31.
+        let reduced = x.addingProduct(-(x * 0x1p-32).rounded(.toNearestOrEven), SIMD8(repeating: 0x1p32))
+        let value = unsafeBitCast(SIMD8<Int32>(truncating: reduced.rounded(.toNearestOrEven)), to: SIMD8<UInt32>.self)
         let raw = UnsafeMutableRawPointer(pointer)
-        raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt32>.self) &+ bits, as: SIMD8<UInt32>.self)
+        raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt32>.self) &+ value, as: SIMD8<UInt32>.self)
     }
+
 }
 
 extension TorusScalar {
