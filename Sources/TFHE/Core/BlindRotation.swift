@@ -123,7 +123,8 @@ enum BlindRotation {
 
     /// One step of the blind rotation: ACC ← ACC + ExtProd(BSK_i, X^a·ACC - ACC). All the
     /// digits are transformed first; then each output column is summed over the GGSW's rows
-    /// in registers, point by point, and transformed back (one store per point, not one per row).
+    /// in registers, point by point, and transformed back (one store per point, not one per
+    /// row, and the sum goes through the inverse's first stages before it is stored).
     @inline(__always)
     static func cmux<T: TorusScalar>(keyIndex i: Int, rotation a: Int, key: FourierBootstrappingKey,
                                      fft: NegacyclicFFT, scratch: BootstrapScratch<T>) {
@@ -157,9 +158,8 @@ enum BlindRotation {
         }
         // Row r of the GGSW holds its k+1 output polynomials consecutively.
         for out in 0..<columns {
-            NegacyclicFFT.sumOfProducts(UnsafePointer(digitFourier), ggsw + out * n, rows: rows,
-                                        keyRowStride: columns * n, polynomialSize: n, into: fourierAcc)
-            fft.inverseAdd(re: fourierAcc, im: fourierAcc + m, into: acc + out * n)
+            fft.inverseAddSumOfProducts(UnsafePointer(digitFourier), ggsw + out * n, rows: rows, keyRowStride: columns * n,
+                                        re: fourierAcc, im: fourierAcc + m, into: acc + out * n)
         }
     }
 }

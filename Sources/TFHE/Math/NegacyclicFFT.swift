@@ -192,14 +192,16 @@ public final class NegacyclicFFT: @unchecked Sendable {
     /// Decimation in time: from the engine's Fourier order back to natural order, unscaled.
     @inline(__always)
     private func inverseInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
-                                skippingLastPass: Bool = false) {
+                                skippingLastPass: Bool = false, rowsDone: Bool = false) {
         let m = pointCount
-        let rows = RowConstants(rowConstants.pointer)
-        var row = 0
-        while row < m {
-            let (r, i) = Self.inverseRow(load8(re + row), load8(im + row), rows)
-            store8(r, re + row); store8(i, im + row)
-            row &+= 8
+        if !rowsDone {
+            let rows = RowConstants(rowConstants.pointer)
+            var row = 0
+            while row < m {
+                let (r, i) = Self.inverseRow(load8(re + row), load8(im + row), rows)
+                store8(r, re + row); store8(i, im + row)
+                row &+= 8
+            }
         }
         // Spans 8 ... m/2: a single one first if their number is odd, then two at a time.
         let bigStages = (m / 16).trailingZeroBitCount + 1  // spans 8, 16, ..., m/2
@@ -362,9 +364,46 @@ public final class NegacyclicFFT: @unchecked Sendable {
     /// Untwisting, scaling, rounding and the modular addition happen in one SIMD pass.
     public func inverseAdd<T: TorusScalar>(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
                                            into output: UnsafeMutablePointer<T>) {
-        // The last radix-4 pass (spans m/4 and m/2, one group) writes its four points straight
-        // to the torus: untwisted, scaled, rounded and added.
         inverseInPlace(re: re, im: im, skippingLastPass: true)
+        inverseAddLastPass(re: re, im: im, into: output)
+    }
+
+    /// The external product's last step for one output column: the inverse transform of
+    /// Σ_r digit_r ⊙ key_r (over `rows` polynomial pairs; the digits consecutive polynomials
+    /// of N doubles, re M | im M, the key's `keyRowStride` doubles apart), added to a torus
+    /// polynomial. The sum of each row of 8 points stays in registers across the rows and
+    /// goes through the inverse's first stages before it is stored once, into `re`/`im`.
+    public func inverseAddSumOfProducts<T: TorusScalar>(_ digits: UnsafePointer<Double>, _ key: UnsafePointer<Double>,
+                                                        rows: Int, keyRowStride: Int,
+                                                        re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
+                                                        into output: UnsafeMutablePointer<T>) {
+        let m = pointCount, n = polynomialSize
+        let rowConstants = RowConstants(rowConstants.pointer)
+        var j = 0
+        while j < m {
+            var sumRe = SIMD8<Double>(), sumIm = SIMD8<Double>()
+            var d = digits + j, k = key + j
+            for _ in 0..<rows {
+                let ar = load8(d), ai = load8(d + m), br = load8(k), bi = load8(k + m)
+                sumRe = sumRe.addingProduct(ar, br).addingProduct(-ai, bi)
+                sumIm = sumIm.addingProduct(ar, bi).addingProduct(ai, br)
+                d += n
+                k += keyRowStride
+            }
+            let (r, i) = Self.inverseRow(sumRe, sumIm, rowConstants)
+            store8(r, re + j)
+            store8(i, im + j)
+            j &+= 8
+        }
+        inverseInPlace(re: re, im: im, skippingLastPass: true, rowsDone: true)
+        inverseAddLastPass(re: re, im: im, into: output)
+    }
+
+    /// The last radix-4 pass of the inverse (spans m/4 and m/2, one group), which writes its
+    /// four points straight to the torus: untwisted, scaled, rounded and added.
+    @inline(__always)
+    private func inverseAddLastPass<T: TorusScalar>(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
+                                                    into output: UnsafeMutablePointer<T>) {
         let m = pointCount, h = m / 2, q = m / 4
         let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
         let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
@@ -381,30 +420,6 @@ public final class NegacyclicFFT: @unchecked Sendable {
             let x = Self.inverseButterfly4(y, load8(w1Re + t), load8(w1Im + t), load8(w2Re + t), load8(w2Im + t))
             add(x.0, x.1, at: t); add(x.2, x.3, at: t &+ q); add(x.4, x.5, at: t &+ h); add(x.6, x.7, at: t &+ h &+ q)
             t &+= 8
-        }
-    }
-
-    /// out = Σ_r digit_r ⊙ key_r over `rows` polynomial pairs: the digits are consecutive
-    /// polynomials of N doubles (re M | im M), the key's are `keyRowStride` doubles apart. The
-    /// sum of each point stays in registers across the rows.
-    @inline(__always)
-    public static func sumOfProducts(_ digits: UnsafePointer<Double>, _ key: UnsafePointer<Double>, rows: Int,
-                                     keyRowStride: Int, polynomialSize n: Int, into out: UnsafeMutablePointer<Double>) {
-        let m = n / 2
-        var j = 0
-        while j < m {
-            var re = SIMD8<Double>(), im = SIMD8<Double>()
-            var d = digits + j, k = key + j
-            for _ in 0..<rows {
-                let ar = load8(d), ai = load8(d + m), br = load8(k), bi = load8(k + m)
-                re = re.addingProduct(ar, br).addingProduct(-ai, bi)
-                im = im.addingProduct(ar, bi).addingProduct(ai, br)
-                d += n
-                k += keyRowStride
-            }
-            store8(re, out + j)
-            store8(im, out + m + j)
-            j &+= 8
         }
     }
 
