@@ -62,20 +62,29 @@ extension ServerKey {
             // 2. One pass over the bootstrapping key for the whole batch.
             BlindRotation.blindRotateBatch(switched: used.map { UnsafePointer($0.switched.pointer) }, key: bootstrappingKey,
                                            fft: fft, scratches: used)
-            // 3. Sample extraction (and the key switch, for PBS then KS).
+            // 3. Sample extraction (and, for PBS then KS, the key switches in one pass over the
+            //    key-switching key, through `gathered`, which is large enough for the outputs).
             for b in 0..<count {
-                let scratch = scratches[b]
-                outputs[b].data.withUnsafeMutableBufferPointer { out in
-                    let accumulator = UnsafePointer(scratch.accumulator.pointer)
-                    switch p.order {
-                    case .keySwitchThenBootstrap:
+                let accumulator = UnsafePointer(scratches[b].accumulator.pointer)
+                switch p.order {
+                case .keySwitchThenBootstrap:
+                    outputs[b].data.withUnsafeMutableBufferPointer { out in
                         GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
                                              into: out.baseAddress!)
-                    case .bootstrapThenKeySwitch:
-                        GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
-                                             into: scratch.small.pointer)
-                        keySwitchingKey.keySwitch(UnsafePointer(scratch.small.pointer), into: out.baseAddress!,
-                                                  sum: scratch.keySwitchSums.pointer)
+                    }
+                case .bootstrapThenKeySwitch:
+                    GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
+                                         into: scratches[b].small.pointer)
+                }
+            }
+            if p.order == .bootstrapThenKeySwitch {
+                let outputWidth = p.lweDimension + 1
+                keySwitchingKey.keySwitchBatch(used.map { UnsafePointer($0.small.pointer) },
+                                               into: (0..<count).map { gathered.pointer + $0 * outputWidth },
+                                               sums: used.map { $0.keySwitchSums.pointer })
+                for b in 0..<count {
+                    outputs[b].data.withUnsafeMutableBufferPointer {
+                        $0.baseAddress!.update(from: gathered.pointer + b * outputWidth, count: outputWidth)
                     }
                 }
             }
