@@ -131,10 +131,17 @@ public final class NegacyclicFFT: @unchecked Sendable {
         // The last three stages (spans 4, 2, 1) act inside each row of 8 points, by lane
         // permutations; each row ends in bit-reversed order (the Fourier domain's order is free).
         // (Doing them in the same pass as span 8 saves loads and stores but measured slower.)
-        let rows = RowConstants(rowConstants.pointer)
+        rowStages(re: re, im: im, inverse: false)
+    }
+
+    /// `forwardRow` or `inverseRow` on every row of 8 points, in place.
+    @inline(__always)
+    private func rowStages(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, inverse: Bool) {
+        let constants = RowConstants(rowConstants.pointer)
         var row = 0
-        while row < m {
-            let (r, i) = Self.forwardRow(load8(re + row), load8(im + row), rows)
+        while row < pointCount {
+            let (r, i) = inverse ? Self.inverseRow(load8(re + row), load8(im + row), constants)
+                                 : Self.forwardRow(load8(re + row), load8(im + row), constants)
             store8(r, re + row); store8(i, im + row)
             row &+= 8
         }
@@ -194,15 +201,7 @@ public final class NegacyclicFFT: @unchecked Sendable {
     private func inverseInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
                                 skippingLastPass: Bool = false, rowsDone: Bool = false) {
         let m = pointCount
-        if !rowsDone {
-            let rows = RowConstants(rowConstants.pointer)
-            var row = 0
-            while row < m {
-                let (r, i) = Self.inverseRow(load8(re + row), load8(im + row), rows)
-                store8(r, re + row); store8(i, im + row)
-                row &+= 8
-            }
-        }
+        if !rowsDone { rowStages(re: re, im: im, inverse: true) }
         // Spans 8 ... m/2: a single one first if their number is odd, then two at a time.
         let bigStages = (m / 16).trailingZeroBitCount + 1  // spans 8, 16, ..., m/2
         var h = 8
