@@ -78,12 +78,15 @@ enum BlindRotation {
                               key: key, scratch: scratch)
         let ggswBytes = key.ggswStride * MemoryLayout<Double>.stride
         for i in 0..<key.inputDimension {
-            // The next GGSW is streamed into L2 while this one is used (as in the batch).
-            if i + 1 < key.inputDimension {
-                prefetchIntoL2(UnsafeRawPointer(key.storage.pointer + (i + 1) * key.ggswStride), byteCount: ggswBytes)
-            }
+            // The next GGSW is streamed into L2 while this one is used (as in the batch), a
+            // share at each of the CMux's steps rather than all at once.
+            let next = i + 1 < key.inputDimension ? UnsafeRawPointer(key.storage.pointer + (i + 1) * key.ggswStride) : nil
             // X^0·ACC - ACC = 0: a zero rotation leaves ACC unchanged, so it is skipped.
-            if switched[i] != 0 { cmux(keyIndex: i, rotation: switched[i], key: key, fft: fft, scratch: scratch) }
+            if switched[i] != 0 {
+                cmux(keyIndex: i, rotation: switched[i], key: key, fft: fft, scratch: scratch, prefetching: next, byteCount: ggswBytes)
+            } else if let next {
+                prefetchIntoL2(next, byteCount: ggswBytes)
+            }
         }
     }
 
@@ -127,7 +130,8 @@ enum BlindRotation {
     /// row, and the sum goes through the inverse's first stages before it is stored).
     @inline(__always)
     static func cmux<T: TorusScalar>(keyIndex i: Int, rotation a: Int, key: FourierBootstrappingKey,
-                                     fft: NegacyclicFFT, scratch: BootstrapScratch<T>) {
+                                     fft: NegacyclicFFT, scratch: BootstrapScratch<T>,
+                                     prefetching next: UnsafeRawPointer? = nil, byteCount: Int = 0) {
         let n = key.polynomialSize, m = n / 2, columns = key.glweDimension + 1
         let levels = key.decomposition.levelCount, rows = columns * levels
         let acc = scratch.accumulator.pointer
@@ -139,8 +143,14 @@ enum BlindRotation {
         // With one level, the digit is the top baseLog bits, rounded: an arithmetic shift.
         let topDigitShift = levels == 1 ? T.bitWidth - decomposition.baseLog : 0
         let ggsw = UnsafePointer(key.storage.pointer) + i * key.ggswStride
+        // `next` (if any) is asked for in 2(k+1) shares, one before each transform step.
+        let share = (byteCount / (2 * columns) + 63) & ~63
+        @inline(__always) func prefetchShare(_ step: Int) {
+            if let next, step * share < byteCount { prefetchIntoL2(next + step * share, byteCount: min(share, byteCount - step * share)) }
+        }
 
         for c in 0..<columns {
+            prefetchShare(c)
             let column = UnsafePointer(acc + c * n)
             Polynomial.rotateMinus(column, power: a, count: n, into: difference)
             if topDigitShift > 0 {
@@ -158,6 +168,7 @@ enum BlindRotation {
         }
         // Row r of the GGSW holds its k+1 output polynomials consecutively.
         for out in 0..<columns {
+            prefetchShare(columns + out)
             fft.inverseAddSumOfProducts(UnsafePointer(digitFourier), ggsw + out * n, rows: rows, keyRowStride: columns * n,
                                         re: fourierAcc, im: fourierAcc + m, into: acc + out * n)
         }
