@@ -112,13 +112,24 @@ enum BlindRotation {
         // not run that far ahead).
         let share = (ggswBytes / count + 63) & ~63
         for i in 0..<key.inputDimension {
-            let next = UnsafeRawPointer(key.storage.pointer + (i + 1) * key.ggswStride)
-            for b in 0..<count {
-                if i + 1 < key.inputDimension {
-                    prefetchIntoL2(next + b * share, byteCount: min(share, ggswBytes - b * share))
-                }
-                if switched[b][i] != 0 {
-                    cmux(keyIndex: i, rotation: switched[b][i], key: key, fft: fft, scratch: scratches[b])
+            let next = i + 1 < key.inputDimension ? UnsafeRawPointer(key.storage.pointer + (i + 1) * key.ggswStride) : nil
+            @inline(__always) func prefetchShare(_ b: Int) {
+                if let next, b * share < ggswBytes { prefetchIntoL2(next + b * share, byteCount: min(share, ggswBytes - b * share)) }
+            }
+            // Ciphertexts two by two, so that each key point is loaded once for both.
+            var b = 0
+            while b < count {
+                prefetchShare(b)
+                if b + 1 < count && switched[b][i] != 0 && switched[b + 1][i] != 0 {
+                    prefetchShare(b + 1)
+                    cmux(keyIndex: i, rotations: (switched[b][i], switched[b + 1][i]), key: key, fft: fft,
+                         scratches: (scratches[b], scratches[b + 1]))
+                    b += 2
+                } else {
+                    if switched[b][i] != 0 {
+                        cmux(keyIndex: i, rotation: switched[b][i], key: key, fft: fft, scratch: scratches[b])
+                    }
+                    b += 1
                 }
             }
         }
@@ -133,15 +144,10 @@ enum BlindRotation {
                                      fft: NegacyclicFFT, scratch: BootstrapScratch<T>,
                                      prefetching next: UnsafeRawPointer? = nil, byteCount: Int = 0) {
         let n = key.polynomialSize, m = n / 2, columns = key.glweDimension + 1
-        let levels = key.decomposition.levelCount, rows = columns * levels
+        let rows = columns * key.decomposition.levelCount
         let acc = scratch.accumulator.pointer
-        let difference = scratch.difference.pointer
-        let digits = scratch.digits.pointer
         let digitFourier = scratch.digitFourier.pointer
         let fourierAcc = scratch.fourierAccumulator.pointer
-        let decomposition = key.decomposition
-        // With one level, the digit is the top baseLog bits, rounded: an arithmetic shift.
-        let topDigitShift = levels == 1 ? T.bitWidth - decomposition.baseLog : 0
         let ggsw = UnsafePointer(key.storage.pointer) + i * key.ggswStride
         // `next` (if any) is asked for in 2(k+1) shares, one before each transform step.
         let share = (byteCount / (2 * columns) + 63) & ~63
@@ -151,26 +157,63 @@ enum BlindRotation {
 
         for c in 0..<columns {
             prefetchShare(c)
-            let column = UnsafePointer(acc + c * n)
-            Polynomial.rotateMinus(column, power: a, count: n, into: difference)
-            if topDigitShift > 0 {
-                // One level (every 64-bit set): digits, fold and twist in a single pass.
-                let target = digitFourier + c * n
-                fft.forwardTopDigits(UnsafePointer(difference), offset: T(1) &<< (topDigitShift - 1), shift: topDigitShift,
-                                     re: target, im: target + m)
-            } else {
-                decomposition.decompose(UnsafePointer(difference), count: n, into: digits)
-                for v in 0..<levels {
-                    let target = digitFourier + (c * levels + v) * n
-                    fft.forward(UnsafePointer(digits + v * n), re: target, im: target + m)
-                }
-            }
+            transformDigits(column: c, rotation: a, key: key, fft: fft, scratch: scratch)
         }
         // Row r of the GGSW holds its k+1 output polynomials consecutively.
         for out in 0..<columns {
             prefetchShare(columns + out)
             fft.inverseAddSumOfProducts(UnsafePointer(digitFourier), ggsw + out * n, rows: rows, keyRowStride: columns * n,
                                         re: fourierAcc, im: fourierAcc + m, into: acc + out * n)
+        }
+    }
+
+    /// The CMux of two ciphertexts with the same GGSW (a batch's case): each key point is
+    /// loaded once for both.
+    @inline(__always)
+    static func cmux<T: TorusScalar>(keyIndex i: Int, rotations: (Int, Int), key: FourierBootstrappingKey,
+                                     fft: NegacyclicFFT, scratches: (BootstrapScratch<T>, BootstrapScratch<T>)) {
+        let n = key.polynomialSize, columns = key.glweDimension + 1
+        let rows = columns * key.decomposition.levelCount
+        for c in 0..<columns {
+            transformDigits(column: c, rotation: rotations.0, key: key, fft: fft, scratch: scratches.0)
+            transformDigits(column: c, rotation: rotations.1, key: key, fft: fft, scratch: scratches.1)
+        }
+        let ggsw = UnsafePointer(key.storage.pointer) + i * key.ggswStride
+        for out in 0..<columns {
+            fft.inverseAddSumOfProducts(
+                pair: (UnsafePointer(scratches.0.digitFourier.pointer), UnsafePointer(scratches.1.digitFourier.pointer)),
+                ggsw + out * n, rows: rows, keyRowStride: columns * n,
+                scratch: (scratches.0.fourierAccumulator.pointer, scratches.1.fourierAccumulator.pointer),
+                into: (scratches.0.accumulator.pointer + out * n, scratches.1.accumulator.pointer + out * n))
+        }
+    }
+
+    /// The Fourier-domain gadget digits of X^a·ACC_c - ACC_c for column c of the accumulator,
+    /// into the scratch's digit polynomials for the GGSW rows (c, 1...l).
+    @inline(__always)
+    static func transformDigits<T: TorusScalar>(column c: Int, rotation a: Int, key: FourierBootstrappingKey,
+                                                fft: NegacyclicFFT, scratch: BootstrapScratch<T>) {
+        let n = key.polynomialSize, m = n / 2
+        let levels = key.decomposition.levelCount
+        let difference = scratch.difference.pointer
+        let digits = scratch.digits.pointer
+        let digitFourier = scratch.digitFourier.pointer
+        let decomposition = key.decomposition
+        // With one level, the digit is the top baseLog bits, rounded: an arithmetic shift.
+        let topDigitShift = levels == 1 ? T.bitWidth - decomposition.baseLog : 0
+        let column = UnsafePointer(scratch.accumulator.pointer + c * n)
+        Polynomial.rotateMinus(column, power: a, count: n, into: difference)
+        if topDigitShift > 0 {
+            // One level (every 64-bit set): digits, fold and twist in a single pass.
+            let target = digitFourier + c * n
+            fft.forwardTopDigits(UnsafePointer(difference), offset: T(1) &<< (topDigitShift - 1), shift: topDigitShift,
+                                 re: target, im: target + m)
+        } else {
+            decomposition.decompose(UnsafePointer(difference), count: n, into: digits)
+            for v in 0..<levels {
+                let target = digitFourier + (c * levels + v) * n
+                fft.forward(UnsafePointer(digits + v * n), re: target, im: target + m)
+            }
         }
     }
 }

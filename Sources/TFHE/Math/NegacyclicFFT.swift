@@ -398,6 +398,42 @@ public final class NegacyclicFFT: @unchecked Sendable {
         inverseAddLastPass(re: re, im: im, into: output)
     }
 
+    /// `inverseAddSumOfProducts` for two ciphertexts against the same key column, each key
+    /// point loaded once for both: a batch reads the key from L2, and this halves that traffic.
+    public func inverseAddSumOfProducts<T: TorusScalar>(
+        pair digits: (UnsafePointer<Double>, UnsafePointer<Double>), _ key: UnsafePointer<Double>, rows: Int,
+        keyRowStride: Int, scratch: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>),
+        into outputs: (UnsafeMutablePointer<T>, UnsafeMutablePointer<T>)
+    ) {
+        let m = pointCount, n = polynomialSize
+        let rowConstants = RowConstants(rowConstants.pointer)
+        var j = 0
+        while j < m {
+            var sum0Re = SIMD8<Double>(), sum0Im = SIMD8<Double>(), sum1Re = SIMD8<Double>(), sum1Im = SIMD8<Double>()
+            var d0 = digits.0 + j, d1 = digits.1 + j, k = key + j
+            for _ in 0..<rows {
+                let br = load8(k), bi = load8(k + m)
+                let a0r = load8(d0), a0i = load8(d0 + m), a1r = load8(d1), a1i = load8(d1 + m)
+                sum0Re = sum0Re.addingProduct(a0r, br).addingProduct(-a0i, bi)
+                sum0Im = sum0Im.addingProduct(a0r, bi).addingProduct(a0i, br)
+                sum1Re = sum1Re.addingProduct(a1r, br).addingProduct(-a1i, bi)
+                sum1Im = sum1Im.addingProduct(a1r, bi).addingProduct(a1i, br)
+                d0 += n
+                d1 += n
+                k += keyRowStride
+            }
+            let (r0, i0) = Self.inverseRow(sum0Re, sum0Im, rowConstants)
+            let (r1, i1) = Self.inverseRow(sum1Re, sum1Im, rowConstants)
+            store8(r0, scratch.0 + j); store8(i0, scratch.0 + m + j)
+            store8(r1, scratch.1 + j); store8(i1, scratch.1 + m + j)
+            j &+= 8
+        }
+        inverseInPlace(re: scratch.0, im: scratch.0 + m, skippingLastPass: true, rowsDone: true)
+        inverseAddLastPass(re: scratch.0, im: scratch.0 + m, into: outputs.0)
+        inverseInPlace(re: scratch.1, im: scratch.1 + m, skippingLastPass: true, rowsDone: true)
+        inverseAddLastPass(re: scratch.1, im: scratch.1 + m, into: outputs.1)
+    }
+
     /// The last radix-4 pass of the inverse (spans m/4 and m/2, one group), which writes its
     /// four points straight to the torus: untwisted, scaled, rounded and added.
     @inline(__always)
