@@ -35,7 +35,8 @@ public struct JobsHTTPServer: Sendable {
     }
 
     /// Middleware, outermost first: request id and problem answers, request metrics,
-    /// authentication, rate limit, body limit, audit, then the generated handlers.
+    /// authentication, rate limit, body limit, audit, then the generated handlers (and, for a
+    /// request no route matches, the 405 check).
     public func router() throws -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         let responder = ProblemResponder(logger: logger)
@@ -52,6 +53,8 @@ public struct JobsHTTPServer: Sendable {
         // Compact JSON: pretty-printing costs bytes and time on every answer.
         try JobsAPI(service: service, registry: registry, health: health)
             .registerHandlers(on: router, configuration: OpenAPIRuntime.Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
+        // After the routes: it wraps only the not-found answer (405 for a served path).
+        router.middlewares.add(MethodNotAllowedMiddleware(routes: router.routes))
         return router
     }
 

@@ -161,6 +161,12 @@ import Testing
                 #expect(badID.status == .badRequest && badID.problemCode == "INVALID_REQUEST")
                 let unknownRoute = try await client.execute(uri: "/v1/nothing", method: .get, headers: .bearer(alice))
                 #expect(unknownRoute.status == .notFound && unknownRoute.problemCode == "NOT_FOUND")
+                // A served path with a method it is not served with: 405 and the methods it is.
+                let wrongMethod = try await client.execute(uri: "/v1/jobs", method: .delete, headers: .bearer(alice))
+                #expect(wrongMethod.status == .methodNotAllowed && wrongMethod.problemCode == "METHOD_NOT_ALLOWED")
+                #expect(wrongMethod.headers[.allow] == "GET, POST")
+                let wrongOnJob = try await client.execute(uri: "/v1/jobs/\(UUID().uuidString)", method: .put, headers: .bearer(alice))
+                #expect(wrongOnJob.status == .methodNotAllowed && wrongOnJob.headers[.allow] == "GET")
             }
             #expect(try await store.listJobs(JobQuery(visibility: .all, limit: 100)).isEmpty)
         }

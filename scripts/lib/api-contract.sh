@@ -20,7 +20,7 @@ JSON
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v1/health?probe=live" >/dev/null && break; sleep 0.1; done
   token=$(.build/release/fhe-jobs token --data-dir "$dir/data" --tenant contract --role admin)
   "$venv/bin/st" run openapi.yml --url "http://127.0.0.1:$port" -H "Authorization: Bearer $token" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,unsupported_method,allow_header_conformance \
     --max-examples 100 --seed 20261125 || status=$?
   kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
   if grep -q " error " "$dir/server.log"; then
