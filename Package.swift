@@ -74,6 +74,9 @@ let package = Package(
             dependencies: ["TFHE", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TFHETests", dependencies: ["TFHE"], resources: []),
+        // Encrypted algorithms on radix integers: typed inputs and outputs, exact cost, progress.
+        .target(name: "FHEPrograms", dependencies: ["TFHE"]),
+        .testTarget(name: "FHEProgramsTests", dependencies: ["FHEPrograms", "TFHE"]),
         .executableTarget(
             name: "TFHEBenchmarks",
             dependencies: ["TFHE", .product(name: "Benchmark", package: "benchmark")],
