@@ -99,11 +99,22 @@ let package = Package(
         // The regular compute algorithms (job type `compute`).
         .systemLibrary(name: "CGMP", path: "Sources/CGMP", pkgConfig: nil, providers: [.apt(["libgmp-dev", "libecm1-dev"])]),
         .target(name: "ComputeJobs", dependencies: ["Jobs", "CGMP", .product(name: "Crypto", package: "swift-crypto")]),
+        // Confidential jobs (job type `fhe_compute`): the key service, the server-key cache,
+        // submission checks and quotes, and the workers' FHE executor.
+        .target(
+            name: "FHEJobs",
+            dependencies: [
+                "Jobs", "FHEPrograms", "TFHE",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // HTTP: handlers generated from openapi.yml, auth, limits, problem+json.
         .target(
             name: "JobsServer",
             dependencies: [
                 "Jobs",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -128,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "fhe-jobs",
             dependencies: [
-                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer", "Chain",
+                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "FHEJobs", "FHEPrograms", "TFHE", "JobsServer", "Chain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -136,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "JobsTests",
             dependencies: [
-                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer",
+                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer", "FHEJobs", "FHEPrograms", "TFHE",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

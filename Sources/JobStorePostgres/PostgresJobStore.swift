@@ -114,6 +114,9 @@ public final class PostgresJobStore: JobStore {
 
     public func insertJob(_ job: Job, quota: Quota, idempotency: (key: IdempotencyKey, response: StoredResponse)?) async throws -> InsertOutcome {
         let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
+        let fhe = try job.fhe.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let storedBytes = Int64(payload.utf8.count + (job.fhe?.inputBytes ?? 0))
+        let bootstraps = Int64(job.fhe?.quote.bootstraps ?? 0)
         let month = Usage.month(of: job.createdAt)
         let t = job.createdAt.microsecondsSince1970
         let key = idempotency?.key.key, status = idempotency?.response.statusCode, body = idempotency?.response.body
@@ -122,7 +125,8 @@ public final class PostgresJobStore: JobStore {
             SELECT fhe_insert_job(\(PostgresAdvisoryLocks.tenantInserts), \(job.id), \(job.tenant), \(job.owner),
                                   \(job.type.rawValue), \(job.priority.rank)::int, \(job.useFHE), \(payload), \(t),
                                   \(job.maxAttempts)::int, \(job.timeoutSeconds)::int, \(month), \(Int64(quota.maxActiveJobs)),
-                                  \(Int64(quota.maxJobsPerMonth)), \(key)::text, \(status)::int, \(body)::bytea, \(Self.queuedChannel))
+                                  \(Int64(quota.maxJobsPerMonth)), \(key)::text, \(status)::int, \(body)::bytea, \(Self.queuedChannel),
+                                  \(fhe)::text, \(storedBytes), \(bootstraps))
             """, logger: logger).first?.decode(String.self)
         switch outcome {
         case "inserted": return .inserted
@@ -183,7 +187,7 @@ public final class PostgresJobStore: JobStore {
 
     // MARK: Queue
 
-    public func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Job? {
+    public func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date, type: JobType?) async throws -> Job? {
         let t = now.microsecondsSince1970
         let expires = now.addingTimeInterval(leaseDuration).microsecondsSince1970
         // SKIP LOCKED: a job another worker is leasing right now is passed over rather than
@@ -192,6 +196,7 @@ public final class PostgresJobStore: JobStore {
             UPDATE jobs SET status = 'running', lease_owner = \(workerID), lease_expires_at = \(expires),
                             attempts = attempts + 1, started_at = coalesce(started_at, \(t)), updated_at = \(t)
             WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= \(t)
+                          AND (\(type?.rawValue)::text IS NULL OR type = \(type?.rawValue))
                         ORDER BY priority DESC, created_at, id LIMIT 1
                         FOR UPDATE SKIP LOCKED)
             RETURNING *
@@ -212,14 +217,14 @@ public final class PostgresJobStore: JobStore {
         let text = String(decoding: result.canonicalData(), as: UTF8.self)
         let logger = logger
         return try await client.transaction(logger: logger) { connection in
-            guard let tenant = try await connection.rows("""
+            guard let (tenant, confidential) = try await connection.rows("""
                 UPDATE jobs SET status = 'succeeded', result = \(text), result_hash = \(resultHash), finished_at = \(t),
                                 updated_at = \(t), lease_owner = NULL, lease_expires_at = NULL, error_code = NULL, error_message = NULL
                 WHERE id = \(jobID) AND status = 'running' AND lease_owner = \(workerID)
-                RETURNING tenant
-                """, logger: logger).first?.decode(String.self) else { return false }
+                RETURNING tenant, use_fhe
+                """, logger: logger).first?.decode((String, Bool).self) else { return false }
             try await Self.meter(connection, logger: logger, tenant: tenant, at: now, succeeded: 1,
-                                 computeSeconds: computeSeconds, bytes: text.utf8.count)
+                                 computeSeconds: computeSeconds, bytes: text.utf8.count, confidential: confidential)
             return true
         }
     }
@@ -236,7 +241,7 @@ public final class PostgresJobStore: JobStore {
                                     lease_owner = NULL, lease_expires_at = NULL,
                                     error_code = \(failure.code), error_message = \(failure.message)
                     WHERE id = \(jobID) AND status = 'running' AND lease_owner = \(workerID)
-                    RETURNING tenant
+                    RETURNING tenant, use_fhe
                     """, logger: logger)
             } else {
                 updated = try await connection.rows("""
@@ -244,14 +249,22 @@ public final class PostgresJobStore: JobStore {
                                     lease_owner = NULL, lease_expires_at = NULL,
                                     error_code = \(failure.code), error_message = \(failure.message)
                     WHERE id = \(jobID) AND status = 'running' AND lease_owner = \(workerID)
-                    RETURNING tenant
+                    RETURNING tenant, use_fhe
                     """, logger: logger)
             }
-            guard let tenant = try updated.first?.decode(String.self) else { return false }
+            guard let (tenant, confidential) = try updated.first?.decode((String, Bool).self) else { return false }
             try await Self.meter(connection, logger: logger, tenant: tenant, at: now, failed: retryAt == nil ? 1 : 0,
-                                 computeSeconds: computeSeconds)
+                                 computeSeconds: computeSeconds, confidential: confidential)
             return true
         }
+    }
+
+    public func recordProgress(jobID: JobID, workerID: String, progress: FHEProgress) async throws -> Bool {
+        let text = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
+        return try await !client.rows("""
+            UPDATE jobs SET progress = \(text) WHERE id = \(jobID) AND status = 'running' AND lease_owner = \(workerID)
+            RETURNING id
+            """, logger: logger).isEmpty
     }
 
     public func releaseJob(jobID: JobID, workerID: String, now: Date) async throws -> Bool {
@@ -378,14 +391,17 @@ public final class PostgresJobStore: JobStore {
 
     /// Adds to a tenant's usage in the month of `date`, creating the month's row if needed.
     private static func meter(_ connection: PostgresConnection, logger: Logger, tenant: String, at date: Date,
-                              succeeded: Int = 0, failed: Int = 0, computeSeconds: Double = 0, bytes: Int = 0) async throws {
+                              succeeded: Int = 0, failed: Int = 0, computeSeconds: Double = 0, bytes: Int = 0,
+                              confidential: Bool = false) async throws {
+        let fheSeconds = confidential ? computeSeconds : 0
         try await connection.query("""
-            INSERT INTO usage (tenant, month, jobs_succeeded, jobs_failed, compute_seconds, bytes_stored)
-            VALUES (\(tenant), \(Usage.month(of: date)), \(succeeded), \(failed), \(computeSeconds), \(bytes))
+            INSERT INTO usage (tenant, month, jobs_succeeded, jobs_failed, compute_seconds, bytes_stored, fhe_compute_seconds)
+            VALUES (\(tenant), \(Usage.month(of: date)), \(succeeded), \(failed), \(computeSeconds), \(bytes), \(fheSeconds))
             ON CONFLICT (tenant, month) DO UPDATE SET jobs_succeeded = usage.jobs_succeeded + excluded.jobs_succeeded,
                 jobs_failed = usage.jobs_failed + excluded.jobs_failed,
                 compute_seconds = usage.compute_seconds + excluded.compute_seconds,
-                bytes_stored = usage.bytes_stored + excluded.bytes_stored
+                bytes_stored = usage.bytes_stored + excluded.bytes_stored,
+                fhe_compute_seconds = usage.fhe_compute_seconds + excluded.fhe_compute_seconds
             """, logger: logger)
     }
 

@@ -252,5 +252,69 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // Confidential jobs: their record (keys, input blob, quote) and progress, their
+        // metering, the owners' key sets, and the insert function taking the record.
+        Migration(version: 6, name: "confidential jobs, FHE metering, key sets", statements: [
+            "ALTER TABLE jobs ADD COLUMN fhe TEXT",
+            "ALTER TABLE jobs ADD COLUMN progress TEXT",
+            "ALTER TABLE usage ADD COLUMN fhe_bootstraps BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE usage ADD COLUMN fhe_compute_seconds DOUBLE PRECISION NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE fhe_key_sets (
+                id TEXT PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                parameter_set TEXT NOT NULL,
+                parameter_fingerprint TEXT NOT NULL,
+                wrapped_secret_key BYTEA NOT NULL,
+                kek_id TEXT NOT NULL,
+                public_key_blob TEXT NOT NULL,
+                public_key_bytes BIGINT NOT NULL,
+                server_key_blob TEXT NOT NULL,
+                server_key_bytes BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                UNIQUE (tenant, owner, parameter_set)
+            )
+            """,
+            "DROP FUNCTION fhe_insert_job(INT, UUID, TEXT, TEXT, TEXT, INT, BOOLEAN, TEXT, BIGINT, INT, INT, TEXT, BIGINT, BIGINT, TEXT, INT, BYTEA, TEXT)",
+            """
+            CREATE FUNCTION fhe_insert_job(
+                p_lock_class INT, p_id UUID, p_tenant TEXT, p_owner TEXT, p_type TEXT, p_priority INT, p_use_fhe BOOLEAN,
+                p_payload TEXT, p_created_at BIGINT, p_max_attempts INT, p_timeout_seconds INT, p_month TEXT,
+                p_max_active BIGINT, p_max_per_month BIGINT,
+                p_idempotency_key TEXT, p_status_code INT, p_response BYTEA, p_channel TEXT,
+                p_fhe TEXT, p_stored_bytes BIGINT, p_fhe_bootstraps BIGINT
+            ) RETURNS TEXT LANGUAGE plpgsql AS $$
+            DECLARE
+                v_active BIGINT;
+                v_submitted BIGINT;
+            BEGIN
+                -- One insert per tenant at a time: counting, then inserting, is only safe when no
+                -- other insert of the tenant can slip in between (READ COMMITTED would let it).
+                PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(p_tenant));
+                SELECT active INTO v_active FROM tenant_active_jobs WHERE tenant = p_tenant;
+                IF coalesce(v_active, 0) >= p_max_active THEN RETURN 'active_quota'; END IF;
+                SELECT jobs_submitted INTO v_submitted FROM usage WHERE tenant = p_tenant AND month = p_month;
+                IF coalesce(v_submitted, 0) >= p_max_per_month THEN RETURN 'monthly_quota'; END IF;
+                INSERT INTO jobs (id, tenant, owner, type, status, priority, use_fhe, payload, created_at, updated_at,
+                                  run_after, attempts, max_attempts, timeout_seconds, fhe)
+                VALUES (p_id, p_tenant, p_owner, p_type, 'queued', p_priority, p_use_fhe, p_payload, p_created_at, p_created_at,
+                        p_created_at, 0, p_max_attempts, p_timeout_seconds, p_fhe);
+                INSERT INTO usage (tenant, month, jobs_submitted, bytes_stored, fhe_bootstraps)
+                VALUES (p_tenant, p_month, 1, p_stored_bytes, p_fhe_bootstraps)
+                ON CONFLICT (tenant, month) DO UPDATE SET jobs_submitted = usage.jobs_submitted + 1,
+                                                          bytes_stored = usage.bytes_stored + excluded.bytes_stored,
+                                                          fhe_bootstraps = usage.fhe_bootstraps + excluded.fhe_bootstraps;
+                IF p_idempotency_key IS NOT NULL THEN
+                    UPDATE idempotency_keys SET state = 'completed', status_code = p_status_code, job_id = p_id, response = p_response
+                    WHERE tenant = p_tenant AND key = p_idempotency_key;
+                END IF;
+                -- Delivered to other processes' idle workers at commit, and not at all on rollback.
+                PERFORM pg_notify(p_channel, '');
+                RETURN 'inserted';
+            END
+            $$
+            """,
+        ]),
     ]
 }

@@ -57,6 +57,23 @@ extension Job {
             confirmation = Confirmation(kind: kind, reference: try cells["confirmation_ref"].decode(String?.self) ?? "",
                                         blockNumber: try cells["confirmation_block"].decode(Int64?.self), confirmedAt: confirmedAt)
         }
+        fhe = try cells["fhe"].decode(String?.self).map { try JSONDecoder().decode(ConfidentialJob.self, from: Data($0.utf8)) }
+        progress = try cells["progress"].decode(String?.self).map { try JSONDecoder().decode(FHEProgress.self, from: Data($0.utf8)) }
+    }
+}
+
+extension KeySetRecord {
+    init(row: PostgresRow) throws {
+        let cells = row.makeRandomAccess()
+        self.init(id: try cells["id"].decode(String.self), tenant: try cells["tenant"].decode(String.self),
+                  owner: try cells["owner"].decode(String.self), parameterSet: try cells["parameter_set"].decode(String.self),
+                  parameterFingerprint: try cells["parameter_fingerprint"].decode(String.self),
+                  wrappedSecretKey: try cells["wrapped_secret_key"].decode(Data.self), kekID: try cells["kek_id"].decode(String.self),
+                  publicKeyBlob: try cells["public_key_blob"].decode(String.self),
+                  publicKeyBytes: Int(try cells["public_key_bytes"].decode(Int64.self)),
+                  serverKeyBlob: try cells["server_key_blob"].decode(String.self),
+                  serverKeyBytes: Int(try cells["server_key_bytes"].decode(Int64.self)),
+                  createdAt: Date(microsecondsSince1970: try cells["created_at"].decode(Int64.self)))
     }
 }
 
@@ -93,6 +110,8 @@ extension Usage {
                   jobsSucceeded: try cells["jobs_succeeded"].decode(Int64.self),
                   jobsFailed: try cells["jobs_failed"].decode(Int64.self),
                   computeSeconds: try cells["compute_seconds"].decode(Double.self),
-                  bytesStored: try cells["bytes_stored"].decode(Int64.self))
+                  bytesStored: try cells["bytes_stored"].decode(Int64.self),
+                  fheBootstraps: try cells["fhe_bootstraps"].decode(Int64.self),
+                  fheComputeSeconds: try cells["fhe_compute_seconds"].decode(Double.self))
     }
 }

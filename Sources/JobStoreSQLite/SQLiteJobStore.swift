@@ -64,6 +64,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func insertJob(_ job: Job, quota: Quota, idempotency: (key: IdempotencyKey, response: StoredResponse)?) async throws -> InsertOutcome {
         let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
+        let fhe = try job.fhe.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let month = Usage.month(of: job.createdAt)
         return try await pool.write { db in
             let active = try Int.fetchOne(db, sql: "SELECT active FROM tenant_active_jobs WHERE tenant = ?",
@@ -75,15 +76,16 @@ public final class SQLiteJobStore: JobStore {
             let t = job.createdAt.microsecondsSince1970
             try db.execute(sql: """
                 INSERT INTO jobs (id, tenant, owner, type, status, priority, use_fhe, payload, created_at, updated_at,
-                                  run_after, attempts, max_attempts, timeout_seconds)
-                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, ?, ?)
+                                  run_after, attempts, max_attempts, timeout_seconds, fhe)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
                 """, arguments: [job.id.uuidString, job.tenant, job.owner, job.type.rawValue, job.priority.rank, job.useFHE,
-                                 payload, t, t, t, job.maxAttempts, job.timeoutSeconds])
+                                 payload, t, t, t, job.maxAttempts, job.timeoutSeconds, fhe])
             try db.execute(sql: """
-                INSERT INTO usage (tenant, month, jobs_submitted, bytes_stored) VALUES (?, ?, 1, ?)
+                INSERT INTO usage (tenant, month, jobs_submitted, bytes_stored, fhe_bootstraps) VALUES (?, ?, 1, ?, ?)
                 ON CONFLICT (tenant, month) DO UPDATE SET jobs_submitted = jobs_submitted + 1,
-                                                          bytes_stored = bytes_stored + excluded.bytes_stored
-                """, arguments: [job.tenant, month, payload.utf8.count])
+                                                          bytes_stored = bytes_stored + excluded.bytes_stored,
+                                                          fhe_bootstraps = fhe_bootstraps + excluded.fhe_bootstraps
+                """, arguments: [job.tenant, month, payload.utf8.count + (job.fhe?.inputBytes ?? 0), job.fhe?.quote.bootstraps ?? 0])
             if let (key, response) = idempotency {
                 try db.execute(sql: """
                     UPDATE idempotency_keys SET state = 'completed', status_code = ?, job_id = ?, response = ?
@@ -137,17 +139,17 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: Queue
 
-    public func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Job? {
+    public func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date, type: JobType?) async throws -> Job? {
         let t = now.microsecondsSince1970
         let expires = now.addingTimeInterval(leaseDuration).microsecondsSince1970
         return try await pool.write { db in
             try Row.fetchOne(db, sql: """
                 UPDATE jobs SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1,
                                 started_at = coalesce(started_at, ?), updated_at = ?
-                WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= ?
+                WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND run_after <= ? AND (? IS NULL OR type = ?)
                             ORDER BY priority DESC, created_at, id LIMIT 1)
                 RETURNING *
-                """, arguments: [workerID, expires, t, t, t]).map(Self.job(from:))
+                """, arguments: [workerID, expires, t, t, t, type?.rawValue, type?.rawValue]).map(Self.job(from:))
         }
     }
 
@@ -166,13 +168,14 @@ public final class SQLiteJobStore: JobStore {
         let t = now.microsecondsSince1970
         let text = String(decoding: result.canonicalData(), as: UTF8.self)
         return try await pool.write { db in
-            guard let tenant = try String.fetchOne(db, sql: """
+            guard let row = try Row.fetchOne(db, sql: """
                 UPDATE jobs SET status = 'succeeded', result = ?, result_hash = ?, finished_at = ?, updated_at = ?,
                                 lease_owner = NULL, lease_expires_at = NULL, error_code = NULL, error_message = NULL
                 WHERE id = ? AND status = 'running' AND lease_owner = ?
-                RETURNING tenant
+                RETURNING tenant, use_fhe
                 """, arguments: [text, resultHash, t, t, jobID.uuidString, workerID]) else { return false }
-            try Self.meter(db, tenant: tenant, at: now, succeeded: 1, computeSeconds: computeSeconds, bytes: text.utf8.count)
+            try Self.meter(db, tenant: row["tenant"], at: now, succeeded: 1, computeSeconds: computeSeconds, bytes: text.utf8.count,
+                           confidential: row["use_fhe"])
             return true
         }
     }
@@ -181,25 +184,35 @@ public final class SQLiteJobStore: JobStore {
                         computeSeconds: Double, now: Date) async throws -> Bool {
         let t = now.microsecondsSince1970
         return try await pool.write { db in
-            let tenant: String?
+            let row: Row?
             if let retryAt {
-                tenant = try String.fetchOne(db, sql: """
+                row = try Row.fetchOne(db, sql: """
                     UPDATE jobs SET status = 'queued', run_after = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL,
                                     error_code = ?, error_message = ?
                     WHERE id = ? AND status = 'running' AND lease_owner = ?
-                    RETURNING tenant
+                    RETURNING tenant, use_fhe
                     """, arguments: [retryAt.microsecondsSince1970, t, failure.code, failure.message, jobID.uuidString, workerID])
             } else {
-                tenant = try String.fetchOne(db, sql: """
+                row = try Row.fetchOne(db, sql: """
                     UPDATE jobs SET status = 'failed', finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL,
                                     error_code = ?, error_message = ?
                     WHERE id = ? AND status = 'running' AND lease_owner = ?
-                    RETURNING tenant
+                    RETURNING tenant, use_fhe
                     """, arguments: [t, t, failure.code, failure.message, jobID.uuidString, workerID])
             }
-            guard let tenant else { return false }
-            try Self.meter(db, tenant: tenant, at: now, failed: retryAt == nil ? 1 : 0, computeSeconds: computeSeconds)
+            guard let row else { return false }
+            try Self.meter(db, tenant: row["tenant"], at: now, failed: retryAt == nil ? 1 : 0, computeSeconds: computeSeconds,
+                           confidential: row["use_fhe"])
             return true
+        }
+    }
+
+    public func recordProgress(jobID: JobID, workerID: String, progress: FHEProgress) async throws -> Bool {
+        let text = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
+        return try await pool.write { db in
+            try db.execute(sql: "UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running' AND lease_owner = ?",
+                           arguments: [text, jobID.uuidString, workerID])
+            return db.changesCount == 1
         }
     }
 
@@ -297,7 +310,8 @@ public final class SQLiteJobStore: JobStore {
                 return Usage(tenant: tenant, month: month)
             }
             return Usage(tenant: tenant, month: month, jobsSubmitted: row["jobs_submitted"], jobsSucceeded: row["jobs_succeeded"],
-                         jobsFailed: row["jobs_failed"], computeSeconds: row["compute_seconds"], bytesStored: row["bytes_stored"])
+                         jobsFailed: row["jobs_failed"], computeSeconds: row["compute_seconds"], bytesStored: row["bytes_stored"],
+                         fheBootstraps: row["fhe_bootstraps"], fheComputeSeconds: row["fhe_compute_seconds"])
         }
     }
 
@@ -324,13 +338,15 @@ public final class SQLiteJobStore: JobStore {
     // MARK: Rows
 
     private static func meter(_ db: Database, tenant: String, at date: Date, succeeded: Int = 0, failed: Int = 0,
-                              computeSeconds: Double = 0, bytes: Int = 0) throws {
+                              computeSeconds: Double = 0, bytes: Int = 0, confidential: Bool = false) throws {
         try db.execute(sql: """
-            INSERT INTO usage (tenant, month, jobs_succeeded, jobs_failed, compute_seconds, bytes_stored) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO usage (tenant, month, jobs_succeeded, jobs_failed, compute_seconds, bytes_stored, fhe_compute_seconds)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (tenant, month) DO UPDATE SET jobs_succeeded = jobs_succeeded + excluded.jobs_succeeded,
                 jobs_failed = jobs_failed + excluded.jobs_failed, compute_seconds = compute_seconds + excluded.compute_seconds,
-                bytes_stored = bytes_stored + excluded.bytes_stored
-            """, arguments: [tenant, Usage.month(of: date), succeeded, failed, computeSeconds, bytes])
+                bytes_stored = bytes_stored + excluded.bytes_stored,
+                fhe_compute_seconds = fhe_compute_seconds + excluded.fhe_compute_seconds
+            """, arguments: [tenant, Usage.month(of: date), succeeded, failed, computeSeconds, bytes, confidential ? computeSeconds : 0])
     }
 
     private static func date(_ row: Row, _ column: String) -> Date? {
@@ -362,6 +378,8 @@ public final class SQLiteJobStore: JobStore {
             job.confirmation = Confirmation(kind: kind, reference: row["confirmation_ref"], blockNumber: row["confirmation_block"],
                                             confirmedAt: confirmedAt)
         }
+        job.fhe = try (row["fhe"] as String?).map { try JSONDecoder().decode(ConfidentialJob.self, from: Data($0.utf8)) }
+        job.progress = try (row["progress"] as String?).map { try JSONDecoder().decode(FHEProgress.self, from: Data($0.utf8)) }
         return job
     }
 

@@ -131,6 +131,31 @@ enum SQLiteMigrations {
                 )
                 """)
         }
+        // Confidential jobs: their record (keys, input blob, quote) and progress, their metering,
+        // and the owners' key sets (the secret key wrapped under the key-encryption key).
+        migrator.registerMigration("v4: confidential jobs, FHE metering, key sets") { db in
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN fhe TEXT;
+                ALTER TABLE jobs ADD COLUMN progress TEXT;
+                ALTER TABLE usage ADD COLUMN fhe_bootstraps INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE usage ADD COLUMN fhe_compute_seconds REAL NOT NULL DEFAULT 0;
+                CREATE TABLE fhe_key_sets (
+                    id TEXT PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    parameter_set TEXT NOT NULL,
+                    parameter_fingerprint TEXT NOT NULL,
+                    wrapped_secret_key BLOB NOT NULL,
+                    kek_id TEXT NOT NULL,
+                    public_key_blob TEXT NOT NULL,
+                    public_key_bytes INTEGER NOT NULL,
+                    server_key_blob TEXT NOT NULL,
+                    server_key_bytes INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    UNIQUE (tenant, owner, parameter_set)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import ComputeJobs
+import Crypto
+import FHEJobs
 import Foundation
 import Hummingbird
 import Jobs
@@ -18,6 +20,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
     @OptionGroup var chain: ChainOptions
     @OptionGroup var tokens: TokenOptions
+    @OptionGroup var fhe: FHEOptions
 
     @Option(help: "Address to listen on (env FHE_JOBS_HOST).")
     var host: String = ProcessInfo.processInfo.environment["FHE_JOBS_HOST"] ?? "127.0.0.1"
@@ -57,13 +60,17 @@ struct Serve: AsyncParsableCommand {
         var serviceConfiguration = JobService.Configuration()
         serviceConfiguration.plans = try ServiceGraph.plans(storage)
         let executors = ExecutorRegistry(ComputeAlgorithms.all())
-        let service = JobService(store: graph.store, executors: executors, configuration: serviceConfiguration,
-                                 wakeup: graph.wakeup, logger: logger)
+        // The API makes owners' key sets on first use, so it needs the key-encryption key.
+        let kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: !graph.isPostgres, logger: logger)
+        let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek, logger: logger)
+        let service = JobService(store: graph.store, executors: executors, confidential: confidential,
+                                 configuration: serviceConfiguration, wakeup: graph.wakeup, logger: logger)
         var workerConfiguration = WorkerPool.Configuration()
         workerConfiguration.concurrency = max(1, workers)
+        workerConfiguration.fheConcurrency = fhe.fheConcurrency
         let pool = workers > 0
-            ? WorkerPool(store: graph.store, executors: executors, configuration: workerConfiguration, wakeup: graph.wakeup,
-                         confirmationWakeup: graph.confirmationWakeup, logger: logger)
+            ? WorkerPool(store: graph.store, executors: executors, confidential: confidential, configuration: workerConfiguration,
+                         wakeup: graph.wakeup, confirmationWakeup: graph.confirmationWakeup, logger: logger)
             : nil
         let confirmer = ConfirmationService(
             store: graph.store, confirmer: try await chain.confirmer(store: graph.store, dataDirectory: storage.dataDirectory, logger: logger),
@@ -74,11 +81,13 @@ struct Serve: AsyncParsableCommand {
         var http = JobsHTTPServer.Configuration()
         http.host = host; http.port = port
         http.tokenIssuer = tokens.issuer; http.tokenAudience = tokens.audience
+        http.maxUploadBytes = fhe.fheMaxInputMB << 20
+        http.serviceSigningKey = try ServiceGraph.ledgerKey(in: storage.dataDirectory).publicKey.rawRepresentation.base64EncodedString()
         let server = JobsHTTPServer(configuration: http, service: service, authKeys: authKeys, rateLimiter: graph.rateLimiter,
                                     registry: registry, health: HealthChecks(checks), logger: logger)
         let app = try server.application()
 
-        let runner = Runner(graph: graph, logger: logger) {
+        var runner = Runner(graph: graph, logger: logger) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await app.runService() }
                 if let pool { group.addTask { await cancelWhenGracefulShutdown { await pool.run() } } }
@@ -86,6 +95,8 @@ struct Serve: AsyncParsableCommand {
                 try await group.waitForAll()
             }
         }
+        // A wrong key-encryption key stops the start with one line, not the first retrieval.
+        runner.before = { try await confidential.keys.checkKeyEncryptionKey() }
         let group = ServiceGroup(configuration: .init(services: graph.backgroundServices + [runner],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -103,9 +114,12 @@ struct Runner: Service {
         self.graph = graph; self.logger = logger; self.body = body
     }
 
+    var before: @Sendable () async throws -> Void = {}
+
     func run() async throws {
         try await graph.waitForDatabase(timeout: .seconds(30), logger: logger)
         try await graph.store.migrate()
+        try await before()
         try await body()
     }
 }

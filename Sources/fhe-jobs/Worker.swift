@@ -1,5 +1,6 @@
 import ArgumentParser
 import ComputeJobs
+import FHEJobs
 import Foundation
 import Jobs
 import Logging
@@ -12,6 +13,7 @@ struct Worker: AsyncParsableCommand {
 
     @OptionGroup var storage: StorageOptions
     @OptionGroup var chain: ChainOptions
+    @OptionGroup var fhe: FHEOptions
 
     @Option(help: "Jobs run at once (env FHE_JOBS_WORKERS).")
     var workers: Int = ProcessInfo.processInfo.environment["FHE_JOBS_WORKERS"].flatMap(Int.init)
@@ -32,8 +34,11 @@ struct Worker: AsyncParsableCommand {
         var configuration = WorkerPool.Configuration()
         configuration.concurrency = workers
         configuration.leaseDuration = leaseSeconds
-        let pool = WorkerPool(store: graph.store, executors: executors, configuration: configuration, wakeup: graph.wakeup,
-                              confirmationWakeup: graph.confirmationWakeup, logger: logger)
+        configuration.fheConcurrency = fhe.fheConcurrency
+        // A worker never holds the key-encryption key: it computes under server keys only.
+        let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: nil, logger: logger)
+        let pool = WorkerPool(store: graph.store, executors: executors, confidential: confidential, configuration: configuration,
+                              wakeup: graph.wakeup, confirmationWakeup: graph.confirmationWakeup, logger: logger)
         let confirmer = ConfirmationService(
             store: graph.store, confirmer: try await chain.confirmer(store: graph.store, dataDirectory: storage.dataDirectory, logger: logger),
             wakeup: graph.confirmationWakeup, logger: logger)

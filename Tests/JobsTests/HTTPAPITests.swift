@@ -141,7 +141,7 @@ import Testing
                     (jsonBuffer(["type": "compute", "payload": ["algorithm": "sha256", "input": ["data": "x"]], "color": "red"]), .badRequest, "INVALID_REQUEST"),
                     (jsonBuffer(["type": "compute", "payload": ["algorithm": "sha256", "input": ["data": "x"]], "priority": "urgent"]), .badRequest, "INVALID_REQUEST"),
                     (jsonBuffer(["type": "compute", "payload": ["algorithm": "bitcoin_mining", "input": [:]]]), .unprocessableContent, "UNSUPPORTED_JOB_TYPE"),
-                    (jsonBuffer(["type": "compute", "payload": ["algorithm": "sha256", "input": ["data": "x"]], "useFHE": true]), .unprocessableContent, "UNSUPPORTED_JOB_TYPE"),
+                    (jsonBuffer(["type": "compute", "payload": ["algorithm": "sha256", "input": ["data": "x"]], "useFHE": true]), .badRequest, "FHE_TYPE_MISMATCH"),
                     (jsonBuffer(["type": "compute", "payload": ["algorithm": "sha256"]]), .badRequest, "INVALID_REQUEST"),
                     (jsonBuffer(["type": "compute", "payload": ["algorithm": "sort", "input": ["values": "nope"]]]), .badRequest, "INVALID_REQUEST"),
                     (jsonBuffer(["type": "compute", "payload": ["algorithm": "sha256", "input": ["data": "x"], "parameters": ["timeout": -1]]]), .badRequest, "INVALID_REQUEST"),

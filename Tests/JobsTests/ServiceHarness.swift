@@ -17,16 +17,17 @@ struct ServiceHarness: Sendable {
     let wakeup: QueueWakeup
 
     init(store: any JobStore, context: StoreContext, plans: TenantPlans = TenantPlans(), maxBodyBytes: Int = 2 * 1024 * 1024,
-         extraExecutors: [any JobExecutor] = []) async throws {
+         extraExecutors: [any JobExecutor] = [], confidential: (any ConfidentialJobs)? = nil) async throws {
         self.store = store
         secret = SymmetricKey(size: .bits256)
         wakeup = QueueWakeup()
         var configuration = JobService.Configuration()
         configuration.plans = plans
         service = JobService(store: store, executors: ExecutorRegistry(ComputeAlgorithms.all() + extraExecutors),
-                             configuration: configuration, wakeup: wakeup)
+                             confidential: confidential, configuration: configuration, wakeup: wakeup)
         var http = JobsHTTPServer.Configuration()
         http.maxBodyBytes = maxBodyBytes
+        http.serviceSigningKey = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
         server = JobsHTTPServer(configuration: http, service: service,
                                 authKeys: try await AuthKeys.load(jwksFile: nil, devSecret: secret),
                                 rateLimiter: context.rateLimiter, registry: PrometheusCollectorRegistry(),

@@ -7,16 +7,23 @@ public struct Plan: Sendable, Equatable, Codable {
     public var burst: Int
     public var maxActiveJobs: Int
     public var maxJobsPerMonth: Int
+    /// The most bootstraps one confidential job may perform (its quote); nil for no limit.
+    public var maxBootstrapsPerJob: Int?
 
-    public init(name: String, ratePerSecond: Double, burst: Int, maxActiveJobs: Int, maxJobsPerMonth: Int) {
+    public init(name: String, ratePerSecond: Double, burst: Int, maxActiveJobs: Int, maxJobsPerMonth: Int,
+                maxBootstrapsPerJob: Int? = nil) {
         self.name = name; self.ratePerSecond = ratePerSecond; self.burst = burst
         self.maxActiveJobs = maxActiveJobs; self.maxJobsPerMonth = maxJobsPerMonth
+        self.maxBootstrapsPerJob = maxBootstrapsPerJob
     }
 
     public var rateLimit: RateLimitPolicy { RateLimitPolicy(name: name, ratePerSecond: ratePerSecond, burst: burst) }
     public var quota: Quota { Quota(maxActiveJobs: maxActiveJobs, maxJobsPerMonth: maxJobsPerMonth) }
 
-    public static let standard = Plan(name: "standard", ratePerSecond: 20, burst: 40, maxActiveJobs: 1_000, maxJobsPerMonth: 100_000)
+    /// 10 million bootstraps are about three hours of a 2_2 set's bootstraps on one 2-core
+    /// machine (BENCHMARKS.md): a job past that is more likely a mistake than a plan.
+    public static let standard = Plan(name: "standard", ratePerSecond: 20, burst: 40, maxActiveJobs: 1_000, maxJobsPerMonth: 100_000,
+                                      maxBootstrapsPerJob: 10_000_000)
 }
 
 /// Plans by tenant, from a JSON file: `{"default": PLAN, "tenants": {"acme": PLAN}}`.
@@ -31,7 +38,8 @@ public struct TenantPlans: Sendable, Equatable, Codable {
     public static func load(from url: URL) throws -> TenantPlans {
         let plans = try JSONDecoder().decode(TenantPlans.self, from: Data(contentsOf: url))
         for plan in [plans.default] + Array(plans.tenants.values) {
-            guard plan.ratePerSecond > 0, plan.burst >= 1, plan.maxActiveJobs >= 1, plan.maxJobsPerMonth >= 1 else {
+            guard plan.ratePerSecond > 0, plan.burst >= 1, plan.maxActiveJobs >= 1, plan.maxJobsPerMonth >= 1,
+                  (plan.maxBootstrapsPerJob ?? 1) >= 1 else {
                 throw JobServiceError.invalidConfiguration("plan \(plan.name): rates, bursts and quotas must be positive")
             }
         }

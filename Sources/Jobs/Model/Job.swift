@@ -95,6 +95,11 @@ public struct Job: Sendable, Equatable, Identifiable, Codable {
     public var resultHash: String?
     public var failure: JobFailure?
     public var confirmation: Confirmation?
+    /// Confidential jobs only: keys, input blob and quote (set at submission).
+    public var fhe: ConfidentialJob?
+    /// Confidential jobs only, while and after they run: bootstraps done (written by the worker
+    /// at most about once a second).
+    public var progress: FHEProgress?
 
     public init(
         id: JobID = UUID(), tenant: String, owner: String, type: JobType, priority: Priority,

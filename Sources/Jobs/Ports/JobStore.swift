@@ -7,7 +7,7 @@ import Foundation
 /// Every method that moves a job applies a guarded update: it changes the job only if it is
 /// still in the state (and, for a running job, held by the worker) the caller expects, and
 /// says whether it did.
-public protocol JobStore: Sendable {
+public protocol JobStore: KeySetStore {
     /// Applies the versioned migrations not yet applied.
     func migrate() async throws
     /// Fails if the database cannot be reached (readiness).
@@ -38,11 +38,15 @@ public protocol JobStore: Sendable {
 
     // MARK: Queue
 
-    /// Leases the next runnable job (highest priority, then oldest) to a worker, counting an
-    /// attempt; nil if none is runnable.
-    func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Job?
+    /// Leases the next runnable job (highest priority, then oldest) of the given type, or of
+    /// any type when `type` is nil, to a worker, counting an attempt; nil if none is runnable.
+    /// Workers lease confidential jobs apart from the others, so that a process runs a bounded
+    /// number of FHE jobs (each takes every core) while its other workers go on.
+    func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date, type: JobType?) async throws -> Job?
     /// Extends a lease; false if the worker no longer holds the job (cancelled, rescued).
     func heartbeat(jobID: JobID, workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Bool
+    /// The progress of a running confidential job; false if the worker no longer holds it.
+    func recordProgress(jobID: JobID, workerID: String, progress: FHEProgress) async throws -> Bool
     /// running -> succeeded, with the result, its hash and the compute time metered.
     func completeJob(jobID: JobID, workerID: String, result: JSONValue, resultHash: String,
                      computeSeconds: Double, now: Date) async throws -> Bool
@@ -75,6 +79,13 @@ public protocol JobStore: Sendable {
     func appendAudit(_ record: AuditRecord) async throws
     /// Newest first; `before` is the id of the last record of the previous page.
     func listAudit(tenant: String?, before: Int64?, limit: Int) async throws -> [AuditRecord]
+}
+
+extension JobStore {
+    /// The next runnable job of any type.
+    public func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Job? {
+        try await leaseNextJob(workerID: workerID, leaseDuration: leaseDuration, now: now, type: nil)
+    }
 }
 
 /// A tenant's idempotency key (keys are per tenant).
@@ -128,10 +139,17 @@ public struct Usage: Sendable, Equatable {
     public var jobsFailed: Int64
     public var computeSeconds: Double
     public var bytesStored: Int64
+    /// Bootstraps of the confidential jobs submitted, as quoted (a replayed submission is not
+    /// counted again; a retried attempt is not billed twice).
+    public var fheBootstraps: Int64
+    /// The part of `computeSeconds` spent on confidential jobs.
+    public var fheComputeSeconds: Double
     public init(tenant: String, month: String, jobsSubmitted: Int64 = 0, jobsSucceeded: Int64 = 0,
-                jobsFailed: Int64 = 0, computeSeconds: Double = 0, bytesStored: Int64 = 0) {
+                jobsFailed: Int64 = 0, computeSeconds: Double = 0, bytesStored: Int64 = 0,
+                fheBootstraps: Int64 = 0, fheComputeSeconds: Double = 0) {
         self.tenant = tenant; self.month = month; self.jobsSubmitted = jobsSubmitted; self.jobsSucceeded = jobsSucceeded
         self.jobsFailed = jobsFailed; self.computeSeconds = computeSeconds; self.bytesStored = bytesStored
+        self.fheBootstraps = fheBootstraps; self.fheComputeSeconds = fheComputeSeconds
     }
 
     /// "YYYY-MM" of a date in UTC: the metering period.

@@ -13,6 +13,11 @@ import Synchronization
 public final class WorkerPool: Sendable {
     public struct Configuration: Sendable {
         public var concurrency = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        /// Confidential jobs run at once in this process, besides `concurrency` regular ones:
+        /// one by default, since the engine spreads each bootstrap layer over every core.
+        public var fheConcurrency = 1
+        /// The longest a running confidential job's progress goes unwritten.
+        public var progressInterval: Duration = .seconds(1)
         public var leaseDuration: TimeInterval = 30
         /// The longest a worker waits between looks at the queue when nothing wakes it.
         public var pollInterval: Duration = .milliseconds(500)
@@ -23,6 +28,7 @@ public final class WorkerPool: Sendable {
 
     private let store: any JobStore
     private let executors: ExecutorRegistry
+    private let confidential: (any ConfidentialJobs)?
     private let configuration: Configuration
     private let wakeup: QueueWakeup
     private let confirmationWakeup: QueueWakeup?
@@ -31,10 +37,11 @@ public final class WorkerPool: Sendable {
     /// When a worker loop or a heartbeat last ran (microseconds since 1970), for readiness.
     private let lastActivity = Atomic<Int64>(Date().microsecondsSince1970)
 
-    public init(store: any JobStore, executors: ExecutorRegistry, configuration: Configuration = .init(),
+    public init(store: any JobStore, executors: ExecutorRegistry, confidential: (any ConfidentialJobs)? = nil,
+                configuration: Configuration = .init(),
                 wakeup: QueueWakeup, confirmationWakeup: QueueWakeup? = nil, name: String = ProcessInfo.processInfo.hostName,
                 logger: Logger = Logger(label: "fhe-jobs.worker")) {
-        self.store = store; self.executors = executors; self.configuration = configuration
+        self.store = store; self.executors = executors; self.confidential = confidential; self.configuration = configuration
         self.wakeup = wakeup; self.confirmationWakeup = confirmationWakeup
         self.workerPrefix = "\(name)/\(ProcessInfo.processInfo.processIdentifier)/\(UUID().uuidString.prefix(8))"
         self.logger = logger
@@ -45,7 +52,13 @@ public final class WorkerPool: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.rescueLoop() }
             for index in 0..<configuration.concurrency {
-                group.addTask { await self.workerLoop(workerID: "\(self.workerPrefix)/\(index)") }
+                group.addTask { await self.workerLoop(workerID: "\(self.workerPrefix)/\(index)", type: .compute) }
+            }
+            // A worker without the confidential half leaves FHE jobs to the workers that have it.
+            if confidential != nil {
+                for index in 0..<configuration.fheConcurrency {
+                    group.addTask { await self.workerLoop(workerID: "\(self.workerPrefix)/fhe\(index)", type: .fheCompute) }
+                }
             }
         }
     }
@@ -75,12 +88,13 @@ public final class WorkerPool: Sendable {
         }
     }
 
-    private func workerLoop(workerID: String) async {
+    private func workerLoop(workerID: String, type: JobType) async {
         while !Task.isCancelled {
             touch()
             let job: Job?
             do {
-                job = try await store.leaseNextJob(workerID: workerID, leaseDuration: configuration.leaseDuration, now: Date())
+                job = try await store.leaseNextJob(workerID: workerID, leaseDuration: configuration.leaseDuration, now: Date(),
+                                                   type: type)
             } catch {
                 logger.error("leasing a job failed", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: configuration.pollInterval)
@@ -94,8 +108,16 @@ public final class WorkerPool: Sendable {
         }
     }
 
+    /// A result and the hash its confirmation commits to (nil: the SHA-256 of its canonical JSON).
+    private struct Output: Sendable {
+        var result: JSONValue
+        var hash: String? = nil
+        /// Confidential jobs: the bootstraps performed, written as their final progress.
+        var bootstraps: Int? = nil
+    }
+
     private enum Ending: Sendable {
-        case finished(Result<JSONValue, any Error>)
+        case finished(Result<Output, any Error>)
         case timedOut
         case leaseLost
         case shutdown
@@ -122,8 +144,13 @@ public final class WorkerPool: Sendable {
         let now = Date()
         do {
             switch ending {
-            case .finished(.success(let result)):
-                let hash = SHA256.hash(data: result.canonicalData()).hexString
+            case .finished(.success(let output)):
+                let result = output.result
+                let hash = output.hash ?? SHA256.hash(data: result.canonicalData()).hexString
+                if let done = output.bootstraps, let total = job.fhe?.quote.bootstraps {
+                    _ = try await store.recordProgress(jobID: job.id, workerID: workerID,
+                                                       progress: FHEProgress(bootstrapsDone: done, bootstrapsTotal: total, updatedAt: now))
+                }
                 if try await store.completeJob(jobID: job.id, workerID: workerID, result: result, resultHash: hash,
                                                computeSeconds: seconds, now: now) {
                     confirmationWakeup?.signal()
@@ -174,13 +201,42 @@ public final class WorkerPool: Sendable {
     private func execute(_ job: Job, workerID: String) async -> Ending {
         let executor = job.payload["algorithm"]?.stringValue.flatMap(executors.executor(for:))
         let input = job.payload["input"] ?? .null
+        let confidential = self.confidential
+        let bootstrapsDone = ProgressCounter()
         return await withTaskGroup(of: Ending?.self) { group in
             group.addTask {
-                guard let executor else {
-                    return .finished(.failure(JobInputError("no executor for this job on this worker")))
+                do {
+                    if job.type == .fheCompute {
+                        guard let confidential else {
+                            return .finished(.failure(JobInputError("this worker does not run confidential jobs")))
+                        }
+                        let outcome = try await confidential.run(job) { done in bootstrapsDone.value.store(done, ordering: .relaxed) }
+                        return .finished(.success(Output(result: outcome.summary, hash: outcome.resultHash,
+                                                         bootstraps: outcome.bootstrapsPerformed)))
+                    }
+                    guard let executor else {
+                        return .finished(.failure(JobInputError("no executor for this job on this worker")))
+                    }
+                    return .finished(.success(Output(result: try await executor.run(input: input))))
                 }
-                do { return .finished(.success(try await executor.run(input: input))) }
                 catch { return Task.isCancelled ? nil : .finished(.failure(error)) }
+            }
+            if let total = job.fhe?.quote.bootstraps {
+                // Progress is written at most once an interval, and only when it moved.
+                group.addTask {
+                    var written = -1
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.configuration.progressInterval)
+                        if Task.isCancelled { return nil }
+                        let done = bootstrapsDone.value.load(ordering: .relaxed)
+                        guard done != written else { continue }
+                        let progress = FHEProgress(bootstrapsDone: done, bootstrapsTotal: total, updatedAt: Date())
+                        if (try? await self.store.recordProgress(jobID: job.id, workerID: workerID, progress: progress)) == true {
+                            written = done
+                        }
+                    }
+                    return nil
+                }
             }
             group.addTask {
                 try? await Task.sleep(for: .seconds(job.timeoutSeconds))
@@ -216,4 +272,10 @@ public final class WorkerPool: Sendable {
             return Task.isCancelled ? .shutdown : ending
         }
     }
+}
+
+/// The bootstraps a running confidential job has done, shared between its computation and
+/// the task that writes its progress.
+private final class ProgressCounter: Sendable {
+    let value = Atomic<Int>(0)
 }

@@ -18,13 +18,16 @@ public final class JobService: Sendable {
 
     public let store: any JobStore
     public let executors: ExecutorRegistry
+    /// The confidential half (`fhe_compute` jobs); nil where it is not enabled.
+    public let confidential: (any ConfidentialJobs)?
     public let configuration: Configuration
     private let wakeup: QueueWakeup?
     private let logger: Logger
 
-    public init(store: any JobStore, executors: ExecutorRegistry, configuration: Configuration = .init(),
+    public init(store: any JobStore, executors: ExecutorRegistry, confidential: (any ConfidentialJobs)? = nil,
+                configuration: Configuration = .init(),
                 wakeup: QueueWakeup? = nil, logger: Logger = Logger(label: "fhe-jobs.service")) {
-        self.store = store; self.executors = executors; self.configuration = configuration
+        self.store = store; self.executors = executors; self.confidential = confidential; self.configuration = configuration
         self.wakeup = wakeup; self.logger = logger
     }
 
@@ -57,17 +60,33 @@ public final class JobService: Sendable {
                 return Submitted(job: job, replayed: true)
             }
         }
-        let job = Job(tenant: principal.tenant, owner: principal.subject, type: submission.type,
+        var job = Job(tenant: principal.tenant, owner: principal.subject, type: submission.type,
                       priority: submission.priority, useFHE: submission.useFHE, payload: submission.payload,
                       createdAt: now, maxAttempts: configuration.maxAttempts, timeoutSeconds: timeout)
+        var prepared: PreparedConfidentialJob?
+        if submission.type == .fheCompute, let confidential {
+            do {
+                let p = try await confidential.prepare(payload: submission.payload, jobID: job.id, principal: principal, now: now)
+                prepared = p
+                try checkCost(p.record.quote, tenant: principal.tenant)
+                job.payload = p.payload
+                job.fhe = p.record
+            } catch {
+                if let prepared { await confidential.discard(prepared, jobID: job.id, tenant: job.tenant) }
+                if let key { try? await store.releaseIdempotencyKey(key) }
+                throw error
+            }
+        }
         let outcome: InsertOutcome
         do {
             let response = try key.map { ($0, StoredResponse(statusCode: 202, jobID: job.id, body: try JSONEncoder().encode(job))) }
             outcome = try await store.insertJob(job, quota: configuration.plans.plan(for: principal.tenant).quota, idempotency: response)
         } catch {
             if let key { try? await store.releaseIdempotencyKey(key) }
+            if let prepared { await confidential?.discard(prepared, jobID: job.id, tenant: job.tenant) }
             throw error
         }
+        if outcome != .inserted, let prepared { await confidential?.discard(prepared, jobID: job.id, tenant: job.tenant) }
         switch outcome {
         case .inserted:
             wakeup?.signal()
@@ -81,21 +100,59 @@ public final class JobService: Sendable {
         }
     }
 
+    /// A quote over the tenant's plan is refused with the quote, so the client sees why.
+    func checkCost(_ quote: FHEQuote, tenant: String) throws(JobServiceError) {
+        if let limit = configuration.plans.plan(for: tenant).maxBootstrapsPerJob, quote.bootstraps > limit {
+            throw .refused(Refusal("JOB_TOO_EXPENSIVE", status: 422,
+                                   "the job needs \(quote.bootstraps) bootstraps; the plan allows \(limit) per job", quote: quote))
+        }
+    }
+
+    /// The quote of a confidential submission, without queuing anything (`POST /v1/fhe/quote`).
+    public func quote(_ submission: JobSubmission, by principal: Principal, now: Date = Date()) async throws -> FHEQuote {
+        _ = try validate(submission)
+        guard submission.type == .fheCompute, let confidential else {
+            throw JobServiceError.invalidRequest("only fhe_compute submissions (with useFHE: true) have a quote")
+        }
+        let jobID = UUID()
+        let prepared = try await confidential.prepare(payload: submission.payload, jobID: jobID, principal: principal, now: now)
+        await confidential.discard(prepared, jobID: jobID, tenant: principal.tenant)
+        return prepared.record.quote
+    }
+
     /// Checks a submission before anything is stored; returns the job's timeout in seconds.
+    /// A confidential payload's own fields are checked by `ConfidentialJobs.prepare`.
     func validate(_ submission: JobSubmission) throws(JobServiceError) -> Int {
-        if submission.useFHE || submission.type == .fheCompute {
-            throw .unsupportedJobType("confidential (useFHE) jobs are not enabled on this server")
+        if submission.useFHE != (submission.type == .fheCompute) {
+            throw .refused(Refusal("FHE_TYPE_MISMATCH", status: 400, submission.useFHE
+                ? "useFHE: true goes with type fhe_compute"
+                : "type fhe_compute goes with useFHE: true"))
         }
         let payload: InputFields
         var parameters: InputFields?
+        let isConfidential = submission.type == .fheCompute
         do {
-            payload = try InputFields(submission.payload, path: "payload", kind: "a compute payload", known: ["algorithm", "input", "parameters"])
+            payload = try InputFields(submission.payload, path: "payload", kind: isConfidential ? "an fhe_compute payload" : "a compute payload",
+                                      known: isConfidential ? Self.confidentialPayloadFields : ["algorithm", "input", "parameters"])
             if let value = payload["parameters"] {
-                parameters = try InputFields(value, path: "payload.parameters", kind: "the job parameters", known: ["timeout"])
+                if isConfidential {
+                    guard value.objectValue != nil else { throw JobInputError("payload.parameters must be an object") }
+                } else {
+                    parameters = try InputFields(value, path: "payload.parameters", kind: "the job parameters", known: ["timeout"])
+                }
             }
         } catch { throw .invalidRequest(error.message) }
         guard let algorithm = payload["algorithm"]?.stringValue else {
             throw .invalidRequest("payload.algorithm must be a string naming the algorithm")
+        }
+        if isConfidential {
+            guard let confidential else {
+                throw .unsupportedJobType("confidential (useFHE) jobs are not enabled on this server")
+            }
+            guard confidential.algorithms.contains(algorithm) else {
+                throw .unsupportedJobType("no fhe_compute algorithm \"\(algorithm.prefix(64))\"; known: \(confidential.algorithms.joined(separator: ", "))")
+            }
+            return try timeout(payload["parameters"]?["timeout"])
         }
         guard let executor = executors.executor(for: algorithm) else {
             throw .unsupportedJobType("no compute algorithm \"\(algorithm.prefix(64))\"; known: \(executors.algorithms.joined(separator: ", "))")
@@ -103,14 +160,22 @@ public final class JobService: Sendable {
         guard let input = payload["input"] else { throw .invalidRequest("payload.input is required") }
         do { try executor.validate(input: input) } catch { throw .invalidRequest(error.message) }
 
-        var timeout = configuration.defaultTimeoutSeconds
-        if let value = parameters?["timeout"] {
-            guard let seconds = value.integerValue, (1...configuration.maxTimeoutSeconds).contains(seconds) else {
-                throw .invalidRequest("payload.parameters.timeout must be a whole number of seconds from 1 to \(configuration.maxTimeoutSeconds)")
-            }
-            timeout = seconds
+        return try timeout(parameters?["timeout"])
+    }
+
+    /// The fields of an `fhe_compute` payload (the seed's, plus the two other ways of giving
+    /// the encrypted data and client-key mode's server key).
+    public static let confidentialPayloadFields = [
+        "algorithm", "parameters", "client_public_key", "encrypted_data", "encrypted_data_id",
+        "encrypted_data_url", "encrypted_data_sha256", "server_key_id",
+    ]
+
+    private func timeout(_ value: JSONValue?) throws(JobServiceError) -> Int {
+        guard let value else { return configuration.defaultTimeoutSeconds }
+        guard let seconds = value.integerValue, (1...configuration.maxTimeoutSeconds).contains(seconds) else {
+            throw .invalidRequest("payload.parameters.timeout must be a whole number of seconds from 1 to \(configuration.maxTimeoutSeconds)")
         }
-        return timeout
+        return seconds
     }
 
     // MARK: Read and cancel

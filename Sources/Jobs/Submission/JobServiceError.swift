@@ -11,4 +11,22 @@ public enum JobServiceError: Error, Equatable, Sendable {
     case jobNotFinished(JobStatus)
     case notConfidential
     case invalidConfiguration(String)
+    /// A confidential submission refused with a code of its own (a malformed ciphertext, a
+    /// foreign key set, a URL that is not allowed, a job over the plan's bootstraps, ...).
+    case refused(Refusal)
+}
+
+/// A refusal with one of openapi.yml's error codes, its HTTP status, and details a client
+/// can act on (the quote of a job that is too expensive).
+public struct Refusal: Error, Equatable, Sendable, CustomStringConvertible {
+    public var code: String
+    public var status: Int
+    public var message: String
+    public var quote: FHEQuote?
+
+    public init(_ code: String, status: Int, _ message: String, quote: FHEQuote? = nil) {
+        self.code = code; self.status = status; self.message = message; self.quote = quote
+    }
+
+    public var description: String { "\(code): \(message)" }
 }

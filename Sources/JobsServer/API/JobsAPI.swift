@@ -10,6 +10,10 @@ struct JobsAPI: APIProtocol {
     let service: JobService
     let registry: PrometheusCollectorRegistry
     let health: HealthChecks
+    /// The service's Ed25519 public key, base64 (`GET /v1/fhe/keys`).
+    let serviceSigningKey: String
+    /// The largest encrypted-values upload.
+    let maxUploadBytes: Int
 
     private var principal: Principal {
         get throws(APIProblem) {
@@ -64,6 +68,64 @@ struct JobsAPI: APIProtocol {
         let job = try await service.job(id: try jobID(input.path.jobId), for: try principal)
         guard job.useFHE else { throw JobServiceError.notConfidential }
         throw JobServiceError.jobNotFinished(job.status)
+    }
+
+    // MARK: Confidential jobs
+
+    private var confidential: any ConfidentialJobs {
+        get throws(JobServiceError) {
+            guard let c = service.confidential else {
+                throw .unsupportedJobType("confidential (useFHE) jobs are not enabled on this server")
+            }
+            return c
+        }
+    }
+
+    func getFheKeys(_ input: Operations.GetFheKeys.Input) async throws -> Operations.GetFheKeys.Output {
+        let keys = try await confidential.keys(for: try principal)
+        let base = "/v1/fhe/keys/\(keys.keySetID)"
+        return .ok(.init(body: .json(.init(
+            parameterSet: .init(name: keys.parameterSet, fingerprint: keys.parameterFingerprint, securityBits: keys.securityBits,
+                                definition: .init(additionalProperties: try Representations.container(keys.parameterDefinition))),
+            keySetId: keys.keySetID,
+            publicKey: .init(url: "\(base)/public-key", sha256: keys.publicKey.sha256, bytes: Int64(keys.publicKey.bytes)),
+            serverKey: .init(url: "\(base)/server-key", sha256: keys.serverKey.sha256, bytes: Int64(keys.serverKey.bytes)),
+            serviceSigningKey: serviceSigningKey))))
+    }
+
+    func downloadFheKey(_ input: Operations.DownloadFheKey.Input) async throws -> Operations.DownloadFheKey.Output {
+        guard let part = FHEKeyPart(rawValue: input.path.part.rawValue) else { throw APIProblem.invalid("part must be public-key or server-key") }
+        guard let data = try await confidential.keyFile(keySetID: input.path.keySetId, part: part, for: try principal) else {
+            throw APIProblem(.notFound, .notFound, "no such key set for this owner")
+        }
+        let etag = "\"\(SHA256Hex.of(data))\""
+        if let match = input.headers.ifNoneMatch, match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+            return .notModified(.init(headers: .init(etag: etag)))
+        }
+        if let header = input.headers.range {
+            let range = try ByteRange.parse(header, length: data.count)
+            let slice = data[data.startIndex + range.lowerBound ... data.startIndex + range.upperBound]
+            return .partialContent(.init(
+                headers: .init(etag: etag, contentRange: "bytes \(range.lowerBound)-\(range.upperBound)/\(data.count)"),
+                body: .applicationOctetStream(HTTPBody(Data(slice)))))
+        }
+        return .ok(.init(headers: .init(etag: etag, acceptRanges: "bytes"), body: .applicationOctetStream(HTTPBody(data))))
+    }
+
+    func uploadFheCiphertexts(_ input: Operations.UploadFheCiphertexts.Input) async throws -> Operations.UploadFheCiphertexts.Output {
+        guard case .applicationOctetStream(let body) = input.body else {
+            throw APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the body must be application/octet-stream")
+        }
+        let upload = try await confidential.upload(body.map { Data($0) }, limit: maxUploadBytes, for: try principal, now: Date())
+        RequestScope.auditTarget?.set(upload.id)
+        return .created(.init(body: .json(.init(id: upload.id, bytes: Int64(upload.bytes), keySetId: upload.keySetID,
+                                                expiresAt: upload.expiresAt))))
+    }
+
+    func quoteFheJob(_ input: Operations.QuoteFheJob.Input) async throws -> Operations.QuoteFheJob.Output {
+        guard case .json(let body) = input.body else { throw APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the body must be application/json") }
+        let quote = try await service.quote(try Representations.submission(body), by: try principal)
+        return .ok(.init(body: .json(Representations.quote(quote))))
     }
 
     func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {

@@ -14,7 +14,22 @@ enum Representations {
             result: try job.result.map { .init(additionalProperties: try container($0)) },
             resultHash: job.resultHash,
             error: job.failure.map { .init(code: $0.code, message: $0.message) },
-            confirmation: job.confirmation.map(confirmation))
+            confirmation: job.confirmation.map(confirmation),
+            fhe: job.fhe.map(confidential), progress: job.progress.map(progress))
+    }
+
+    static func confidential(_ c: ConfidentialJob) -> Components.Schemas.ConfidentialJob {
+        .init(keySetId: c.keySetID, serverKeyId: c.serverKeyID, parameterSet: c.parameterSet,
+              parameterFingerprint: c.parameterFingerprint, inputBlob: c.inputBlob, inputBytes: c.inputBytes, quote: quote(c.quote))
+    }
+
+    static func quote(_ q: FHEQuote) -> Components.Schemas.FheQuote {
+        .init(bootstraps: Int64(q.bootstraps), predictedSeconds: q.predictedSeconds, secondsPerBootstrap: q.secondsPerBootstrap,
+              cores: q.cores, outputs: q.outputs.map { .init(name: $0.name, _type: $0.type) })
+    }
+
+    static func progress(_ p: FHEProgress) -> Components.Schemas.FheProgress {
+        .init(bootstrapsDone: Int64(p.bootstrapsDone), bootstrapsTotal: Int64(p.bootstrapsTotal), updatedAt: p.updatedAt)
     }
 
     static func confirmation(_ c: Confirmation) -> Components.Schemas.Confirmation {
@@ -28,7 +43,8 @@ enum Representations {
 
     static func usage(_ u: Usage) -> Components.Schemas.Usage {
         .init(tenant: u.tenant, month: u.month, jobsSubmitted: u.jobsSubmitted, jobsSucceeded: u.jobsSucceeded,
-              jobsFailed: u.jobsFailed, computeSeconds: u.computeSeconds, bytesStored: u.bytesStored)
+              jobsFailed: u.jobsFailed, computeSeconds: u.computeSeconds, bytesStored: u.bytesStored,
+              fheBootstraps: u.fheBootstraps, fheComputeSeconds: u.fheComputeSeconds)
     }
 
     static func audit(_ r: AuditRecord) -> Components.Schemas.AuditEntry {

@@ -11,6 +11,8 @@ struct APIProblem: Error, Sendable {
     var detail: String
     /// Headers the answer carries besides the problem (`Retry-After`, rate-limit headers).
     var headers: HTTPFields = [:]
+    /// JOB_TOO_EXPENSIVE: the quote that passed the plan's limit.
+    var quote: FHEQuote?
 
     init(_ code: Code, _ status: HTTPResponse.Status, _ detail: String, headers: HTTPFields = [:]) {
         self.code = code; self.status = status; self.detail = detail; self.headers = headers
@@ -35,6 +37,15 @@ struct APIProblem: Error, Sendable {
         case .jobNotFinished(let s): self.init(.jobNotFinished, .conflict, "the job is \(s.rawValue); its result is not ready")
         case .notConfidential: self.init(.notConfidentialJob, .conflict, "the job was not submitted with useFHE: true; read its result with GET /v1/jobs/{jobId}")
         case .invalidConfiguration(let d): self.init(._internal, .internalServerError, d)
+        case .refused(let refusal):
+            // Every code a refusal can carry is in openapi.yml's ErrorCode; one that is not is a
+            // bug of ours, answered as such rather than with a code the contract lacks.
+            guard let code = Code(rawValue: refusal.code) else {
+                self.init(._internal, .internalServerError, "refused with an undocumented code \(refusal.code): \(refusal.message)")
+                return
+            }
+            self.init(code, HTTPResponse.Status(code: refusal.status), refusal.message)
+            quote = refusal.quote
         }
     }
 
@@ -55,6 +66,26 @@ struct APIProblem: Error, Sendable {
         case .jobNotFinished: "Job not finished"
         case .jobNotCancellable: "Job not cancellable"
         case .notConfidentialJob: "Not a confidential job"
+        case .fheTypeMismatch: "Job type and useFHE disagree"
+        case .invalidClientPublicKey: "Invalid client public key"
+        case .missingEncryptedData: "Missing encrypted data"
+        case .malformedCiphertext: "Malformed ciphertext"
+        case .keySetMismatch: "Ciphertext under another key set"
+        case .invalidFheInput: "Invalid encrypted input"
+        case .invalidParameters: "Invalid algorithm parameters"
+        case .unsupportedFheParameters: "Unsupported FHE parameters"
+        case .fheInputNotFound: "Encrypted input not found"
+        case .fheInputTooLarge: "Encrypted input too large"
+        case .checksumMismatch: "Checksum mismatch"
+        case .urlNotAllowed: "URL not allowed"
+        case .addressNotAllowed: "Address not allowed"
+        case .fetchFailed: "Fetch failed"
+        case .fetchTooLarge: "Fetched data too large"
+        case .fetchTimeout: "Fetch timed out"
+        case .redirectNotAllowed: "Redirect not allowed"
+        case .jobTooExpensive: "Job too expensive"
+        case .clientKeyModeUnavailable: "Client-key mode unavailable"
+        case .keyServiceUnavailable: "Key service unavailable"
         case .serviceUnavailable: "Service unavailable"
         case ._internal: "Internal error"
         }
@@ -62,6 +93,7 @@ struct APIProblem: Error, Sendable {
 
     func document(requestID: String, instance: String?) -> Components.Schemas.Problem {
         Components.Schemas.Problem(_type: "urn:fhe-jobs:problem:\(code.rawValue)", title: title, status: status.code,
-                                   detail: detail, instance: instance, code: code, requestId: requestID)
+                                   detail: detail, instance: instance, code: code, requestId: requestID,
+                                   quote: quote.map(Representations.quote))
     }
 }

@@ -23,11 +23,14 @@ struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    /// `job.submit`, `job.cancel`, `job.fhe_result`, with the job id from the path.
+    /// `job.submit`, `job.cancel`, `job.fhe_result`, with the job id from the path;
+    /// `fhe.upload` and `fhe.quote`.
     static func action(for path: String) -> (String, String?) {
         let parts = path.split(separator: "/").map(String.init)
         switch (parts.count, parts.last) {
         case (2, "jobs"): return ("job.submit", nil)
+        case (3, "ciphertexts"): return ("fhe.upload", nil)
+        case (3, "quote"): return ("fhe.quote", nil)
         case (4, "cancel"): return ("job.cancel", parts[2])
         case (4, "fhe-result"): return ("job.fhe_result", parts[2])
         default: return ("request \(path.prefix(100))", nil)

@@ -9,14 +9,14 @@ import Dispatch
 /// inside its task, so `Task.isCancelled` works as usual, but on a thread of a private serial
 /// queue: Dispatch gives such queues a thread of their own rather than one of the global
 /// executor's (serial queues target an overcommitting root queue).
-final class DedicatedThreadExecutor: TaskExecutor {
+public final class DedicatedThreadExecutor: TaskExecutor {
     private let queue: DispatchQueue
 
-    init(label: String) {
+    public init(label: String) {
         queue = DispatchQueue(label: label)
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }

@@ -1,0 +1,199 @@
+import Crypto
+import FHEPrograms
+import Foundation
+import Jobs
+import Logging
+import TFHE
+
+/// The confidential half of the job service: `fhe_compute` jobs on encrypted integers.
+///
+/// At submission (`prepare`, in API processes) it stores the encrypted inputs in the blob
+/// store, checks every ciphertext against the owner's key set and the algorithm, and quotes
+/// the exact bootstraps. On a worker (`run`) it computes under the key set's server key, never
+/// a secret key, and stores the result. The key service (`LocalKeyService`) is only asked for
+/// the owner's key set, made on first use; a worker process has no key-encryption key at all.
+public final class ConfidentialJobsService: ConfidentialJobs {
+    public struct Configuration: Sendable {
+        /// The largest encrypted-values file a job may take (inline, uploaded or fetched).
+        public var maxInputBytes = 64 << 20
+        /// How long a job's input and result blobs are kept (a blob goes when its last holder expires).
+        public var retention: TimeInterval = 30 * 24 * 3600
+        /// Seconds one bootstrap of the parameter set takes on one core of the worker machines,
+        /// and their cores: the quote's prediction. nil: measured by `calibrate` on this machine.
+        public var secondsPerBootstrap: Double?
+        public var workerCores = ProcessInfo.processInfo.activeProcessorCount
+        public var limits = EncryptedValuesLimits()
+        /// The parameter set's JSON as in params/, shown by `GET /v1/fhe/keys`.
+        public var parameterDefinition: JSONValue = .object([:])
+        public init() {}
+    }
+
+    public let keys: LocalKeyService
+    let store: any JobStore
+    let blobs: FHEBlobs
+    let programs: ProgramRegistry
+    let cache: ServerKeyCache
+    let fetcher: (any EncryptedInputFetcher)?
+    let configuration: Configuration
+    private let calibration: BootstrapCalibration
+    private let logger: Logger
+
+    public init(store: any JobStore, blobs: FHEBlobs, keys: LocalKeyService, cache: ServerKeyCache,
+                fetcher: (any EncryptedInputFetcher)? = nil, programs: ProgramRegistry = .standard,
+                configuration: Configuration = .init(), logger: Logger = Logger(label: "fhe-jobs.fhe")) {
+        self.store = store; self.blobs = blobs; self.keys = keys; self.cache = cache; self.fetcher = fetcher
+        self.programs = programs; self.configuration = configuration; self.logger = logger
+        calibration = BootstrapCalibration(fixed: configuration.secondsPerBootstrap)
+    }
+
+    public var algorithms: [String] { programs.names }
+    var parameters: ParameterSet { keys.parameters }
+
+    // MARK: Submission
+
+    public func prepare(payload: JSONValue, jobID: JobID, principal: Principal, now: Date) async throws -> PreparedConfidentialJob {
+        let request = try ConfidentialPayload(payload, securityBits: parameters.securityBits)
+        guard let program = programs.program(named: request.algorithm) else {
+            throw JobServiceError.unsupportedJobType("no fhe_compute algorithm \"\(request.algorithm.prefix(64))\"")
+        }
+        if request.serverKeyID != nil {
+            throw JobServiceError.refused(Refusal("CLIENT_KEY_MODE_UNAVAILABLE", status: 422,
+                                                  "client-key mode (server_key_id) is not offered by this server yet"))
+        }
+        let keySet = try await keys.keySet(tenant: principal.tenant, owner: principal.subject)
+        let hold = BlobHold(holder: .job(jobID), expires: now.addingTimeInterval(configuration.retention))
+        let input = try await storeInput(request, tenant: principal.tenant, hold: hold)
+        do {
+            if let pin = request.pinnedSHA256, pin != input.id {
+                throw JobServiceError.refused(Refusal("CHECKSUM_MISMATCH", status: 400,
+                                                      "the encrypted data's SHA-256 is \(input.id), not encrypted_data_sha256 \(pin)"))
+            }
+            let bytes = try await blobs.read(tenant: principal.tenant, id: input.id, limit: configuration.maxInputBytes)
+            let parameters = self.parameters, limits = configuration.limits
+            let parametersJSON = request.programParameters.canonicalData()
+            let (prepared, bootstraps) = try await FHEThreads.run { () throws -> (PreparedProgram, Int) in
+                let values = try EncryptedValues(serialized: bytes, parameters: parameters, limits: limits)
+                guard values.keySetID.hex == keySet.id else {
+                    throw ProgramError(.keySetMismatch, "the inputs were encrypted under key set \(values.keySetID.hex); "
+                        + "this owner's key set is \(keySet.id) (GET /v1/fhe/keys): a ciphertext made for another owner cannot be used")
+                }
+                let prepared = try program.prepare(parameters: parametersJSON, inputs: values.shapes)
+                return (prepared, try prepared.quote(values, parameters: parameters))
+            }
+            let quote = FHEQuote(bootstraps: bootstraps, secondsPerBootstrap: await calibration.seconds(parameters: parameters),
+                                 cores: configuration.workerCores,
+                                 outputs: prepared.outputs.map { FHEOutput(name: $0.name, type: $0.shape.description) })
+            let record = ConfidentialJob(
+                keySetID: keySet.id, serverKeyID: nil, parameterSet: parameters.name,
+                parameterFingerprint: keySet.parameterFingerprint, inputBlob: input.id, inputBytes: input.size,
+                clientPublicKey: request.clientPublicKeyPEM, quote: quote)
+            let url: String? = if case .url(let u) = request.source { u } else { nil }
+            return PreparedConfidentialJob(payload: request.stored(inputBlob: input.id, url: url), record: record)
+        } catch {
+            try? await blobs.release(tenant: principal.tenant, id: input.id, holder: hold.holder)
+            throw Self.refusal(error)
+        }
+    }
+
+    public func discard(_ prepared: PreparedConfidentialJob, jobID: JobID, tenant: String) async {
+        try? await blobs.release(tenant: tenant, id: prepared.record.inputBlob, holder: .job(jobID))
+    }
+
+    /// The input's blob, held by the job: stored from the inline bytes or the URL, or the
+    /// upload's blob given one more holder.
+    private func storeInput(_ request: ConfidentialPayload, tenant: String, hold: BlobHold) async throws -> FHEBlobs.Stored {
+        switch request.source {
+        case .inline(let bytes):
+            guard bytes.count <= configuration.maxInputBytes else { throw Self.tooLarge(configuration.maxInputBytes) }
+            return try await blobs.put(tenant: tenant, bytes, hold: hold)
+        case .uploaded(let id):
+            guard let stored = try await blobs.hold(tenant: tenant, id: id, hold: hold) else {
+                throw JobServiceError.refused(Refusal("FHE_INPUT_NOT_FOUND", status: 400,
+                                                      "no uploaded encrypted data \(id) for this tenant (uploads expire after a day)"))
+            }
+            return stored
+        case .url(let url):
+            guard let fetcher else {
+                throw JobServiceError.refused(Refusal("URL_NOT_ALLOWED", status: 400,
+                                                      "this server fetches no URL (no --fetch-allow-host is configured)"))
+            }
+            return try await fetcher.fetch(url, limit: configuration.maxInputBytes, into: blobs, tenant: tenant, hold: hold)
+        }
+    }
+
+    static func tooLarge(_ limit: Int) -> JobServiceError {
+        .refused(Refusal("FHE_INPUT_TOO_LARGE", status: 413, "the encrypted data is larger than this server's limit of \(limit) bytes"))
+    }
+
+    /// Engine and program errors as the refusals of openapi.yml.
+    static func refusal(_ error: any Error) -> any Error {
+        switch error {
+        case let error as ProgramError:
+            let status = switch error.code {
+            case .keySetMismatch, .invalidParameters, .invalidInput: 422
+            case .malformedCiphertext: 400
+            case .stopped: 409
+            }
+            return JobServiceError.refused(Refusal(error.code.rawValue, status: status, error.message))
+        case let error as SerializationError:
+            return JobServiceError.refused(Refusal("MALFORMED_CIPHERTEXT", status: 400, error.description))
+        case let error as TFHEError:
+            return JobServiceError.refused(Refusal("INVALID_FHE_INPUT", status: 422, error.description))
+        default:
+            return error
+        }
+    }
+
+    // MARK: Running
+
+    public func run(_ job: Job, progress: @escaping @Sendable (Int) -> Void) async throws -> ConfidentialResult {
+        guard let record = job.fhe else { throw JobInputError("the job has no confidential record") }
+        guard let keySet = try await store.keySet(id: record.keySetID) else {
+            throw JobInputError("the job's key set \(record.keySetID) was deleted: its owner's keys were shredded")
+        }
+        let request = try ConfidentialPayload(job.payload, securityBits: parameters.securityBits)
+        guard let program = programs.program(named: request.algorithm) else {
+            throw JobInputError("this worker has no fhe_compute algorithm \(request.algorithm)")
+        }
+        let parameters = self.parameters
+        let blobs = self.blobs, tenant = job.tenant
+        let serverKey = try await cache.key(id: keySet.id, parameters: parameters) {
+            try await blobs.read(tenant: tenant, id: keySet.serverKeyBlob, limit: keySet.serverKeyBytes)
+        }
+        let input = try await blobs.read(tenant: tenant, id: record.inputBlob, limit: record.inputBytes)
+        let parametersJSON = request.programParameters.canonicalData()
+        let limits = configuration.limits
+        let started = ContinuousClock.now
+        let (output, performed) = try await FHEThreads.run { () throws -> (Data, Int) in
+            let values = try EncryptedValues(serialized: input, parameters: parameters, limits: limits)
+            let prepared = try program.prepare(parameters: parametersJSON, inputs: values.shapes)
+            var done = 0
+            let key = serverKey.observing { layer in
+                // Between two layers: a cancelled job (or one past its timeout) stops here.
+                if Task.isCancelled { throw CancellationError() }
+                done += layer
+                progress(done)
+            }
+            let result = try prepared.run(values, key: key)
+            return (try result.serialized(), key.bootstrapCount)
+        }
+        let elapsed = ContinuousClock.now - started
+        await calibration.observe(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                                  bootstraps: performed, cores: ProcessInfo.processInfo.activeProcessorCount)
+        let hold = BlobHold(holder: .job(job.id), expires: Date().addingTimeInterval(configuration.retention))
+        let stored = try await blobs.put(tenant: tenant, output, hold: hold)
+        let digest = ConfidentialResultDigest.digest(
+            algorithm: request.algorithm, parameters: request.parameters, keySetID: record.keySetID,
+            serverKeyID: record.serverKeyID, inputBlob: record.inputBlob, resultBlob: stored.id)
+        let summary: JSONValue = .object([
+            "result_blob": .string(stored.id), "result_bytes": .number(Double(stored.size)),
+            "bootstraps": .number(Double(performed)),
+            "outputs": .array(record.quote.outputs.map { .object(["name": .string($0.name), "type": .string($0.type)]) }),
+        ])
+        if performed != record.quote.bootstraps {
+            logger.error("bootstraps performed differ from the quote", metadata: [
+                "job": "\(job.id)", "quoted": "\(record.quote.bootstraps)", "performed": "\(performed)"])
+        }
+        return ConfidentialResult(summary: summary, resultHash: digest, resultBlob: stored.id, bootstrapsPerformed: performed)
+    }
+}

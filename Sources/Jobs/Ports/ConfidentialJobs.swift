@@ -1,0 +1,94 @@
+import Foundation
+
+/// The confidential half of the service (`fhe_compute` jobs), implemented by the FHEJobs
+/// module, which alone knows TFHE: the job service and the workers only hand jobs to it.
+public protocol ConfidentialJobs: Sendable {
+    /// The algorithms it runs.
+    var algorithms: [String] { get }
+
+    /// Checks an `fhe_compute` payload, stores its encrypted inputs in the blob store (held by
+    /// the job `jobID`), checks every ciphertext against the owner's key set and the algorithm,
+    /// and quotes the job. Returns the payload to store (inputs replaced by their blob
+    /// reference) and the job's confidential record. Refusals are `JobServiceError.refused`.
+    func prepare(payload: JSONValue, jobID: JobID, principal: Principal, now: Date) async throws -> PreparedConfidentialJob
+
+    /// Forgets the inputs of a prepared job that was not queued after all (quota, idempotency).
+    func discard(_ prepared: PreparedConfidentialJob, jobID: JobID, tenant: String) async
+
+    /// Runs a leased job on this worker: reads its inputs, computes under its server key with
+    /// `progress` told the bootstraps done, stores the result blob. Returns once the result is
+    /// stored; throws `CancellationError` if the task is cancelled (checked between bootstrap
+    /// layers).
+    func run(_ job: Job, progress: @escaping @Sendable (Int) -> Void) async throws -> ConfidentialResult
+
+    // MARK: Keys and uploads, for the HTTP API
+
+    /// The caller's key set (made on first use) and the parameter set: nothing secret.
+    func keys(for principal: Principal) async throws -> FHEKeysDescription
+    /// One of the caller's key files (`public-key` or `server-key`); nil if it has no such key set.
+    func keyFile(keySetID: String, part: FHEKeyPart, for principal: Principal) async throws -> Data?
+    /// Checks an uploaded encrypted-values file against the caller's key set and keeps it for
+    /// a day (until a job holds it). `limit` bounds the bytes read from `chunks`.
+    func upload<Chunks: AsyncSequence & Sendable>(_ chunks: Chunks, limit: Int, for principal: Principal, now: Date)
+        async throws -> FHEUpload where Chunks.Element == Data
+}
+
+public enum FHEKeyPart: String, Sendable, CaseIterable {
+    case publicKey = "public-key"
+    case serverKey = "server-key"
+}
+
+/// What `GET /v1/fhe/keys` shows.
+public struct FHEKeysDescription: Sendable, Equatable {
+    public var parameterSet: String
+    public var parameterFingerprint: String
+    public var securityBits: Int?
+    /// The parameter set's JSON, as in params/.
+    public var parameterDefinition: JSONValue
+    public var keySetID: String
+    public var publicKey: (sha256: String, bytes: Int)
+    public var serverKey: (sha256: String, bytes: Int)
+
+    public init(parameterSet: String, parameterFingerprint: String, securityBits: Int?, parameterDefinition: JSONValue,
+                keySetID: String, publicKey: (sha256: String, bytes: Int), serverKey: (sha256: String, bytes: Int)) {
+        self.parameterSet = parameterSet; self.parameterFingerprint = parameterFingerprint; self.securityBits = securityBits
+        self.parameterDefinition = parameterDefinition; self.keySetID = keySetID; self.publicKey = publicKey; self.serverKey = serverKey
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.parameterSet == b.parameterSet && a.parameterFingerprint == b.parameterFingerprint && a.securityBits == b.securityBits
+            && a.parameterDefinition == b.parameterDefinition && a.keySetID == b.keySetID
+            && a.publicKey == b.publicKey && a.serverKey == b.serverKey
+    }
+}
+
+public struct FHEUpload: Sendable, Equatable {
+    public var id: String
+    public var bytes: Int
+    public var keySetID: String
+    public var expiresAt: Date
+    public init(id: String, bytes: Int, keySetID: String, expiresAt: Date) {
+        self.id = id; self.bytes = bytes; self.keySetID = keySetID; self.expiresAt = expiresAt
+    }
+}
+
+public struct PreparedConfidentialJob: Sendable, Equatable {
+    public var payload: JSONValue
+    public var record: ConfidentialJob
+    public init(payload: JSONValue, record: ConfidentialJob) { self.payload = payload; self.record = record }
+}
+
+/// What a confidential job produced: the result blob and what the chain commits to.
+public struct ConfidentialResult: Sendable, Equatable {
+    /// The job's `result` as `GET` shows it: the result blob's id and size and the outputs' types
+    /// (never a value: values are only opened through `fhe-result`).
+    public var summary: JSONValue
+    /// The digest confirmed on chain (see `ConfidentialResultDigest`).
+    public var resultHash: String
+    public var resultBlob: String
+    public var bootstrapsPerformed: Int
+    public init(summary: JSONValue, resultHash: String, resultBlob: String, bootstrapsPerformed: Int) {
+        self.summary = summary; self.resultHash = resultHash; self.resultBlob = resultBlob
+        self.bootstrapsPerformed = bootstrapsPerformed
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import FHEJobs
+import Foundation
+import Jobs
+import Logging
+import TFHE
+
+/// How the service runs confidential (`fhe_compute`) jobs; every option also reads an
+/// environment variable.
+struct FHEOptions: ParsableArguments {
+    private static let environment = ProcessInfo.processInfo.environment
+
+    @Option(help: "The TFHE parameter set of every key set: a file, or a name in ./params or $FHE_PARAMS_DIR (env FHE_JOBS_FHE_PARAMETERS).")
+    var fheParameters: String = Self.environment["FHE_JOBS_FHE_PARAMETERS"] ?? "tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128"
+
+    @Flag(help: "Allow an insecure test parameter set (tests only: NO SECURITY).")
+    var fheAllowInsecureParameters = false
+
+    @Option(help: "File holding the key-encryption key, base64 of 32 bytes (else env FHE_JOBS_KEK). Needed by `serve`, never by `worker`. With SQLite and neither given, one is made in the data folder.")
+    var kekFile: String? = Self.environment["FHE_JOBS_KEK_FILE"]
+
+    @Option(help: "Confidential jobs run at once per process (env FHE_JOBS_FHE_CONCURRENCY); each takes every core.")
+    var fheConcurrency: Int = Self.environment["FHE_JOBS_FHE_CONCURRENCY"].flatMap(Int.init) ?? 1
+
+    @Option(help: "Seconds of one bootstrap on one worker core, for quotes (env FHE_JOBS_FHE_SECONDS_PER_BOOTSTRAP); measured on this machine if absent.")
+    var fheSecondsPerBootstrap: Double? = Self.environment["FHE_JOBS_FHE_SECONDS_PER_BOOTSTRAP"].flatMap(Double.init)
+
+    @Option(help: "Memory for expanded server keys in this process, MiB (env FHE_JOBS_FHE_KEY_CACHE_MB).")
+    var fheKeyCacheMB: Int = Self.environment["FHE_JOBS_FHE_KEY_CACHE_MB"].flatMap(Int.init) ?? 2048
+
+    @Option(help: "Largest encrypted input, MiB (env FHE_JOBS_FHE_MAX_INPUT_MB).")
+    var fheMaxInputMB: Int = Self.environment["FHE_JOBS_FHE_MAX_INPUT_MB"].flatMap(Int.init) ?? 64
+
+    func validate() throws {
+        guard (1...64).contains(fheConcurrency) else { throw ValidationError("--fhe-concurrency must be 1 to 64") }
+        guard fheKeyCacheMB >= 0 else { throw ValidationError("--fhe-key-cache-mb must be 0 or more") }
+        guard (1...4096).contains(fheMaxInputMB) else { throw ValidationError("--fhe-max-input-mb must be 1 to 4096") }
+        if let s = fheSecondsPerBootstrap, !(s > 0 && s < 10) { throw ValidationError("--fhe-seconds-per-bootstrap must be a positive number of seconds") }
+    }
+
+    /// The parameter set and its JSON.
+    func parameterSet() throws -> (ParameterSet, JSONValue) {
+        let url: URL
+        if fheParameters.contains("/") || fheParameters.hasSuffix(".json") {
+            url = URL(fileURLWithPath: fheParameters)
+        } else {
+            let folder = Self.environment["FHE_PARAMS_DIR"].map { URL(fileURLWithPath: $0) }
+                ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("params")
+            url = folder.appendingPathComponent(fheParameters + ".json")
+        }
+        guard let data = try? Data(contentsOf: url) else {
+            throw StartupError("cannot read the FHE parameter set \(url.path) (--fhe-parameters; run from the repository, or set FHE_PARAMS_DIR)")
+        }
+        do {
+            return (try ParameterSet.parse(json: data, allowInsecure: fheAllowInsecureParameters), try JSONValue.decode(data))
+        } catch {
+            throw StartupError("the FHE parameter set \(url.path): \(error)")
+        }
+    }
+
+    /// The key-encryption key: given, or (SQLite only, where one machine holds everything)
+    /// made in the data folder on first start, mode 0600 from the first byte.
+    func keyEncryptionKey(dataDirectory: URL, allowGenerated: Bool, logger: Logger) throws -> KeyEncryptionKey {
+        do {
+            if let kek = try KeyEncryptionKey.load(file: kekFile) { return kek }
+        } catch {
+            throw StartupError("\(error)")
+        }
+        guard allowGenerated else { throw StartupError("\(KeyServiceError.keyEncryptionKeyMissing)") }
+        let file = dataDirectory.appendingPathComponent("key-encryption.key")
+        if let text = try? String(contentsOf: file, encoding: .utf8) {
+            do { return try KeyEncryptionKey(base64: text) } catch { throw StartupError("\(file.path): \(error)") }
+        }
+        let fd = open(file.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw StartupError("cannot create \(file.path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let text = KeyEncryptionKey.generateBase64() + "\n"
+        guard write(fd, text, text.utf8.count) == text.utf8.count, fsync(fd) == 0 else {
+            throw StartupError("cannot write \(file.path): \(String(cString: strerror(errno)))")
+        }
+        logger.warning("made a key-encryption key beside the database (single-machine default); give --kek-file from a secret store in production",
+                       metadata: ["file": "\(file.path)"])
+        return try KeyEncryptionKey(base64: text)
+    }
+
+    /// The confidential half of the service. `kek` is nil in worker processes: they compute
+    /// under server keys only.
+    func confidentialJobs(store: any JobStore, dataDirectory: URL, kek: KeyEncryptionKey?, logger: Logger) throws -> ConfidentialJobsService {
+        let (parameters, definition) = try parameterSet()
+        let blobs = FHEBlobs(try FileBlobStore(root: dataDirectory.appendingPathComponent("blobs")))
+        let keys = LocalKeyService(store: store, blobs: blobs, parameters: parameters, kek: kek, logger: logger)
+        var configuration = ConfidentialJobsService.Configuration()
+        configuration.maxInputBytes = fheMaxInputMB << 20
+        configuration.secondsPerBootstrap = fheSecondsPerBootstrap
+        configuration.parameterDefinition = definition
+        return ConfidentialJobsService(store: store, blobs: blobs, keys: keys, cache: ServerKeyCache(capacityBytes: fheKeyCacheMB << 20),
+                                       configuration: configuration, logger: logger)
+    }
+}
