@@ -57,7 +57,8 @@ public protocol BlobStore: Sendable {
     func delete(tenant: String, id: BlobID) async throws(BlobStoreError) -> Bool
 
     /// Removes holds expired at `now`, then blobs without holds, then temporary files of puts
-    /// that crashed (older than an hour at `now`).
+    /// that crashed (untouched for an hour, by default, at `now`). Run it periodically; a put
+    /// whose hold is already expired is kept until the next sweep.
     func sweep(now: Date) async throws(BlobStoreError) -> SweepReport
 }
 
