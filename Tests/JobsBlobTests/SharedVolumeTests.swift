@@ -39,7 +39,7 @@ struct SharedVolumeTests {
                 environment["BLOB_STORE_CHILD_INDEX"] = "\(i)"
                 child.environment = environment
                 let log = logs.appendingPathComponent("child\(i).log")
-                FileManager.default.createFile(atPath: log.path, contents: nil)
+                #expect(FileManager.default.createFile(atPath: log.path, contents: nil))
                 child.standardOutput = try FileHandle(forWritingTo: log)
                 child.standardError = child.standardOutput
                 children.append(child)
