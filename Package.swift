@@ -94,6 +94,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // The blob store alone (its filesystem adapter), quick to build without the service.
+        .testTarget(name: "JobsBlobTests", dependencies: ["Jobs"]),
         .target(name: "JobStoreSQLite", dependencies: ["Jobs", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "JobStorePostgres", dependencies: ["Jobs", .product(name: "PostgresNIO", package: "postgres-nio")]),
         // The regular compute algorithms (job type `compute`).
