@@ -197,3 +197,21 @@ public final class ConfidentialJobsService: ConfidentialJobs {
         return ConfidentialResult(summary: summary, resultHash: digest, resultBlob: stored.id, bootstrapsPerformed: performed)
     }
 }
+
+extension ConfidentialJobsService {
+    /// Sweeps the blob store every `interval` until cancelled: holds past their expiry go, then
+    /// blobs no one holds (inputs and results of expired jobs, uploads never used).
+    public func sweepBlobs(every interval: Duration = .seconds(600)) async {
+        while !Task.isCancelled {
+            do {
+                let report = try await blobs.store.sweep(now: Date())
+                if report.blobsDeleted > 0 {
+                    logger.info("swept blobs", metadata: ["deleted": "\(report.blobsDeleted)", "bytes": "\(report.bytesFreed)"])
+                }
+            } catch {
+                logger.error("blob sweep failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

@@ -92,6 +92,7 @@ struct Serve: AsyncParsableCommand {
                 group.addTask { try await app.runService() }
                 if let pool { group.addTask { await cancelWhenGracefulShutdown { await pool.run() } } }
                 group.addTask { await cancelWhenGracefulShutdown { await confirmer.run() } }
+                group.addTask { await cancelWhenGracefulShutdown { await confidential.sweepBlobs() } }
                 try await group.waitForAll()
             }
         }

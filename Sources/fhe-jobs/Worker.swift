@@ -46,6 +46,7 @@ struct Worker: AsyncParsableCommand {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await cancelWhenGracefulShutdown { await pool.run() } }
                 group.addTask { await cancelWhenGracefulShutdown { await confirmer.run() } }
+                group.addTask { await cancelWhenGracefulShutdown { await confidential.sweepBlobs() } }
             }
         }
         try await ServiceGroup(configuration: .init(services: graph.backgroundServices + [runner],
