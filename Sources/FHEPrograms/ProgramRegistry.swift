@@ -13,7 +13,7 @@ public struct ProgramRegistry: Sendable {
     public static let standard = ProgramRegistry([
         StatisticalAnalysis(),
         ConfidentialTransfer(),
-        // OperationGraphProgram(),  // TODO(operation-graph helper): add when Programs/OperationGraph/ lands.
+        OperationGraphProgram(),
     ])
 
     public func program(named name: String) -> (any FHEProgram)? { programs.first { $0.name == name } }

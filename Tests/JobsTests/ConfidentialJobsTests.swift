@@ -60,7 +60,7 @@ struct FHETestClient {
     }
 
     func encrypt(_ values: [(String, ValueShape, ClearValue)]) throws -> Data {
-        try EncryptedValues.encrypt(values, keySetID: keySetID, publicKey: publicKey).serialized()
+        try EncryptedValues.encrypt(values, keySetID: keySetID, publicKey: publicKey)
     }
 }
 

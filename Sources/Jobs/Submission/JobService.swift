@@ -131,7 +131,7 @@ public final class JobService: Sendable {
         let payload: InputFields
         var parameters: InputFields?
         let isConfidential = submission.type == .fheCompute
-        do {
+        do throws(JobInputError) {
             payload = try InputFields(submission.payload, path: "payload", kind: isConfidential ? "an fhe_compute payload" : "a compute payload",
                                       known: isConfidential ? Self.confidentialPayloadFields : ["algorithm", "input", "parameters"])
             if let value = payload["parameters"] {

@@ -35,14 +35,13 @@ public final class ShortintServerKey<T: TorusScalar>: Sendable {
     /// The metadata-only output of every bootstrap (copy-on-write: shared until written).
     private let zeroBlock: LWECiphertext<T>
 
-    public init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
-        let p = serverKey.parameters
-        try Self.checkPacking(p)
-        evaluation = .cryptographic(serverKey, BootstrapPool(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize))
-        parameters = p
-        encoding = ShortintEncoding(parameters: p)
-        observer = nil
-        zeroBlock = LWECiphertext(dimension: p.ciphertextDimension, parameterFingerprint: p.fingerprint)
+    // A convenience initialiser: the check throws before any stored property exists. (Throwing
+    // from the designated initialiser after some are set made Swift 6.3's optimiser crash,
+    // "Found ownership error", in the code that destroys the partly made object.)
+    public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
+        try Self.checkPacking(serverKey.parameters)
+        self.init(evaluation: .cryptographic(serverKey, BootstrapPool(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize)),
+                  parameters: serverKey.parameters, observer: nil)
     }
 
     private init(evaluation: Evaluation, parameters: ParameterSet, observer: LayerObserver?) {
