@@ -35,9 +35,9 @@ public final class ShortintServerKey<T: TorusScalar>: Sendable {
     /// The metadata-only output of every bootstrap (copy-on-write: shared until written).
     private let zeroBlock: LWECiphertext<T>
 
-    // A convenience initialiser: the check throws before any stored property exists. (Throwing
-    // from the designated initialiser after some are set made Swift 6.3's optimiser crash,
-    // "Found ownership error", in the code that destroys the partly made object.)
+    // A convenience initializer, so that the check throws before any stored property (the
+    // atomic counter among them) exists: Swift 6.3's optimizer crashes ("Found ownership
+    // error") specialising a throwing designated initializer of this class across modules.
     public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
         try Self.checkPacking(serverKey.parameters)
         self.init(evaluation: .cryptographic(serverKey, BootstrapPool(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize)),
