@@ -50,9 +50,12 @@ extension OperationGraph {
 
     static func bootstrapBound(for node: Node) -> Int {
         // The widest operand or result decides (a cast's cost is that of its wider side).
-        let bits = (node.arguments.map(\.kind) + [node.kind]).map(\.bitWidth).max()!
-        let n = Swift.max(1, bits / 2)
+        let n = Swift.max(1, widestKind(of: node).bitWidth / 2)
         return bootstrapBound(node.operation, blocks: n, clearOperand: node.arguments.contains { $0.source.isConstant })
+    }
+
+    private static func widestKind(of node: Node) -> ValueKind {
+        (node.arguments.map(\.kind) + [node.kind]).max { $0.bitWidth < $1.bitWidth }!
     }
 
     /// Refuses a graph whose estimate is above `OperationGraphLimits.maxEstimatedBootstraps`,
@@ -63,6 +66,6 @@ extension OperationGraph {
         guard estimate > limit else { return }
         let costliest = nodes.max { Self.bootstrapBound(for: $0) < Self.bootstrapBound(for: $1) }!
         throw Self.refusal("the graph's estimated cost of \(estimate) bootstraps is above the limit of \(limit) "
-                           + "(its costliest node, \(quotedName(costliest.id)) (\(costliest.operation) on \(costliest.kind)), alone may take \(Self.bootstrapBound(for: costliest)))")
+                           + "(its costliest node, \(quotedName(costliest.id)) (\(costliest.operation) on \(Self.widestKind(of: costliest))), alone may take \(Self.bootstrapBound(for: costliest)))")
     }
 }
