@@ -52,7 +52,7 @@ struct IntegerBenchRunner {
         times.removeFirst()
         times.sort()
         let pbs = times[times.count / 2]
-        log(String(format: "single-thread KS+PBS: %.3f ms; %d workers", pbs, key.shortint.pool.workerCount))
+        log(String(format: "single-thread KS+PBS: %.3f ms; %d workers", pbs, key.shortint.workerCount))
         var results: [Result] = []
         var rng = SystemRandomNumberGenerator()
         for width in widths {
@@ -107,7 +107,7 @@ struct IntegerBenchRunner {
                 }
                 latencies.sort()
                 let ms = latencies[latencies.count / 2]
-                let ideal = Double(count) * pbs / Double(key.shortint.pool.workerCount)
+                let ideal = Double(count) * pbs / Double(key.shortint.workerCount)
                 let result = Result(operation: op, width: width, milliseconds: ms, bootstraps: count,
                                     idealMilliseconds: ideal, efficiency: ms > 0 ? ideal / ms : 0, iterations: iterations)
                 log("  FheUint\(width)".padding(toLength: 12, withPad: " ", startingAt: 0)
@@ -116,7 +116,7 @@ struct IntegerBenchRunner {
                 results.append(result)
             }
         }
-        return Report(parameters: parameters.name, workers: key.shortint.pool.workerCount, batchSize: batchSize,
+        return Report(parameters: parameters.name, workers: key.shortint.workerCount, batchSize: batchSize,
                       singleThreadKSPBSMilliseconds: pbs, results: results)
     }
 }

@@ -7,6 +7,19 @@ extension IntegerServerKey {
         return RadixCiphertext(blocks: try sumColumns(zip(x, y).map { [$0, $1] }).blocks)
     }
 
+    /// Σ operands modulo messageModulus^blockCount: all the operands' blocks go into the
+    /// columns of one carry-save sum (`sumColumns`), so the depth grows with the logarithm of
+    /// the operand count rather than with the count itself, and each layer compresses every
+    /// column at once. Operands must share their block count; no operand gives 0? No: at least
+    /// one operand is required, since the width comes from the operands.
+    public func sum(_ operands: [RadixCiphertext<T>]) throws -> RadixCiphertext<T> {
+        guard let first = operands.first else { throw TFHEError.unsupported("a sum needs at least one operand") }
+        for x in operands { try check(first, x) }
+        if operands.count == 1 { return RadixCiphertext(blocks: try propagated(first).blocks) }
+        let columns = (0..<first.blockCount).map { c in operands.map { $0.blocks[c] } }
+        return RadixCiphertext(blocks: try sumColumns(columns).blocks)
+    }
+
     /// a + b and whether it wrapped (the carry out of the top block).
     public func overflowingAdd(_ a: RadixCiphertext<T>, _ b: RadixCiphertext<T>) throws -> (RadixCiphertext<T>, ShortintCiphertext<T>) {
         try check(a, b)

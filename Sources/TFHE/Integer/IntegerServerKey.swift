@@ -14,9 +14,37 @@ public final class IntegerServerKey<T: TorusScalar>: Sendable {
         try self.init(shortint: ShortintServerKey(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize))
     }
 
+    /// A key that runs exactly the same integer code but performs no bootstrap (see
+    /// `ShortintServerKey.metadataOnly`): its `bootstrapCount` after an operation is the number
+    /// of bootstraps a real key of `parameters` performs for it on inputs of the same metadata.
+    /// It is how a program's cost is quoted before it runs.
+    public static func metadataOnly(parameters: ParameterSet) throws -> IntegerServerKey<T> {
+        IntegerServerKey(shortint: try .metadataOnly(parameters: parameters))
+    }
+
+    /// A new key object for one evaluation: it shares this key's server key and pool (nothing
+    /// is copied), counts only its own bootstraps in `bootstrapCount` (from 0), and calls
+    /// `observer` BEFORE each layer of independent bootstraps with the number of bootstraps
+    /// that layer is about to perform, on the thread running the operation.
+    ///
+    /// - Progress: when `observer` is called, the observed key's `bootstrapCount` is the number
+    ///   of bootstraps done so far (the layers before this one); the sum of the arguments
+    ///   received so far is that count plus this layer. When the operation returns, all are done.
+    /// - Stopping: an error thrown by `observer` propagates unchanged out of the integer
+    ///   operation before the layer's work starts, so a caller can throw its own
+    ///   `CancellationError` between layers; the count is then what was done before.
+    ///
+    /// Empty layers are not observed. Layers run one after another, so `observer` is never
+    /// called concurrently by one operation (but it is by two operations run at once on the
+    /// same observed key).
+    public func observing(_ observer: @escaping @Sendable (_ bootstrapsInLayer: Int) throws -> Void) -> IntegerServerKey<T> {
+        IntegerServerKey(shortint: shortint.observing(observer))
+    }
+
     public var parameters: ParameterSet { shortint.parameters }
     public var encoding: ShortintEncoding { shortint.encoding }
-    /// Bootstraps performed so far through this key (all operations, all threads).
+    /// Bootstraps performed so far through this key object (all operations, all threads); a
+    /// key made by `observing` counts its own, and they are not added to this one's.
     public var bootstrapCount: Int { shortint.bootstrapCount }
 
     var messageModulus: UInt64 { encoding.messageModulus }

@@ -39,14 +39,7 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         }
     }
 
-    func check(_ ciphertext: LWECiphertext<T>) throws {
-        guard ciphertext.parameterFingerprint == parameters.fingerprint else {
-            throw TFHEError.parameterMismatch(expected: parameters.name, found: String(ciphertext.parameterFingerprint, radix: 16))
-        }
-        guard ciphertext.dimension == parameters.ciphertextDimension else {
-            throw TFHEError.dimensionMismatch(expected: parameters.ciphertextDimension, found: ciphertext.dimension)
-        }
-    }
+    func check(_ ciphertext: LWECiphertext<T>) throws { try parameters.check(ciphertext) }
 
     // MARK: Lookup tables
 
@@ -161,5 +154,17 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         var output = LWECiphertext<T>(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
         try programmableBootstrap(input, table: table, scratch: makeScratch(), into: &output)
         return output
+    }
+}
+
+extension ParameterSet {
+    /// A bootstrap input must be of this parameter set and of its ciphertext dimension.
+    func check<T: TorusScalar>(_ ciphertext: LWECiphertext<T>) throws {
+        guard ciphertext.parameterFingerprint == fingerprint else {
+            throw TFHEError.parameterMismatch(expected: name, found: String(ciphertext.parameterFingerprint, radix: 16))
+        }
+        guard ciphertext.dimension == ciphertextDimension else {
+            throw TFHEError.dimensionMismatch(expected: ciphertextDimension, found: ciphertext.dimension)
+        }
     }
 }

@@ -1,13 +1,14 @@
 /// Reads little-endian fields from a byte buffer, checking every read against what is left
 /// before it copies or allocates anything: a length read from the input can never make it
-/// allocate more than the input's own size.
-struct ByteReader {
+/// allocate more than the input's own size. Package-wide, so that formats built on the
+/// envelope outside the engine (FHEPrograms' encrypted-values files) read the same way.
+package struct ByteReader {
     private let buffer: UnsafeRawBufferPointer
-    private(set) var offset = 0
+    package private(set) var offset = 0
 
-    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+    package init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
-    var remaining: Int { buffer.count - offset }
+    package var remaining: Int { buffer.count - offset }
 
     private mutating func take(_ count: Int, for field: String) throws -> Int {
         guard count >= 0, count <= remaining else {
@@ -17,7 +18,7 @@ struct ByteReader {
         return offset
     }
 
-    mutating func read<I: FixedWidthInteger>(_: I.Type, _ field: String) throws -> I {
+    package mutating func read<I: FixedWidthInteger>(_: I.Type, _ field: String) throws -> I {
         let at = try take(MemoryLayout<I>.size, for: field)
         return I(littleEndian: buffer.loadUnaligned(fromByteOffset: at, as: I.self))
     }
@@ -27,7 +28,7 @@ struct ByteReader {
     }
 
     /// `count` words; the byte count is checked against what is left, without overflow, first.
-    mutating func readWords<I: FixedWidthInteger>(_: I.Type, count: Int, _ field: String) throws -> [I] {
+    package mutating func readWords<I: FixedWidthInteger>(_: I.Type, count: Int, _ field: String) throws -> [I] {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<I>.size)
         guard !overflow else { throw SerializationError.invalidPayload("\(field): count \(count) too large") }
         let at = try take(bytes, for: field)
@@ -68,14 +69,14 @@ struct ByteReader {
     }
 
     /// A field that must equal the value the parameter set implies.
-    mutating func expect<I: FixedWidthInteger>(_: I.Type, _ value: Int, _ field: String) throws {
+    package mutating func expect<I: FixedWidthInteger>(_: I.Type, _ value: Int, _ field: String) throws {
         let found = try read(I.self, field)
         guard Int(exactly: found) == value else {
             throw SerializationError.invalidPayload("\(field) is \(found), the parameter set says \(value)")
         }
     }
 
-    func expectEnd() throws {
+    package func expectEnd() throws {
         guard remaining == 0 else { throw SerializationError.invalidPayload("\(remaining) unread payload bytes") }
     }
 }

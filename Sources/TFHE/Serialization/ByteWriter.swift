@@ -1,10 +1,10 @@
 /// Appends little-endian integers and word arrays to a growing byte buffer.
-struct ByteWriter {
-    var bytes: [UInt8] = []
+package struct ByteWriter {
+    package var bytes: [UInt8] = []
 
-    init(reservingCapacity capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+    package init(reservingCapacity capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
-    mutating func append<I: FixedWidthInteger>(_ value: I) {
+    package mutating func append<I: FixedWidthInteger>(_ value: I) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
@@ -22,7 +22,7 @@ struct ByteWriter {
         #endif
     }
 
-    mutating func append<I: FixedWidthInteger>(words: [I]) {
+    package mutating func append<I: FixedWidthInteger>(words: [I]) {
         words.withUnsafeBufferPointer { append(words: $0.baseAddress!, count: $0.count) }
     }
 
@@ -35,5 +35,5 @@ struct ByteWriter {
         #endif
     }
 
-    mutating func append(bytes other: [UInt8]) { bytes.append(contentsOf: other) }
+    package mutating func append(bytes other: [UInt8]) { bytes.append(contentsOf: other) }
 }

@@ -97,7 +97,7 @@ public struct ObjectHeader: Sendable, Equatable {
     }
 
     /// Writes header and checksum in front of a payload.
-    static func seal(kind: ObjectKind, compressed: Bool, wordBits: Int, parameterFingerprint: UInt64,
+    package static func seal(kind: ObjectKind, compressed: Bool, wordBits: Int, parameterFingerprint: UInt64,
                      payload: [UInt8]) -> Data {
         var head = ByteWriter(reservingCapacity: size)
         head.append(bytes: magic)
@@ -117,7 +117,7 @@ public struct ObjectHeader: Sendable, Equatable {
 
     /// Recomputes the checksum of a (possibly altered) object, as an attacker could: tests use
     /// it to reach the payload checks behind the checksum.
-    static func resealed(_ data: Data) -> Data {
+    package static func resealed(_ data: Data) -> Data {
         guard data.count >= size else { return data }
         var copy = Data(data)
         copy.replaceSubrange(32..<64, with: checksum(of: data))
@@ -126,7 +126,7 @@ public struct ObjectHeader: Sendable, Equatable {
 
     /// Opens an object for reading: checks the envelope, that it is one of `kinds`, of the word
     /// size of T and of `parameters`, then hands the payload to `body`, which must consume it all.
-    static func open<T: TorusScalar, R>(_ data: Data, kinds: Set<ObjectKind>, wordType: T.Type, parameters: ParameterSet,
+    package static func open<T: TorusScalar, R>(_ data: Data, kinds: Set<ObjectKind>, wordType: T.Type, parameters: ParameterSet,
                                         body: (inout ByteReader, ObjectHeader) throws -> R) throws -> R {
         let header = try read(from: data)
         guard kinds.contains(header.kind) else {

@@ -17,6 +17,10 @@ public enum ObjectKind: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     case fheUint16 = 34
     case fheUint32 = 35
     case fheUint64 = 36
+    /// Several named values (scalars and vectors of one radix kind each) made under one key
+    /// set, each entry's blocks as nested block-list or compact-list objects: the files of
+    /// programs' inputs and outputs (the format is FHEPrograms' EncryptedValues+Serialization).
+    case namedValues = 48
 
     public var description: String {
         switch self {
@@ -31,12 +35,14 @@ public enum ObjectKind: UInt16, Sendable, CaseIterable, CustomStringConvertible 
         case .fheUint16: "FheUint16"
         case .fheUint32: "FheUint32"
         case .fheUint64: "FheUint64"
+        case .namedValues: "named encrypted values"
         }
     }
 
     /// Whether the kind has a seeded (compressed) form. A client key is secret and a compact
     /// list is already compact (its masks are A·R, not a stream's output).
-    public var hasCompressedForm: Bool { self != .clientKey && self != .compactList }
+    /// Named values hold nested objects, each in its own form.
+    public var hasCompressedForm: Bool { self != .clientKey && self != .compactList && self != .namedValues }
 
     /// Whether the payload has the block-list layout: the free list and the radix kinds.
     public var isBlockList: Bool { self == .blockList || plaintextBits != nil }

@@ -17,6 +17,10 @@ extension ObjectHeader {
         case .compactList:
             let n = p.polynomialSize
             length = 16 + n * 8 + (p.glweDimension * n + n) * word
+        case .namedValues:
+            // Sized by the reader's own limits (entries, vector lengths, file size), not by
+            // the parameter set alone: the CLI's bound is the file's size.
+            return UInt64(Int.max)
         case .blockList, .fheBool, .fheUint8, .fheUint16, .fheUint32, .fheUint64:
             let blocks = kind.blockCount(for: p) ?? BlockListFormat.maximumBlockCount
             length = 8 + (compressed ? 16 + blocks * (8 + word) : blocks * (8 + (p.ciphertextDimension + 1) * word))

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The evaluation key of shortint blocks: the engine's server key, the block encoding, and a
 /// pool that runs independent bootstraps on all cores.
 ///
@@ -6,27 +8,101 @@
 /// above `maxNoiseLevel`), the operands are cleaned by a bootstrap that keeps their message
 /// (x mod messageModulus). A block's value is defined modulo the message modulus, so cleaning
 /// never changes it, and no sequence of operations can silently give a wrong result.
+///
+/// Which bootstraps an operation performs depends only on the blocks' metadata (degree and
+/// noise level), never on their contents. A metadata-only key (`metadataOnly(parameters:)`)
+/// relies on that: it runs the same operations, computes the same metadata, and replaces each
+/// bootstrap by a zero ciphertext, so its `bootstrapCount` is the exact cost of the same
+/// computation under a real key.
 public final class ShortintServerKey<T: TorusScalar>: Sendable {
-    public let serverKey: ServerKey<T>
+    /// How a layer of bootstraps is evaluated.
+    enum Evaluation: Sendable {
+        /// Real programmable bootstraps on the pool.
+        case cryptographic(ServerKey<T>, BootstrapPool<T>)
+        /// No cryptography: outputs are zero ciphertexts of the right shape.
+        case metadataOnly
+    }
+
+    /// Called before each layer of bootstraps with the layer's size (see `observing`).
+    public typealias LayerObserver = @Sendable (_ bootstrapsInLayer: Int) throws -> Void
+
+    let evaluation: Evaluation
+    public let parameters: ParameterSet
     public let encoding: ShortintEncoding
-    public let pool: BootstrapPool<T>
+    private let observer: LayerObserver?
+    /// Bootstraps performed through this key object (not through the pool it may share).
+    private let counter = Atomic<Int>(0)
+    /// The metadata-only output of every bootstrap (copy-on-write: shared until written).
+    private let zeroBlock: LWECiphertext<T>
 
     public init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
         let p = serverKey.parameters
+        try Self.checkPacking(p)
+        evaluation = .cryptographic(serverKey, BootstrapPool(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize))
+        parameters = p
+        encoding = ShortintEncoding(parameters: p)
+        observer = nil
+        zeroBlock = LWECiphertext(dimension: p.ciphertextDimension, parameterFingerprint: p.fingerprint)
+    }
+
+    private init(evaluation: Evaluation, parameters: ParameterSet, observer: LayerObserver?) {
+        self.evaluation = evaluation
+        self.parameters = parameters
+        encoding = ShortintEncoding(parameters: parameters)
+        self.observer = observer
+        zeroBlock = LWECiphertext(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
+    }
+
+    private static func checkPacking(_ p: ParameterSet) throws {
         guard p.carryBits >= p.messageBits else {
             throw TFHEError.unsupported("shortint needs carry bits >= message bits (bivariate packing); \(p.name) has \(p.messageBits)_\(p.carryBits)")
         }
-        self.serverKey = serverKey
-        encoding = ShortintEncoding(parameters: p)
-        pool = BootstrapPool(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize)
     }
 
-    public var parameters: ParameterSet { serverKey.parameters }
-    /// Bootstraps performed by this key so far (all threads): tests and `fhe bench` read it.
-    public var bootstrapCount: Int { pool.bootstrapCount }
+    /// A key that performs no cryptography: it holds no key material, runs every operation on
+    /// the blocks' metadata (and on their LWE data for the linear steps, which is cheap), and
+    /// counts the bootstraps the same operations would perform under a real key of `parameters`.
+    /// Its outputs decrypt to nothing meaningful; only their shapes and metadata are right.
+    public static func metadataOnly(parameters: ParameterSet) throws -> ShortintServerKey<T> {
+        try checkPacking(parameters)
+        return ShortintServerKey(evaluation: .metadataOnly, parameters: parameters, observer: nil)
+    }
+
+    /// A new key object over the same server key and pool (no key material is copied) with a
+    /// bootstrap count of its own, starting at 0, and an observer called before each layer.
+    /// See `IntegerServerKey.observing` for the semantics.
+    public func observing(_ observer: @escaping LayerObserver) -> ShortintServerKey<T> {
+        ShortintServerKey(evaluation: evaluation, parameters: parameters, observer: observer)
+    }
+
+    /// The engine's server key; nil for a metadata-only key.
+    public var serverKey: ServerKey<T>? {
+        if case .cryptographic(let key, _) = evaluation { return key }
+        return nil
+    }
+
+    /// The pool that runs the bootstraps (shared by keys made with `observing`); nil for a
+    /// metadata-only key.
+    public var pool: BootstrapPool<T>? {
+        if case .cryptographic(_, let pool) = evaluation { return pool }
+        return nil
+    }
+
+    /// Threads a layer of bootstraps is spread over (1 for a metadata-only key).
+    public var workerCount: Int { pool?.workerCount ?? 1 }
+
+    /// Whether bootstraps are only counted, not performed.
+    public var isMetadataOnly: Bool {
+        if case .metadataOnly = evaluation { return true }
+        return false
+    }
+
+    /// Bootstraps performed through this key object so far (all threads). Keys made with
+    /// `observing` count their own: each one's count is the cost of what was run through it.
+    public var bootstrapCount: Int { counter.load(ordering: .relaxed) }
 
     func check(_ block: ShortintCiphertext<T>) throws {
-        try serverKey.check(block.lwe)
+        try parameters.check(block.lwe)
         try encoding.validate(block)
     }
 
@@ -53,17 +129,29 @@ public final class ShortintServerKey<T: TorusScalar>: Sendable {
 
     /// Evaluates every lookup, all of them in parallel (one layer of an operation). Each
     /// output has noise level 1 and the degree max f(m) over m <= the input's degree.
+    ///
+    /// The observer, if any, is called first with the layer's size: an error it throws leaves
+    /// this call (and the operation it is part of) before any of the layer's work, unchanged.
+    /// An empty layer does nothing and is not observed.
     public func bootstrap(_ lookups: [Lookup]) throws -> [ShortintCiphertext<T>] {
+        if lookups.isEmpty { return [] }
         let modulus = encoding.plaintextModulus
-        var tables: [LookupTable<T>] = []
         var degrees: [UInt64] = []
-        tables.reserveCapacity(lookups.count)
+        degrees.reserveCapacity(lookups.count)
         for lookup in lookups {
             try check(lookup.input)
-            tables.append(serverKey.lookupTable(lookup.function))
             degrees.append(lookup.outputDegree ?? (0...lookup.input.degree).map { lookup.function($0) % modulus }.max()!)
         }
-        let outputs = try pool.bootstrap(lookups.map(\.input.lwe), tables: tables)
+        try observer?(lookups.count)
+        let outputs: [LWECiphertext<T>]
+        switch evaluation {
+        case .cryptographic(let serverKey, let pool):
+            let tables = lookups.map { serverKey.lookupTable($0.function) }
+            outputs = try pool.bootstrap(lookups.map(\.input.lwe), tables: tables)
+        case .metadataOnly:
+            outputs = [LWECiphertext<T>](repeating: zeroBlock, count: lookups.count)
+        }
+        counter.add(lookups.count, ordering: .relaxed)
         return zip(outputs, degrees).map { ShortintCiphertext(lwe: $0, degree: $1, noiseLevel: 1) }
     }
 
