@@ -99,7 +99,7 @@ struct StatisticalAnalysisTests {
         ]
         for parameters in badParameters {
             #expect(throws: ProgramError.self, "\(parameters)") {
-                do { _ = try program.prepare(parameters: Data(parameters.utf8), inputs: data) } catch {
+                do { _ = try program.prepare(parameters: Data(parameters.utf8), inputs: data) } catch let error as ProgramError {
                     #expect(error.code == .invalidParameters, "\(parameters): \(error)")
                     throw error
                 }
@@ -115,7 +115,7 @@ struct StatisticalAnalysisTests {
         ]
         for inputs in badInputs {
             #expect(throws: ProgramError.self, "\(inputs)") {
-                do { _ = try program.prepare(parameters: Data("{}".utf8), inputs: inputs) } catch {
+                do { _ = try program.prepare(parameters: Data("{}".utf8), inputs: inputs) } catch let error as ProgramError {
                     #expect(error.code == .invalidInput, "\(inputs): \(error)")
                     throw error
                 }
@@ -131,8 +131,8 @@ struct StatisticalAnalysisTests {
         #expect(throws: ProgramError.self) { try prepared.run(other, key: keys.server) }
     }
 
-    /// A long input costs what its quote says without running: the quote of the maximum length.
-    @Test func quoteOfTheMaximumLength() throws {
+    /// A quote needs no real key and no run: 64 comparisons and their count cost more than 64.
+    @Test func quoteWithoutRunning() throws {
         let keys = ProgramTestKeys.shared
         let prepared = try program.prepare(parameters: Data(#"{"statistics": ["sum", "count_above"], "threshold": 9}"#.utf8),
                                            inputs: ["data": .vector(.uint8, length: 64)])

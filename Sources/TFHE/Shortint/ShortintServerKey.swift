@@ -35,14 +35,13 @@ public final class ShortintServerKey<T: TorusScalar>: Sendable {
     /// The metadata-only output of every bootstrap (copy-on-write: shared until written).
     private let zeroBlock: LWECiphertext<T>
 
-    public init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
-        let p = serverKey.parameters
-        try Self.checkPacking(p)
-        evaluation = .cryptographic(serverKey, BootstrapPool(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize))
-        parameters = p
-        encoding = ShortintEncoding(parameters: p)
-        observer = nil
-        zeroBlock = LWECiphertext(dimension: p.ciphertextDimension, parameterFingerprint: p.fingerprint)
+    // A convenience initializer, so that the check throws before any stored property (the
+    // atomic counter among them) exists: Swift 6.3's optimizer crashes ("Found ownership
+    // error") specialising a throwing designated initializer of this class across modules.
+    public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
+        try Self.checkPacking(serverKey.parameters)
+        self.init(evaluation: .cryptographic(serverKey, BootstrapPool(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize)),
+                  parameters: serverKey.parameters, observer: nil)
     }
 
     private init(evaluation: Evaluation, parameters: ParameterSet, observer: LayerObserver?) {
