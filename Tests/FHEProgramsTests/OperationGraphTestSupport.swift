@@ -21,10 +21,6 @@ final class OperationGraphTestKeys: Sendable {
     }
 
     /// A server key with its own pool, so that its bootstrap count is this test's alone.
-    /// Not optimized: Swift 6.3's CopyPropagation crashes on the specialization of
-    /// `ShortintServerKey.init(serverKey:workerCount:batchSize:)` (its `Atomic` counter) when
-    /// cross-module optimization inlines it here.
-    @_optimize(none)
     func server() throws -> IntegerServerKey<UInt64> { try IntegerServerKey(serverKey: serverKey) }
 
     static let shared = try! OperationGraphTestKeys(parameterSet: "insecure_test_64_2_2", seed: 1)
