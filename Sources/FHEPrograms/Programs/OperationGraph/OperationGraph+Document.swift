@@ -32,9 +32,17 @@ struct OperationGraphDocument: Decodable {
                                    "\(OperationGraphDocument.place(c.codingPath + [FieldName(stringValue: "type")])): unknown type \(quotedName(type)) (expected \(ValueKind.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             self.kind = kind
-            value = kind == .bool
-                ? .bool(try c.decode(Bool.self, forKey: "value"))
-                : .integer(try c.decode(UInt64.self, forKey: "value"))
+            // The decoder reports a number out of UInt64's range (negative, fractional, above
+            // 2^64 - 1) without its place in the document, so the place is added here.
+            do {
+                value = kind == .bool
+                    ? .bool(try c.decode(Bool.self, forKey: "value"))
+                    : .integer(try c.decode(UInt64.self, forKey: "value"))
+            } catch {
+                let expected = kind == .bool ? "true or false" : "an integer from 0 to \(kind.maximum)"
+                throw ProgramError(.invalidParameters,
+                                   "\(OperationGraphDocument.place(c.codingPath + [FieldName(stringValue: "value")])): expected \(expected)")
+            }
         }
     }
 

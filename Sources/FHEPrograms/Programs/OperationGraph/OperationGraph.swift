@@ -80,7 +80,8 @@ enum OperationGraphLimits {
     /// Characters of a name (input, constant or node), each of [A-Za-z0-9_].
     static let maxNameLength = 64
     /// The static estimate of a graph's bootstraps (`OperationGraph.estimatedBootstraps`)
-    /// must not exceed this: about 60 divisions of u64 by u64, or a few thousand u8
-    /// operations. The exact count of an accepted graph is its quote.
+    /// must not exceed this: about 53 divisions of u64 by u64, or 7,500 additions of u32
+    /// (minutes of work on one machine under secure parameters). The exact count of an
+    /// accepted graph is its quote.
     static let maxEstimatedBootstraps = 1_000_000
 }

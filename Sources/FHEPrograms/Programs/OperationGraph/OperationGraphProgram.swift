@@ -64,7 +64,7 @@ import TFHE
 ///
 /// `prepare` refuses a graph whose static estimate (`OperationGraph.estimatedBootstraps`, a
 /// per-operation worst case for 2-bit blocks, summed over the nodes) is above 1,000,000
-/// bootstraps: about 24 divisions of u64 by u64, or 5,000 additions of u32. The exact count on
+/// bootstraps: about 53 divisions of u64 by u64, or 7,500 additions of u32. The exact count on
 /// the job's inputs is `PreparedProgram.quote`.
 ///
 /// Every refusal of the parameters is `INVALID_PARAMETERS`, with a message naming the node,
