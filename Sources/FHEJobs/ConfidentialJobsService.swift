@@ -3,6 +3,7 @@ import FHEPrograms
 import Foundation
 import Jobs
 import Logging
+import Synchronization
 import TFHE
 
 /// The confidential half of the job service: `fhe_compute` jobs on encrypted integers.
@@ -167,12 +168,12 @@ public final class ConfidentialJobsService: ConfidentialJobs {
         let (output, performed) = try await FHEThreads.run { () throws -> (Data, Int) in
             let values = try EncryptedValues(serialized: input, parameters: parameters, limits: limits)
             let prepared = try program.prepare(parameters: parametersJSON, inputs: values.shapes)
-            var done = 0
+            // Called before each layer: the layers before it are done.
+            let started = LayerCount()
             let key = serverKey.observing { layer in
                 // Between two layers: a cancelled job (or one past its timeout) stops here.
                 if Task.isCancelled { throw CancellationError() }
-                done += layer
-                progress(done)
+                progress(started.value.add(layer, ordering: .relaxed).oldValue)
             }
             let result = try prepared.run(values, key: key)
             return (try result.serialized(), key.bootstrapCount)
@@ -214,4 +215,9 @@ extension ConfidentialJobsService {
             try? await Task.sleep(for: interval)
         }
     }
+}
+
+/// Bootstraps of the layers a running job has started.
+private final class LayerCount: Sendable {
+    let value = Atomic<Int>(0)
 }

@@ -100,20 +100,20 @@ struct JobsAPI: APIProtocol {
         }
         let etag = "\"\(SHA256Hex.of(data))\""
         if let match = input.headers.ifNoneMatch, match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
-            return .notModified(.init(headers: .init(etag: etag)))
+            return .notModified(.init(headers: .init(eTag: etag)))
         }
         if let header = input.headers.range {
             let range = try ByteRange.parse(header, length: data.count)
             let slice = data[data.startIndex + range.lowerBound ... data.startIndex + range.upperBound]
             return .partialContent(.init(
-                headers: .init(etag: etag, contentRange: "bytes \(range.lowerBound)-\(range.upperBound)/\(data.count)"),
-                body: .applicationOctetStream(HTTPBody(Data(slice)))))
+                headers: .init(eTag: etag, contentRange: "bytes \(range.lowerBound)-\(range.upperBound)/\(data.count)"),
+                body: .binary(HTTPBody(Data(slice)))))
         }
-        return .ok(.init(headers: .init(etag: etag, acceptRanges: "bytes"), body: .applicationOctetStream(HTTPBody(data))))
+        return .ok(.init(headers: .init(eTag: etag, acceptRanges: "bytes"), body: .binary(HTTPBody(data))))
     }
 
     func uploadFheCiphertexts(_ input: Operations.UploadFheCiphertexts.Input) async throws -> Operations.UploadFheCiphertexts.Output {
-        guard case .applicationOctetStream(let body) = input.body else {
+        guard case .binary(let body) = input.body else {
             throw APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the body must be application/octet-stream")
         }
         let upload = try await confidential.upload(body.map { Data($0) }, limit: maxUploadBytes, for: try principal, now: Date())
