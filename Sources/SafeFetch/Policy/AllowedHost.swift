@@ -13,11 +13,15 @@ public struct AllowedHost: Hashable, Sendable {
         self.port = port
     }
 
-    /// Parses `host`, `host:port`, `[v6]` or `[v6]:port`; nil for anything else.
-    public init?(_ text: String) {
+    /// Parses `host`, `host:port`, `v6`, `[v6]` or `[v6]:port`; nil for anything else.
+    public init?(parsing text: String) {
         var rest = Substring(text)
         let host: Substring
-        if rest.hasPrefix("[") {
+        if rest.filter({ $0 == ":" }).count > 1, !rest.hasPrefix("[") {
+            guard IPAddress(text) != nil else { return nil }
+            host = rest
+            rest = ""
+        } else if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else { return nil }
             host = rest[rest.index(after: rest.startIndex)..<close]
             rest = rest[rest.index(after: close)...]
@@ -46,7 +50,7 @@ public struct AllowedHost: Hashable, Sendable {
 
 extension AllowedHost: ExpressibleByStringLiteral {
     public init(stringLiteral value: String) {
-        guard let parsed = AllowedHost(value) else { preconditionFailure("not a host[:port]: \(value)") }
+        guard let parsed = AllowedHost(parsing: value) else { preconditionFailure("not a host[:port]: \(value)") }
         self = parsed
     }
 }
