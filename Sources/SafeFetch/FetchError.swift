@@ -43,7 +43,7 @@ public enum FetchError: Error, Sendable, Equatable {
         case .urlNotAllowed(let refusal):
             "The URL is not allowed: \(refusal)."
         case .addressNotAllowed(let host, let address, let kind):
-            "The host \(host) resolves to \(address), a \(kind.rawValue) address, which may not be fetched."
+            "The host \(host) resolves to \(address) (\(kind.rawValue)), an address that may not be fetched."
         case .fetchFailed(let failure):
             "The fetch failed: \(failure)."
         case .tooLarge(let limit):

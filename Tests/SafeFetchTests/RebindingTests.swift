@@ -64,6 +64,22 @@ struct RebindingTests {
         }
     }
 
+    @Test("https through the pinned address does TLS: a plain-HTTP server fails the handshake")
+    func httpsHandshakes() async throws {
+        let resolver = ScriptedResolver(["data.rebind.test": [[.localhost]]])
+        try await TestHTTPServer.with(["/data": .bytes([1, 2, 3])]) { server in
+            var https = policy(server.port)
+            https.allowsHTTP = false
+            let (result, consumed) = await fetch("https://data.rebind.test:\(server.port)/data", https, with: SafeFetcher(resolver: resolver))
+            guard case .fetchFailed(.tls) = result.failure else {
+                Issue.record("expected a TLS failure, got \(result)")
+                return
+            }
+            #expect(consumed.isEmpty)
+            #expect(resolver.resolved == ["data.rebind.test"])
+        }
+    }
+
     @Test("a name resolving to loopback is refused without private addresses")
     func nameToLoopbackRefused() async throws {
         let resolver = ScriptedResolver(["data.rebind.test": [[IPAddress("::1")!]]])
