@@ -95,10 +95,20 @@ struct RebindingTests {
         let refusing = policy(443, allowPrivate: false)
         let target = try HTTPTarget(URL(string: "https://data.rebind.test:443/x")!, policy: refusing)
         await #expect(throws: FetchError.addressNotAllowed(host: "data.rebind.test", address: IPAddress(v4: 169, 254, 169, 254), kind: .linkLocal)) {
-            _ = try await fetcher.checkedAddress(for: target, policy: refusing)
+            _ = try await fetcher.checkedAddresses(for: target, policy: refusing)
         }
         let pinned = try await SafeFetcher(resolver: ScriptedResolver(["data.rebind.test": [[IPAddress(v4: 8, 8, 8, 8), IPAddress(v4: 1, 1, 1, 1)]]]))
-            .checkedAddress(for: target, policy: refusing)
-        #expect(pinned == IPAddress(v4: 8, 8, 8, 8))
+            .checkedAddresses(for: target, policy: refusing)
+        #expect(pinned == [IPAddress(v4: 8, 8, 8, 8), IPAddress(v4: 1, 1, 1, 1)])
+    }
+
+    @Test("an address that does not connect gives way to the next checked one, without resolving again")
+    func nextAddress() async throws {
+        let resolver = ScriptedResolver(["data.rebind.test": [[IPAddress(v4: 127, 0, 0, 2), .localhost]]])
+        try await TestHTTPServer.with(["/data": .bytes([1, 2, 3])]) { server in
+            let (result, _) = await fetch("http://data.rebind.test:\(server.port)/data", policy(server.port), with: SafeFetcher(resolver: resolver))
+            #expect(result.success?.byteCount == 3, "\(result)")
+            #expect(resolver.resolved.count == 1)
+        }
     }
 }

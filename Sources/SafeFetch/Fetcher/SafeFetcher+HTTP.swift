@@ -54,10 +54,10 @@ extension SafeFetcher {
         }
     }
 
-    /// The address a connection to `target` goes to: the literal, or the resolver's first
-    /// answer, once every answer has been checked (a name with one forbidden answer is
-    /// refused, so a round-robin of public and private addresses gains nothing).
-    func checkedAddress(for target: HTTPTarget, policy: FetchPolicy) async throws -> IPAddress {
+    /// The addresses a connection to `target` may go to, in the resolver's order: the
+    /// literal, or every answer once all have been checked (a name with one forbidden answer
+    /// is refused, so a round-robin of public and private addresses gains nothing).
+    func checkedAddresses(for target: HTTPTarget, policy: FetchPolicy) async throws -> [IPAddress] {
         let addresses: [IPAddress]
         if let literal = target.literal {
             addresses = [literal]
@@ -70,11 +70,11 @@ extension SafeFetcher {
                 throw FetchError.fetchFailed(.resolution(host: target.host))
             }
         }
-        guard let first = addresses.first else { throw FetchError.fetchFailed(.resolution(host: target.host)) }
+        guard !addresses.isEmpty else { throw FetchError.fetchFailed(.resolution(host: target.host)) }
         if let refused = addresses.first(where: { !policy.admits($0.kind) }) {
             throw FetchError.addressNotAllowed(host: target.host, address: refused, kind: refused.kind)
         }
-        return first
+        return addresses
     }
 
     private func hop(
@@ -84,7 +84,29 @@ extension SafeFetcher {
         expected: String?,
         consume: @escaping @Sendable (Data) async throws -> Void
     ) async throws -> HopOutcome {
-        let address = try await checkedAddress(for: target, policy: policy)
+        let addresses = try await checkedAddresses(for: target, policy: policy)
+        // The checked addresses are tried in order until one connects (a host whose first
+        // answer is an unreachable IPv6 address still works); none is resolved again.
+        for (index, address) in addresses.enumerated() {
+            do {
+                return try await hop(to: target, at: address, policy: policy, deadline: deadline, expected: expected, consume: consume)
+            } catch is NotConnected where index < addresses.count - 1 {
+                continue
+            } catch let failure as NotConnected {
+                throw failure.underlying
+            }
+        }
+        preconditionFailure("checkedAddresses answers at least one address")
+    }
+
+    private func hop(
+        to target: HTTPTarget,
+        at address: IPAddress,
+        policy: FetchPolicy,
+        deadline: ContinuousClock.Instant,
+        expected: String?,
+        consume: @escaping @Sendable (Data) async throws -> Void
+    ) async throws -> HopOutcome {
         let remaining = TimeAmount(max(deadline - ContinuousClock.now, .milliseconds(1)))
 
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -127,7 +149,17 @@ extension SafeFetcher {
         // Compressed bodies are not asked for: the byte limit is on what is stored.
         request.headers.add(name: "Accept-Encoding", value: "identity")
 
-        let response = try await client.execute(request, deadline: deadline)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: deadline)
+        } catch let error as HTTPClientError where error == .connectTimeout || error == .deadlineExceeded || error == .cancelled {
+            throw error
+        } catch where error is CancellationError || error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
+            throw error
+        } catch {
+            // Nothing was answered: the next checked address may be tried.
+            throw NotConnected(underlying: error)
+        }
         switch response.status.code {
         case 301, 302, 303, 307, 308:
             return .redirect(location: response.headers.first(name: "location"))
@@ -147,4 +179,9 @@ extension SafeFetcher {
         }
         return .delivered(try meter.finish(expected: expected))
     }
+}
+
+/// No connection could be made to one checked address.
+private struct NotConnected: Error {
+    let underlying: any Error
 }
