@@ -61,6 +61,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         // Chain confirmation.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // Fetching client-supplied URLs (SafeFetch): the NIO and TLS pieces under AsyncHTTPClient.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
     ],
     targets: [
         // MARK: Engine
@@ -135,6 +138,28 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // Fetching a client-supplied URL at job submission without letting the client reach
+        // internal services (SSRF): allow-listed hosts, every resolved address checked and pinned.
+        .target(
+            name: "SafeFetch",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
+            name: "SafeFetchTests",
+            dependencies: [
+                "SafeFetch",
+                // A plain HTTP/1.1 server on 127.0.0.1 for the tests.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "ChainTests", dependencies: ["Chain", "Jobs", "JobStoreSQLite", "JobStorePostgres"]),
