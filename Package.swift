@@ -109,7 +109,7 @@ let package = Package(
         .target(
             name: "FHEJobs",
             dependencies: [
-                "Jobs", "FHEPrograms", "TFHE",
+                "Jobs", "FHEPrograms", "TFHE", "SafeFetch",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -166,7 +166,7 @@ let package = Package(
         .executableTarget(
             name: "fhe-jobs",
             dependencies: [
-                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "FHEJobs", "FHEPrograms", "TFHE", "JobsServer", "Chain",
+                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "FHEJobs", "FHEPrograms", "TFHE", "SafeFetch", "JobsServer", "Chain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(
             name: "JobsTests",
             dependencies: [
-                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer", "FHEJobs", "FHEPrograms", "TFHE",
+                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer", "FHEJobs", "FHEPrograms", "TFHE", "SafeFetch",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -63,7 +63,8 @@ public final class ConfidentialJobsService: ConfidentialJobs {
         }
         let keySet = try await keys.keySet(tenant: principal.tenant, owner: principal.subject)
         let hold = BlobHold(holder: .job(jobID), expires: now.addingTimeInterval(configuration.retention))
-        let input = try await storeInput(request, tenant: principal.tenant, hold: hold)
+        let input: FHEBlobs.Stored
+        do { input = try await storeInput(request, tenant: principal.tenant, hold: hold) } catch { throw Self.refusal(error) }
         do {
             if let pin = request.pinnedSHA256, pin != input.id {
                 throw JobServiceError.refused(Refusal("CHECKSUM_MISMATCH", status: 400,
@@ -140,6 +141,8 @@ public final class ConfidentialJobsService: ConfidentialJobs {
             return JobServiceError.refused(Refusal("MALFORMED_CIPHERTEXT", status: 400, error.description))
         case let error as TFHEError:
             return JobServiceError.refused(Refusal("INVALID_FHE_INPUT", status: 422, error.description))
+        case BlobStoreError.tooLarge(let limit):
+            return tooLarge(limit)
         default:
             return error
         }

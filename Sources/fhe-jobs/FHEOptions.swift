@@ -3,6 +3,7 @@ import FHEJobs
 import Foundation
 import Jobs
 import Logging
+import SafeFetch
 import TFHE
 
 /// How the service runs confidential (`fhe_compute`) jobs; every option also reads an
@@ -31,7 +32,26 @@ struct FHEOptions: ParsableArguments {
     @Option(help: "Largest encrypted input, MiB (env FHE_JOBS_FHE_MAX_INPUT_MB).")
     var fheMaxInputMB: Int = Self.environment["FHE_JOBS_FHE_MAX_INPUT_MB"].flatMap(Int.init) ?? 64
 
+    @Option(help: "A host (host or host:port) whose URLs may be given as encrypted_data_url; repeat for more (env FHE_JOBS_FETCH_ALLOW_HOSTS, comma-separated). None by default: no URL is fetched.")
+    var fetchAllowHost: [String] = Self.environment["FHE_JOBS_FETCH_ALLOW_HOSTS"].map { $0.split(separator: ",").map(String.init) } ?? []
+
+    @Flag(help: "Also fetch http:// URLs of allowed hosts (https only by default).")
+    var fetchAllowHTTP = false
+
+    @Flag(help: "Let fetched URLs resolve to loopback and private addresses (tests only).")
+    var fetchAllowPrivateAddresses = false
+
+    @Option(help: "A folder whose files may be given as file: URLs (it must not contain the data folder).")
+    var fetchFileRoot: String?
+
+    @Option(help: "Seconds a fetch of encrypted_data_url may take in all.")
+    var fetchTimeoutSeconds: Int = 60
+
     func validate() throws {
+        for host in fetchAllowHost where AllowedHost(parsing: host) == nil {
+            throw ValidationError("--fetch-allow-host \(host) is not a host or host:port")
+        }
+        guard (1...3600).contains(fetchTimeoutSeconds) else { throw ValidationError("--fetch-timeout-seconds must be 1 to 3600") }
         guard (1...64).contains(fheConcurrency) else { throw ValidationError("--fhe-concurrency must be 1 to 64") }
         guard fheKeyCacheMB >= 0 else { throw ValidationError("--fhe-key-cache-mb must be 0 or more") }
         guard (1...4096).contains(fheMaxInputMB) else { throw ValidationError("--fhe-max-input-mb must be 1 to 4096") }
@@ -93,7 +113,11 @@ struct FHEOptions: ParsableArguments {
         configuration.maxInputBytes = fheMaxInputMB << 20
         configuration.secondsPerBootstrap = fheSecondsPerBootstrap
         configuration.parameterDefinition = definition
+        let fetcher: SafeInputFetcher? = fetchAllowHost.isEmpty && fetchFileRoot == nil ? nil : SafeInputFetcher(policy: FetchPolicy(
+            allowedHosts: Set(fetchAllowHost.compactMap(AllowedHost.init(parsing:))), allowsHTTP: fetchAllowHTTP,
+            allowPrivateAddresses: fetchAllowPrivateAddresses, fileRoot: fetchFileRoot.map { URL(fileURLWithPath: $0, isDirectory: true) },
+            forbiddenRoot: dataDirectory, maxBytes: configuration.maxInputBytes, timeout: .seconds(fetchTimeoutSeconds)))
         return ConfidentialJobsService(store: store, blobs: blobs, keys: keys, cache: ServerKeyCache(capacityBytes: fheKeyCacheMB << 20),
-                                       configuration: configuration, logger: logger)
+                                       fetcher: fetcher, configuration: configuration, logger: logger)
     }
 }

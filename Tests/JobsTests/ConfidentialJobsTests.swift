@@ -2,11 +2,13 @@ import Crypto
 @testable import FHEJobs
 import FHEPrograms
 import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Jobs
 import JobsServer
+import SafeFetch
 import TFHE
 import Testing
 
@@ -17,7 +19,11 @@ struct FHETestService {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("params/insecure_test_64_2_2.json")
 
-    static func make(store: any JobStore, root: URL, kek: KeyEncryptionKey? = nil) throws -> ConfidentialJobsService {
+    static let secureParametersFile = parametersFile.deletingLastPathComponent()
+        .appendingPathComponent("tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128.json")
+
+    static func make(store: any JobStore, root: URL, kek: KeyEncryptionKey? = nil, fetcher: (any EncryptedInputFetcher)? = nil,
+                     parametersFile: URL = parametersFile) throws -> ConfidentialJobsService {
         let data = try Data(contentsOf: parametersFile)
         let parameters = try ParameterSet.parse(json: data, allowInsecure: true)
         let blobs = FHEBlobs(try FileBlobStore(root: root.appendingPathComponent("blobs")))
@@ -27,7 +33,7 @@ struct FHETestService {
         configuration.secondsPerBootstrap = 0.001
         configuration.parameterDefinition = try JSONValue.decode(data)
         return ConfidentialJobsService(store: store, blobs: blobs, keys: keys, cache: ServerKeyCache(capacityBytes: 1 << 30),
-                                       configuration: configuration)
+                                       fetcher: fetcher, configuration: configuration)
     }
 
     static func temporaryFolder() throws -> URL {
@@ -227,8 +233,10 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
                     let r = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice), body: request)
                     #expect(r.status == status && r.problemCode == code, "\(name): \(r.status) \(r.json)")
                 }
-                // Nothing was kept for a refused submission: not even the input's blob.
+                // Nothing was kept for a refused submission: its input has no holder, so the
+                // first sweep takes it (and it was never in a job row or an idempotency record).
                 let goodID = try BlobID(SHA256.hash(data: good).map { String(format: "%02x", $0) }.joined())
+                _ = try await api.blobs.store.sweep(now: Date())
                 #expect(try await api.blobs.store.info(tenant: "acme", id: goodID) == nil)
                 let listed = try await client.execute(uri: "/v1/jobs", method: .get, headers: .bearer(alice))
                 #expect((listed.json["items"] as? [Any])?.isEmpty == true)
@@ -314,6 +322,62 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
         }
     }
 
+    /// The seed's second example, as written, on the service's real (128-bit) parameter set,
+    /// once its URL points at encrypted data on an allowed host (here a server on loopback,
+    /// allowed by the test-only flag). Its URL is fetched at submission, checked and quoted.
+    @Test func seedExampleIsAcceptedAsWritten() async throws {
+        try await withStore(.sqlite) { store, context in
+            let root = try FHETestService.temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let files = FileServer()
+            try await files.run { port in
+                let policy = FetchPolicy(allowedHosts: [AllowedHost(host: "127.0.0.1", port: port)], allowsHTTP: true,
+                                         allowPrivateAddresses: true, maxBytes: 1 << 26, timeout: .seconds(30))
+                let api = try FHETestService.make(store: store, root: root, fetcher: SafeInputFetcher(policy: policy),
+                                                  parametersFile: FHETestService.secureParametersFile)
+                let h = try await ServiceHarness(store: store, context: context, confidential: api)
+                let alice = try await h.token()
+                try await h.test { client in
+                    let owner = try await FHETestClient.fetch(client, token: alice)
+                    #expect(owner.parameters.securityBits == 128)
+                    let file = try owner.encrypt([("data", .vector(.uint16, length: 4), .vector([3, 1, 4, 1].map { .uint($0) }))])
+                    files.serve("/encrypted_data.enc", file)
+                    // The seed's body, with its URL and key made real.
+                    let seed = """
+                        {"type": "fhe_compute",
+                         "payload": {"algorithm": "encrypted_statistical_analysis",
+                                     "encrypted_data_url": "http://127.0.0.1:\(port)/encrypted_data.enc",
+                                     "client_public_key": "\(ownerKeyPEM.replacingOccurrences(of: "\n", with: "\\n"))",
+                                     "parameters": {"fhe_scheme": "tfhe", "security_level": 128}},
+                         "priority": "normal",
+                         "useFHE": true}
+                        """
+                    let r = try await client.execute(uri: "/v1/jobs", method: .post,
+                                                     headers: .bearer(alice, [(HTTPField.Name("Idempotency-Key")!, UUID().uuidString)]),
+                                                     body: ByteBuffer(string: seed))
+                    #expect(r.status == .accepted, "\(r.json)")
+                    let fhe = try #require(r.json["fhe"] as? [String: Any])
+                    #expect(fhe["inputBlob"] as? String == SHA256.hash(data: file).map { String(format: "%02x", $0) }.joined())
+                    #expect(((fhe["quote"] as? [String: Any])?["bootstraps"] as? Int ?? 0) > 0)
+                    #expect((r.json["payload"] as? [String: Any])?["encrypted_data_url"] as? String == "http://127.0.0.1:\(port)/encrypted_data.enc")
+
+                    // The same URL from a host that is not allowed, and a missing file.
+                    var other = fheSubmission("encrypted_statistical_analysis", data: Data())
+                    var payload = other["payload"] as! [String: Any]
+                    payload["encrypted_data"] = nil
+                    payload["encrypted_data_url"] = "http://localhost:\(port)/encrypted_data.enc"
+                    other["payload"] = payload
+                    let refused = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice), body: jsonBuffer(other))
+                    #expect(refused.status == .badRequest && refused.problemCode == "URL_NOT_ALLOWED", "\(refused.json)")
+                    payload["encrypted_data_url"] = "http://127.0.0.1:\(port)/missing.enc"
+                    other["payload"] = payload
+                    let missing = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice), body: jsonBuffer(other))
+                    #expect(missing.status == .unprocessableContent && missing.problemCode == "FETCH_FAILED", "\(missing.json)")
+                }
+            }
+        }
+    }
+
     /// Two replicas asked for a new owner's key set at once make one.
     @Test(arguments: StoreKind.available)
     func racingReplicasMakeOneKeySet(_ kind: StoreKind) async throws {
@@ -339,8 +403,12 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
             defer { try? FileManager.default.removeItem(at: root) }
             let service = try FHETestService.make(store: store, root: root)
             let record = try await service.keys.keySet(tenant: "acme", owner: "alice")
-            let file = try EncryptedValues(keySetID: KeySetID(hex: record.id)!, []).serialized()
-            _ = try await service.keys.decrypt(file, keySet: record)
+            let publicKey = try CompressedPublicKey<UInt64>(
+                serialized: try await service.blobs.read(tenant: "acme", id: record.publicKeyBlob, limit: record.publicKeyBytes),
+                parameters: service.keys.parameters).decompress()
+            let file = try EncryptedValues.encrypt([("x", .scalar(.uint8), .uint(42))], keySetID: KeySetID(hex: record.id)!,
+                                                   publicKey: publicKey)
+            #expect(try await service.keys.decrypt(file, keySet: record).first?.1 == .uint(42))
             var moved = record
             moved.owner = "mallory"
             await #expect(throws: KeyServiceError.self) { _ = try await service.keys.decrypt(file, keySet: moved) }
@@ -348,6 +416,31 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
             await #expect(throws: KeyServiceError.self) { _ = try await otherKEK.keys.decrypt(file, keySet: record) }
             await #expect(throws: KeyServiceError.self) { try await otherKEK.keys.checkKeyEncryptionKey() }
             try await service.keys.checkKeyEncryptionKey()
+        }
+    }
+}
+
+/// A file server on 127.0.0.1 (a random port) for fetched inputs.
+final class FileServer: Sendable {
+    private let files = Mutex<[String: Data]>([:])
+
+    func serve(_ path: String, _ data: Data) { files.withLock { $0[path] = data } }
+
+    func run(_ body: @Sendable (Int) async throws -> Void) async throws {
+        let router = Router()
+        router.get("{file}") { request, _ -> Response in
+            guard let data = self.files.withLock({ $0[request.uri.path] }) else { return Response(status: .notFound) }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        let (ports, port) = AsyncStream<Int>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { channel in port.yield(channel.localAddress?.port ?? 0); port.finish() })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run() }
+            defer { group.cancelAll() }
+            var iterator = ports.makeAsyncIterator()
+            guard let bound = await iterator.next(), bound > 0 else { throw CancellationError() }
+            try await body(bound)
         }
     }
 }

@@ -83,6 +83,7 @@ struct APIProblem: Error, Sendable {
         case .fetchTooLarge: "Fetched data too large"
         case .fetchTimeout: "Fetch timed out"
         case .redirectNotAllowed: "Redirect not allowed"
+        case .tooManyRedirects: "Too many redirects"
         case .jobTooExpensive: "Job too expensive"
         case .clientKeyModeUnavailable: "Client-key mode unavailable"
         case .keyServiceUnavailable: "Key service unavailable"
