@@ -70,6 +70,18 @@ struct FHETestClient {
     }
 }
 
+/// A fresh store with a confidential half on the insecure test set behind the HTTP app.
+func withConfidentialService<R: Sendable>(_ kind: StoreKind = .sqlite, plans: TenantPlans = TenantPlans(),
+                                          _ body: @Sendable (ServiceHarness, ConfidentialJobsService, URL) async throws -> R) async throws -> R {
+    try await withStore(kind) { store, context in
+        let root = try FHETestService.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let api = try FHETestService.make(store: store, root: root)
+        let h = try await ServiceHarness(store: store, context: context, plans: plans, confidential: api)
+        return try await body(h, api, root)
+    }
+}
+
 let ownerKeyPEM = P256.Signing.PrivateKey().publicKey.pemRepresentation
 
 func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = [:]) -> [String: Any] {
@@ -182,13 +194,58 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
         }
     }
 
+    /// The two other algorithms through the API and a worker, each opened result equal to the
+    /// plaintext computation and each job's bootstraps equal to its quote.
+    @Test func transferAndProgramEndToEnd() async throws {
+        try await withConfidentialService { h, api, _ in
+            let alice = try await h.token()
+            let (pool, confirmer) = workers(h, api)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await pool.run() }
+                group.addTask { await confirmer.run() }
+                defer { group.cancelAll() }
+                try await h.test { client in
+                    let owner = try await FHETestClient.fetch(client, token: alice)
+                    // Account 0 pays 30 to 1 (covered), 1 pays 500 to 2 (not covered), 2 pays 5 to 0.
+                    let transfer = try owner.encrypt([
+                        ("balances", .vector(.uint16, length: 3), .vector([100, 20, 7].map { .uint($0) })),
+                        ("amounts", .vector(.uint16, length: 3), .vector([30, 500, 5].map { .uint($0) })),
+                    ])
+                    let transfers: [[String: Any]] = [["from": 0, "to": 1], ["from": 1, "to": 2], ["from": 2, "to": 0]]
+                    // (a + b) min limit, and whether a < b.
+                    let program = try owner.encrypt([("a", .scalar(.uint8), .uint(200)), ("b", .scalar(.uint8), .uint(90))])
+                    let graph: [String: Any] = [
+                        "inputs": ["a": "u8", "b": "u8"], "constants": ["limit": ["type": "u8", "value": 250]],
+                        "nodes": [["id": "s", "op": "add", "args": ["a", "b"]], ["id": "m", "op": "min", "args": ["s", "limit"]],
+                                  ["id": "c", "op": "lt", "args": ["a", "b"]]],
+                        "outputs": ["m", "c"]]
+                    let cases: [(String, Data, [String: Any], [String: ClearValue])] = [
+                        ("confidential_transfer", transfer, ["transfers": transfers],
+                         ["balances": .vector([75, 50, 2].map { .uint($0) }), "succeeded": .vector([.bool(true), .bool(false), .bool(true)])]),
+                        ("program", program, graph, ["m": .uint(UInt64(UInt8(200) &+ 90)), "c": .bool(false)]),
+                    ]
+                    for (algorithm, file, parameters, expected) in cases {
+                        let r = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice),
+                                                         body: jsonBuffer(fheSubmission(algorithm, data: file, parameters: parameters)))
+                        #expect(r.status == .accepted, "\(algorithm): \(r.json)")
+                        let id = try #require(r.json["id"] as? String)
+                        let quoted = try #require(((r.json["fhe"] as? [String: Any])?["quote"] as? [String: Any])?["bootstraps"] as? Int)
+                        let done = try await waitFor(id, in: h.store) { $0.status == .confirmed || $0.status == .failed }
+                        #expect(done.status == .confirmed, "\(algorithm): \(String(describing: done.failure))")
+                        #expect(done.result?["bootstraps"]?.integerValue == quoted)
+                        let keySet = try #require(try await h.store.keySet(id: owner.keySetID.hex))
+                        let result = try await api.blobs.read(tenant: "acme", id: try #require(done.result?["result_blob"]?.stringValue), limit: 1 << 26)
+                        let opened = Dictionary(uniqueKeysWithValues: try await api.keys.decrypt(result, keySet: keySet))
+                        #expect(opened == expected, "\(algorithm)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Every refusal of a confidential submission has its own code and stores nothing.
     @Test func refusalsHaveCodesAndStoreNothing() async throws {
-        try await withStore(.sqlite) { store, context in
-            let root = try FHETestService.temporaryFolder()
-            defer { try? FileManager.default.removeItem(at: root) }
-            let api = try FHETestService.make(store: store, root: root)
-            let h = try await ServiceHarness(store: store, context: context, confidential: api)
+        try await withConfidentialService { h, api, _ in
             let alice = try await h.token(), bob = try await h.token(subject: "bob")
             try await h.test { client in
                 let owner = try await FHETestClient.fetch(client, token: alice)
@@ -248,13 +305,9 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
 
     /// A plan's maxBootstrapsPerJob refuses a job over it with the quote in the problem.
     @Test func plansLimitBootstrapsPerJob() async throws {
-        try await withStore(.sqlite) { store, context in
-            let root = try FHETestService.temporaryFolder()
-            defer { try? FileManager.default.removeItem(at: root) }
-            let api = try FHETestService.make(store: store, root: root)
-            let plans = TenantPlans(default: Plan(name: "tiny", ratePerSecond: 100, burst: 100, maxActiveJobs: 10, maxJobsPerMonth: 100,
-                                                  maxBootstrapsPerJob: 5))
-            let h = try await ServiceHarness(store: store, context: context, plans: plans, confidential: api)
+        let plans = TenantPlans(default: Plan(name: "tiny", ratePerSecond: 100, burst: 100, maxActiveJobs: 10, maxJobsPerMonth: 100,
+                                              maxBootstrapsPerJob: 5))
+        try await withConfidentialService(plans: plans) { h, _, _ in
             let alice = try await h.token()
             try await h.test { client in
                 let owner = try await FHETestClient.fetch(client, token: alice)
@@ -269,11 +322,7 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
 
     /// Uploaded once, named by id; a file under another key set is refused at upload.
     @Test func uploadsAreCheckedAndNamedById() async throws {
-        try await withStore(.sqlite) { store, context in
-            let root = try FHETestService.temporaryFolder()
-            defer { try? FileManager.default.removeItem(at: root) }
-            let api = try FHETestService.make(store: store, root: root)
-            let h = try await ServiceHarness(store: store, context: context, confidential: api)
+        try await withConfidentialService { h, _, _ in
             let alice = try await h.token(), bob = try await h.token(subject: "bob")
             try await h.test { client in
                 let owner = try await FHETestClient.fetch(client, token: alice)
