@@ -13,13 +13,14 @@ extension ConfidentialJobsService {
             serverKey: (keySet.serverKeyBlob, keySet.serverKeyBytes))
     }
 
-    public func keyFile(keySetID: String, part: FHEKeyPart, for principal: Principal) async throws -> Data? {
+    public func keyFile(keySetID: String, part: FHEKeyPart, for principal: Principal) async throws -> (bytes: Data, sha256: String)? {
         guard let keySet = try await store.keySet(tenant: principal.tenant, owner: principal.subject, parameterSet: parameters.name),
               keySet.id == keySetID else { return nil }
-        switch part {
-        case .publicKey: return try await blobs.read(tenant: principal.tenant, id: keySet.publicKeyBlob, limit: keySet.publicKeyBytes)
-        case .serverKey: return try await blobs.read(tenant: principal.tenant, id: keySet.serverKeyBlob, limit: keySet.serverKeyBytes)
+        let (blob, size) = switch part {
+        case .publicKey: (keySet.publicKeyBlob, keySet.publicKeyBytes)
+        case .serverKey: (keySet.serverKeyBlob, keySet.serverKeyBytes)
         }
+        return (try await blobs.read(tenant: principal.tenant, id: blob, limit: size), blob)
     }
 
     public func upload<Chunks: AsyncSequence & Sendable>(_ chunks: Chunks, limit: Int, for principal: Principal, now: Date)

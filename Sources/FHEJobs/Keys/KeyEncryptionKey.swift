@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Jobs
 
 /// The key that wraps every owner's TFHE secret key at rest (AES-256-GCM, see `KeyWrapping`).
 ///
@@ -23,7 +24,7 @@ public struct KeyEncryptionKey: Sendable {
         var hasher = SHA256()
         hasher.update(data: Data("fhe-jobs kek-id v1".utf8))
         key.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        id = String(hasher.finalize().map { String(format: "%02x", $0) }.joined().prefix(16))
+        id = String(hasher.finalize().hexString.prefix(16))
     }
 
     /// Reads the base64 form (surrounding white space ignored).

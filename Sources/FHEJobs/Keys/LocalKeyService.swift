@@ -120,6 +120,6 @@ struct GeneratedKeySet {
         secret = client.serialized()
         publicKey = try CompressedPublicKey<UInt64>(clientKey: client, seed: .random()).serialized()
         serverKey = CompressedServerKey<UInt64>(clientKey: client, seed: .random()).serialized()
-        id = SHA256.hash(data: serverKey).map { String(format: "%02x", $0) }.joined()
+        id = SHA256.hash(data: serverKey).hexString
     }
 }

@@ -25,8 +25,9 @@ public protocol ConfidentialJobs: Sendable {
 
     /// The caller's key set (made on first use) and the parameter set: nothing secret.
     func keys(for principal: Principal) async throws -> FHEKeysDescription
-    /// One of the caller's key files (`public-key` or `server-key`); nil if it has no such key set.
-    func keyFile(keySetID: String, part: FHEKeyPart, for principal: Principal) async throws -> Data?
+    /// One of the caller's key files (`public-key` or `server-key`) with its SHA-256 (hex, the
+    /// blob's content address); nil if it has no such key set.
+    func keyFile(keySetID: String, part: FHEKeyPart, for principal: Principal) async throws -> (bytes: Data, sha256: String)?
     /// Checks an uploaded encrypted-values file against the caller's key set and keeps it for
     /// a day (until a job holds it). `limit` bounds the bytes read from `chunks`.
     func upload<Chunks: AsyncSequence & Sendable>(_ chunks: Chunks, limit: Int, for principal: Principal, now: Date)

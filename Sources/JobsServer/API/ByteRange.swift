@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// One byte range of an RFC 9110 §14.1.2 `Range: bytes=...` header, resolved against a
@@ -25,8 +24,4 @@ enum ByteRange {
         guard let end = Int(last), end >= start else { throw unsatisfiable() }
         return start...min(end, length - 1)
     }
-}
-
-enum SHA256Hex {
-    static func of(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
 }

@@ -95,10 +95,11 @@ struct JobsAPI: APIProtocol {
 
     func downloadFheKey(_ input: Operations.DownloadFheKey.Input) async throws -> Operations.DownloadFheKey.Output {
         guard let part = FHEKeyPart(rawValue: input.path.part.rawValue) else { throw APIProblem.invalid("part must be public-key or server-key") }
-        guard let data = try await confidential.keyFile(keySetID: input.path.keySetId, part: part, for: try principal) else {
+        guard let (data, sha256) = try await confidential.keyFile(keySetID: input.path.keySetId, part: part, for: try principal) else {
             throw APIProblem(.notFound, .notFound, "no such key set for this owner")
         }
-        let etag = "\"\(SHA256Hex.of(data))\""
+        // Blobs are content-addressed: the id is the SHA-256, a strong validator as it is.
+        let etag = "\"\(sha256)\""
         if let match = input.headers.ifNoneMatch, match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
             return .notModified(.init(headers: .init(eTag: etag)))
         }
