@@ -17,6 +17,9 @@ public final class ConfidentialJobsService: ConfidentialJobs {
     public struct Configuration: Sendable {
         /// The largest encrypted-values file a job may take (inline, uploaded or fetched).
         public var maxInputBytes = 64 << 20
+        /// The largest compressed server key an owner may upload (client-key mode); the 128-bit
+        /// 2_2 set's is 30 MB.
+        public var maxServerKeyBytes = 256 << 20
         /// How long a job's input and result blobs are kept (a blob goes when its last holder expires).
         public var retention: TimeInterval = 30 * 24 * 3600
         /// Seconds one bootstrap of the parameter set takes on one core of the worker machines,
@@ -57,11 +60,7 @@ public final class ConfidentialJobsService: ConfidentialJobs {
         guard let program = programs.program(named: request.algorithm) else {
             throw JobServiceError.unsupportedJobType("no fhe_compute algorithm \"\(request.algorithm.prefix(64))\"")
         }
-        if request.serverKeyID != nil {
-            throw JobServiceError.refused(Refusal("CLIENT_KEY_MODE_UNAVAILABLE", status: 422,
-                                                  "client-key mode (server_key_id) is not offered by this server yet"))
-        }
-        let keySet = try await keys.keySet(tenant: principal.tenant, owner: principal.subject)
+        let key = try await computeKey(request.serverKeyID, for: principal)
         let hold = BlobHold(holder: .job(jobID), expires: now.addingTimeInterval(configuration.retention))
         let input: FHEBlobs.Stored
         do { input = try await storeInput(request, tenant: principal.tenant, hold: hold) } catch { throw Self.refusal(error) }
@@ -75,10 +74,7 @@ public final class ConfidentialJobsService: ConfidentialJobs {
             let parametersJSON = request.programParameters.canonicalData()
             let (prepared, bootstraps) = try await FHEThreads.run { () throws -> (PreparedProgram, Int) in
                 let values = try EncryptedValues(serialized: bytes, parameters: parameters, limits: limits)
-                guard values.keySetID.hex == keySet.id else {
-                    throw ProgramError(.keySetMismatch, "the inputs were encrypted under key set \(values.keySetID.hex); "
-                        + "this owner's key set is \(keySet.id) (GET /v1/fhe/keys): a ciphertext made for another owner cannot be used")
-                }
+                guard values.keySetID.hex == key.keySetID else { throw key.mismatch(values.keySetID) }
                 let prepared = try program.prepare(parameters: parametersJSON, inputs: values.shapes)
                 return (prepared, try prepared.quote(values, parameters: parameters))
             }
@@ -86,8 +82,8 @@ public final class ConfidentialJobsService: ConfidentialJobs {
                                  cores: configuration.workerCores,
                                  outputs: prepared.outputs.map { FHEOutput(name: $0.name, type: $0.shape.description) })
             let record = ConfidentialJob(
-                keySetID: keySet.id, serverKeyID: nil, parameterSet: parameters.name,
-                parameterFingerprint: keySet.parameterFingerprint, inputBlob: input.id, inputBytes: input.size,
+                keySetID: key.keySetID, serverKeyID: request.serverKeyID, parameterSet: parameters.name,
+                parameterFingerprint: String(parameters.fingerprint, radix: 16), inputBlob: input.id, inputBytes: input.size,
                 clientPublicKey: request.clientPublicKeyPEM, quote: quote)
             let url: String? = if case .url(let u) = request.source { u } else { nil }
             return PreparedConfidentialJob(payload: request.stored(inputBlob: input.id, url: url), record: record)
@@ -99,6 +95,20 @@ public final class ConfidentialJobsService: ConfidentialJobs {
 
     public func discard(_ prepared: PreparedConfidentialJob, jobID: JobID, tenant: String) async {
         try? await blobs.release(tenant: tenant, id: prepared.record.inputBlob, holder: .job(jobID))
+    }
+
+    /// The key a job is computed under: the uploaded server key it names (client-key mode), or
+    /// else the owner's key set, made on first use.
+    private func computeKey(_ serverKeyID: String?, for principal: Principal) async throws -> ComputeKey {
+        if let serverKeyID {
+            guard let uploaded = try await store.serverKey(tenant: principal.tenant, owner: principal.subject, id: serverKeyID) else {
+                throw JobServiceError.refused(Refusal("SERVER_KEY_NOT_FOUND", status: 400,
+                                                      "no server key \(serverKeyID) for this owner (POST /v1/fhe/server-keys uploads one)"))
+            }
+            return ComputeKey(keySetID: uploaded.id, uploaded: true)
+        }
+        let keySet = try await keys.keySet(tenant: principal.tenant, owner: principal.subject)
+        return ComputeKey(keySetID: keySet.id, uploaded: false)
     }
 
     /// The input's blob, held by the job: stored from the inline bytes or the URL, or the
@@ -152,8 +162,17 @@ public final class ConfidentialJobsService: ConfidentialJobs {
 
     public func run(_ job: Job, progress: @escaping @Sendable (Int) -> Void) async throws -> ConfidentialResult {
         guard let record = job.fhe else { throw JobInputError("the job has no confidential record") }
-        guard let keySet = try await store.keySet(id: record.keySetID) else {
-            throw JobInputError("the job's key set \(record.keySetID) was deleted: its owner's keys were shredded")
+        let serverKeyBlob: (id: String, bytes: Int)
+        if let serverKeyID = record.serverKeyID {
+            guard let uploaded = try await store.serverKey(tenant: job.tenant, owner: job.owner, id: serverKeyID) else {
+                throw JobInputError("the job's server key \(serverKeyID) was deleted by its owner")
+            }
+            serverKeyBlob = (uploaded.id, uploaded.bytes)
+        } else {
+            guard let keySet = try await store.keySet(id: record.keySetID) else {
+                throw JobInputError("the job's key set \(record.keySetID) was deleted: its owner's keys were shredded")
+            }
+            serverKeyBlob = (keySet.serverKeyBlob, keySet.serverKeyBytes)
         }
         let request = try ConfidentialPayload(job.payload, securityBits: parameters.securityBits)
         guard let program = programs.program(named: request.algorithm) else {
@@ -161,8 +180,8 @@ public final class ConfidentialJobsService: ConfidentialJobs {
         }
         let parameters = self.parameters
         let blobs = self.blobs, tenant = job.tenant
-        let serverKey = try await cache.key(id: keySet.id, parameters: parameters) {
-            try await blobs.read(tenant: tenant, id: keySet.serverKeyBlob, limit: keySet.serverKeyBytes)
+        let serverKey = try await cache.key(id: record.keySetID, parameters: parameters) {
+            try await blobs.read(tenant: tenant, id: serverKeyBlob.id, limit: serverKeyBlob.bytes)
         }
         let input = try await blobs.read(tenant: tenant, id: record.inputBlob, limit: record.inputBytes)
         let parametersJSON = request.programParameters.canonicalData()
@@ -217,6 +236,18 @@ extension ConfidentialJobsService {
             }
             try? await Task.sleep(for: interval)
         }
+    }
+}
+
+/// The key set a submission's inputs must name, and whether it is an uploaded server key.
+struct ComputeKey {
+    let keySetID: String
+    let uploaded: Bool
+
+    func mismatch(_ found: KeySetID) -> ProgramError {
+        let expected = uploaded ? "the server key it names is \(keySetID)" : "this owner's key set is \(keySetID) (GET /v1/fhe/keys)"
+        return ProgramError(.keySetMismatch, "the inputs were encrypted under key set \(found.hex); \(expected): "
+                            + "a ciphertext made under another key cannot be used")
     }
 }
 

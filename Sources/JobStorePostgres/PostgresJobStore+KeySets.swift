@@ -46,3 +46,30 @@ extension PostgresJobStore {
             """, logger: logger).map(KeySetRecord.init(row:))
     }
 }
+
+extension PostgresJobStore {
+    public func insertServerKey(_ record: UploadedServerKey) async throws -> UploadedServerKey {
+        try await client.query("""
+            INSERT INTO fhe_server_keys (tenant, owner, id, parameter_set, parameter_fingerprint, bytes, created_at)
+            VALUES (\(record.tenant), \(record.owner), \(record.id), \(record.parameterSet), \(record.parameterFingerprint),
+                    \(Int64(record.bytes)), \(record.createdAt.microsecondsSince1970))
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+        guard let stored = try await serverKey(tenant: record.tenant, owner: record.owner, id: record.id) else {
+            throw CorruptRowError(table: "fhe_server_keys", key: record.id, reason: "vanished as it was inserted")
+        }
+        return stored
+    }
+
+    public func serverKey(tenant: String, owner: String, id: String) async throws -> UploadedServerKey? {
+        try await client.rows("""
+            SELECT * FROM fhe_server_keys WHERE tenant = \(tenant) AND owner = \(owner) AND id = \(id)
+            """, logger: logger).first.map(UploadedServerKey.init(row:))
+    }
+
+    public func deleteServerKey(tenant: String, owner: String, id: String) async throws -> UploadedServerKey? {
+        try await client.rows("""
+            DELETE FROM fhe_server_keys WHERE tenant = \(tenant) AND owner = \(owner) AND id = \(id) RETURNING *
+            """, logger: logger).first.map(UploadedServerKey.init(row:))
+    }
+}

@@ -316,5 +316,20 @@ enum PostgresMigrations {
             $$
             """,
         ]),
+        // Client-key mode: the server keys owners upload (their bytes are blobs).
+        Migration(version: 7, name: "uploaded server keys", statements: [
+            """
+            CREATE TABLE fhe_server_keys (
+                tenant TEXT NOT NULL,
+                owner TEXT NOT NULL,
+                id TEXT NOT NULL,
+                parameter_set TEXT NOT NULL,
+                parameter_fingerprint TEXT NOT NULL,
+                bytes BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant, owner, id)
+            )
+            """,
+        ]),
     ]
 }

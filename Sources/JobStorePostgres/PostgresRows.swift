@@ -77,6 +77,17 @@ extension KeySetRecord {
     }
 }
 
+extension UploadedServerKey {
+    init(row: PostgresRow) throws {
+        let cells = row.makeRandomAccess()
+        self.init(id: try cells["id"].decode(String.self), tenant: try cells["tenant"].decode(String.self),
+                  owner: try cells["owner"].decode(String.self), parameterSet: try cells["parameter_set"].decode(String.self),
+                  parameterFingerprint: try cells["parameter_fingerprint"].decode(String.self),
+                  bytes: Int(try cells["bytes"].decode(Int64.self)),
+                  createdAt: Date(microsecondsSince1970: try cells["created_at"].decode(Int64.self)))
+    }
+}
+
 extension LedgerEntry {
     init(row: PostgresRow) throws {
         let cells = row.makeRandomAccess()

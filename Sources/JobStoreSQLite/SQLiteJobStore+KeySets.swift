@@ -65,3 +65,41 @@ extension SQLiteJobStore {
                      createdAt: Date(microsecondsSince1970: row["created_at"]))
     }
 }
+
+extension SQLiteJobStore {
+    public func insertServerKey(_ record: UploadedServerKey) async throws -> UploadedServerKey {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO fhe_server_keys (tenant, owner, id, parameter_set, parameter_fingerprint, bytes, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                """, arguments: [record.tenant, record.owner, record.id, record.parameterSet, record.parameterFingerprint,
+                                 record.bytes, record.createdAt.microsecondsSince1970])
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM fhe_server_keys WHERE tenant = ? AND owner = ? AND id = ?",
+                                             arguments: [record.tenant, record.owner, record.id]) else {
+                throw DatabaseError(message: "server key \(record.id) vanished as it was inserted")
+            }
+            return Self.serverKey(from: row)
+        }
+    }
+
+    public func serverKey(tenant: String, owner: String, id: String) async throws -> UploadedServerKey? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM fhe_server_keys WHERE tenant = ? AND owner = ? AND id = ?",
+                             arguments: [tenant, owner, id]).map(Self.serverKey(from:))
+        }
+    }
+
+    public func deleteServerKey(tenant: String, owner: String, id: String) async throws -> UploadedServerKey? {
+        try await pool.write { db in
+            try Row.fetchOne(db, sql: "DELETE FROM fhe_server_keys WHERE tenant = ? AND owner = ? AND id = ? RETURNING *",
+                             arguments: [tenant, owner, id]).map(Self.serverKey(from:))
+        }
+    }
+
+    static func serverKey(from row: Row) -> UploadedServerKey {
+        UploadedServerKey(id: row["id"], tenant: row["tenant"], owner: row["owner"], parameterSet: row["parameter_set"],
+                          parameterFingerprint: row["parameter_fingerprint"], bytes: row["bytes"],
+                          createdAt: Date(microsecondsSince1970: row["created_at"]))
+    }
+}

@@ -156,6 +156,21 @@ enum SQLiteMigrations {
                 );
                 """)
         }
+        // Client-key mode: the server keys owners upload (their bytes are blobs).
+        migrator.registerMigration("v5: uploaded server keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE fhe_server_keys (
+                    tenant TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    id TEXT NOT NULL,
+                    parameter_set TEXT NOT NULL,
+                    parameter_fingerprint TEXT NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (tenant, owner, id)
+                )
+                """)
+        }
         return migrator
     }
 }

@@ -19,6 +19,8 @@ public struct JobsHTTPServer: Sendable {
         public var tokenLeeway: TimeInterval = 30
         /// Largest encrypted-values upload (`POST /v1/fhe/ciphertexts`, streamed to the blob store).
         public var maxUploadBytes = 64 * 1024 * 1024
+        /// Largest compressed server key upload (`POST /v1/fhe/server-keys`, client-key mode).
+        public var maxServerKeyBytes = 256 * 1024 * 1024
         /// The service's Ed25519 public key, base64, as `GET /v1/fhe/keys` publishes it.
         public var serviceSigningKey = ""
         public init() {}
@@ -53,11 +55,12 @@ public struct JobsHTTPServer: Sendable {
             configuration: .init(issuer: configuration.tokenIssuer, audience: configuration.tokenAudience, leeway: configuration.tokenLeeway))))
         router.middlewares.add(RateLimitMiddleware(limiter: rateLimiter, plans: service.configuration.plans, responder: responder))
         router.middlewares.add(BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes,
-                                                   streamed: ["/v1/fhe/ciphertexts": configuration.maxUploadBytes]))
+                                                   streamed: ["/v1/fhe/ciphertexts": configuration.maxUploadBytes,
+                                                              "/v1/fhe/server-keys": configuration.maxServerKeyBytes]))
         router.middlewares.add(AuditMiddleware(service: service, responder: responder))
         // Compact JSON: pretty-printing costs bytes and time on every answer.
         try JobsAPI(service: service, registry: registry, health: health, serviceSigningKey: configuration.serviceSigningKey,
-                    maxUploadBytes: configuration.maxUploadBytes)
+                    maxUploadBytes: configuration.maxUploadBytes, maxServerKeyBytes: configuration.maxServerKeyBytes)
             .registerHandlers(on: router, configuration: OpenAPIRuntime.Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
         // After the routes: it wraps only the not-found answer (405 for a served path).
         router.middlewares.add(MethodNotAllowedMiddleware(routes: router.routes))

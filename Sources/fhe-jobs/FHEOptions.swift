@@ -32,6 +32,9 @@ struct FHEOptions: ParsableArguments {
     @Option(help: "Largest encrypted input, MiB (env FHE_JOBS_FHE_MAX_INPUT_MB).")
     var fheMaxInputMB: Int = Self.environment["FHE_JOBS_FHE_MAX_INPUT_MB"].flatMap(Int.init) ?? 64
 
+    @Option(help: "Largest server key an owner may upload (client-key mode), MiB (env FHE_JOBS_FHE_MAX_SERVER_KEY_MB).")
+    var fheMaxServerKeyMB: Int = Self.environment["FHE_JOBS_FHE_MAX_SERVER_KEY_MB"].flatMap(Int.init) ?? 256
+
     @Option(help: "A host (host or host:port) whose URLs may be given as encrypted_data_url; repeat for more (env FHE_JOBS_FETCH_ALLOW_HOSTS, comma-separated). None by default: no URL is fetched.")
     var fetchAllowHost: [String] = Self.environment["FHE_JOBS_FETCH_ALLOW_HOSTS"].map { $0.split(separator: ",").map(String.init) } ?? []
 
@@ -55,6 +58,7 @@ struct FHEOptions: ParsableArguments {
         guard (1...64).contains(fheConcurrency) else { throw ValidationError("--fhe-concurrency must be 1 to 64") }
         guard fheKeyCacheMB >= 0 else { throw ValidationError("--fhe-key-cache-mb must be 0 or more") }
         guard (1...4096).contains(fheMaxInputMB) else { throw ValidationError("--fhe-max-input-mb must be 1 to 4096") }
+        guard (1...4096).contains(fheMaxServerKeyMB) else { throw ValidationError("--fhe-max-server-key-mb must be 1 to 4096") }
         if let s = fheSecondsPerBootstrap, !(s > 0 && s < 10) { throw ValidationError("--fhe-seconds-per-bootstrap must be a positive number of seconds") }
     }
 
@@ -111,6 +115,7 @@ struct FHEOptions: ParsableArguments {
         let keys = LocalKeyService(store: store, blobs: blobs, parameters: parameters, kek: kek, logger: logger)
         var configuration = ConfidentialJobsService.Configuration()
         configuration.maxInputBytes = fheMaxInputMB << 20
+        configuration.maxServerKeyBytes = fheMaxServerKeyMB << 20
         configuration.secondsPerBootstrap = fheSecondsPerBootstrap
         configuration.parameterDefinition = definition
         let fetcher: SafeInputFetcher? = fetchAllowHost.isEmpty && fetchFileRoot == nil ? nil : SafeInputFetcher(policy: FetchPolicy(

@@ -82,6 +82,7 @@ struct Serve: AsyncParsableCommand {
         http.host = host; http.port = port
         http.tokenIssuer = tokens.issuer; http.tokenAudience = tokens.audience
         http.maxUploadBytes = fhe.fheMaxInputMB << 20
+        http.maxServerKeyBytes = fhe.fheMaxServerKeyMB << 20
         http.serviceSigningKey = try ServiceGraph.ledgerKey(in: storage.dataDirectory).publicKey.rawRepresentation.base64EncodedString()
         let server = JobsHTTPServer(configuration: http, service: service, authKeys: authKeys, rateLimiter: graph.rateLimiter,
                                     registry: registry, health: HealthChecks(checks), logger: logger)

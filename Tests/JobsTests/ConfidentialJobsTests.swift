@@ -23,7 +23,8 @@ struct FHETestService {
         .appendingPathComponent("tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128.json")
 
     static func make(store: any JobStore, root: URL, kek: KeyEncryptionKey? = nil, fetcher: (any EncryptedInputFetcher)? = nil,
-                     parametersFile: URL = parametersFile) throws -> ConfidentialJobsService {
+                     parametersFile: URL = parametersFile,
+                     configure: (inout ConfidentialJobsService.Configuration) -> Void = { _ in }) throws -> ConfidentialJobsService {
         let data = try Data(contentsOf: parametersFile)
         let parameters = try ParameterSet.parse(json: data, allowInsecure: true)
         let blobs = FHEBlobs(try FileBlobStore(root: root.appendingPathComponent("blobs")))
@@ -32,6 +33,7 @@ struct FHETestService {
         var configuration = ConfidentialJobsService.Configuration()
         configuration.secondsPerBootstrap = 0.001
         configuration.parameterDefinition = try JSONValue.decode(data)
+        configure(&configuration)
         return ConfidentialJobsService(store: store, blobs: blobs, keys: keys, cache: ServerKeyCache(capacityBytes: 1 << 30),
                                        fetcher: fetcher, configuration: configuration)
     }

@@ -119,6 +119,12 @@ public struct BlobHolder: Sendable, Hashable, CustomStringConvertible {
     /// The hold of an upload not yet used by a job.
     public static func upload(_ id: UUID) -> BlobHolder { BlobHolder(unchecked: "upload:" + id.uuidString.lowercased()) }
 
+    /// An owner's hold on the server key it uploaded (client-key mode), for as long as it keeps
+    /// it; the owner is named by a digest, since subjects are any string and holders name files.
+    public static func serverKey(owner: String, id: BlobID) -> BlobHolder {
+        BlobHolder(unchecked: "serverkey:\(SHA256.hash(data: Data(owner.utf8)).hexString.prefix(32)):\(id.hex)")
+    }
+
     private init(unchecked name: String) { self.name = name }
 
     public var description: String { name }

@@ -25,13 +25,39 @@ public protocol ConfidentialJobs: Sendable {
 
     /// The caller's key set (made on first use) and the parameter set: nothing secret.
     func keys(for principal: Principal) async throws -> FHEKeysDescription
-    /// One of the caller's key files (`public-key` or `server-key`) with its SHA-256 (hex, the
-    /// blob's content address); nil if it has no such key set.
-    func keyFile(keySetID: String, part: FHEKeyPart, for principal: Principal) async throws -> (bytes: Data, sha256: String)?
+    /// One of the caller's key files (`public-key` or `server-key`), to stream; nil if it has
+    /// no such key set.
+    func keyFile(keySetID: String, part: FHEKeyPart, for principal: Principal) async throws -> FHEKeyFile?
     /// Checks an uploaded encrypted-values file against the caller's key set and keeps it for
     /// a day (until a job holds it). `limit` bounds the bytes read from `chunks`.
     func upload<Chunks: AsyncSequence & Sendable>(_ chunks: Chunks, limit: Int, for principal: Principal, now: Date)
         async throws -> FHEUpload where Chunks.Element == Data
+
+    // MARK: Client-key mode
+
+    /// Checks an uploaded compressed server key in full (the service's parameter set, every
+    /// word, the checksum) and keeps it for the caller until it deletes it. `limit` bounds the
+    /// bytes read from `chunks`. Uploading the same key again answers the same record.
+    func uploadServerKey<Chunks: AsyncSequence & Sendable>(_ chunks: Chunks, limit: Int, for principal: Principal, now: Date)
+        async throws -> UploadedServerKey where Chunks.Element == Data
+    /// One of the caller's uploaded server keys; nil if it has no such key.
+    func serverKey(id: String, for principal: Principal) async throws -> UploadedServerKey?
+    /// Deletes one of the caller's server keys; false if it had no such key.
+    func deleteServerKey(id: String, for principal: Principal) async throws -> Bool
+}
+
+/// A key file to download: its SHA-256 (hex, the blob's content address), its size, and its
+/// bytes read as they are sent, never whole into memory (a server key is tens of MB).
+public struct FHEKeyFile: Sendable {
+    public var sha256: String
+    public var bytes: Int
+    /// The file, or the bytes of `range` (both ends included), in chunks of about 1 MiB.
+    public var read: @Sendable (_ range: ClosedRange<Int>?) async throws -> AsyncThrowingStream<Data, any Error>
+
+    public init(sha256: String, bytes: Int,
+                read: @escaping @Sendable (_ range: ClosedRange<Int>?) async throws -> AsyncThrowingStream<Data, any Error>) {
+        self.sha256 = sha256; self.bytes = bytes; self.read = read
+    }
 }
 
 public enum FHEKeyPart: String, Sendable, CaseIterable {

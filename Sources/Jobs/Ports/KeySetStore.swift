@@ -47,3 +47,34 @@ public protocol KeySetStore: Sendable {
     /// Deletes an owner's key sets (crypto-shredding): their results can never be opened again.
     func deleteKeySets(tenant: String, owner: String) async throws -> [KeySetRecord]
 }
+
+/// A compressed server key an owner uploaded (client-key mode): the owner keeps its TFHE
+/// secret key and the service never has one. Its bytes are the blob `id` (the SHA-256 of the
+/// key file, which is also the key set id its ciphertext files name).
+public struct UploadedServerKey: Sendable, Equatable {
+    public var id: String
+    public var tenant: String
+    public var owner: String
+    public var parameterSet: String
+    /// The parameter set's fingerprint, hex.
+    public var parameterFingerprint: String
+    public var bytes: Int
+    public var createdAt: Date
+
+    public init(id: String, tenant: String, owner: String, parameterSet: String, parameterFingerprint: String,
+                bytes: Int, createdAt: Date) {
+        self.id = id; self.tenant = tenant; self.owner = owner; self.parameterSet = parameterSet
+        self.parameterFingerprint = parameterFingerprint; self.bytes = bytes; self.createdAt = createdAt
+    }
+}
+
+/// Durable storage of uploaded server keys, one row per (tenant, owner, id). Both job stores
+/// implement it.
+public protocol UploadedServerKeyStore: Sendable {
+    /// Inserts the record unless the owner already has this key, and returns the one stored
+    /// (an upload repeated, or raced, keeps the first).
+    func insertServerKey(_ record: UploadedServerKey) async throws -> UploadedServerKey
+    func serverKey(tenant: String, owner: String, id: String) async throws -> UploadedServerKey?
+    /// Deletes one of an owner's server keys; the deleted record, or nil if there was none.
+    func deleteServerKey(tenant: String, owner: String, id: String) async throws -> UploadedServerKey?
+}

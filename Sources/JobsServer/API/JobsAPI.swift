@@ -14,6 +14,8 @@ struct JobsAPI: APIProtocol {
     let serviceSigningKey: String
     /// The largest encrypted-values upload.
     let maxUploadBytes: Int
+    /// The largest server-key upload (client-key mode).
+    let maxServerKeyBytes: Int
 
     private var principal: Principal {
         get throws(APIProblem) {
@@ -95,22 +97,26 @@ struct JobsAPI: APIProtocol {
 
     func downloadFheKey(_ input: Operations.DownloadFheKey.Input) async throws -> Operations.DownloadFheKey.Output {
         guard let part = FHEKeyPart(rawValue: input.path.part.rawValue) else { throw APIProblem.invalid("part must be public-key or server-key") }
-        guard let (data, sha256) = try await confidential.keyFile(keySetID: input.path.keySetId, part: part, for: try principal) else {
+        guard let file = try await confidential.keyFile(keySetID: input.path.keySetId, part: part, for: try principal) else {
             throw APIProblem(.notFound, .notFound, "no such key set for this owner")
         }
         // Blobs are content-addressed: the id is the SHA-256, a strong validator as it is.
-        let etag = "\"\(sha256)\""
+        let etag = "\"\(file.sha256)\""
         if let match = input.headers.ifNoneMatch, match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
             return .notModified(.init(headers: .init(eTag: etag)))
         }
         if let header = input.headers.range {
-            let range = try ByteRange.parse(header, length: data.count)
-            let slice = data[data.startIndex + range.lowerBound ... data.startIndex + range.upperBound]
+            let range = try ByteRange.parse(header, length: file.bytes)
             return .partialContent(.init(
-                headers: .init(eTag: etag, contentRange: "bytes \(range.lowerBound)-\(range.upperBound)/\(data.count)"),
-                body: .binary(HTTPBody(Data(slice)))))
+                headers: .init(eTag: etag, contentRange: "bytes \(range.lowerBound)-\(range.upperBound)/\(file.bytes)"),
+                body: .binary(Self.body(try await file.read(range), length: range.count))))
         }
-        return .ok(.init(headers: .init(eTag: etag, acceptRanges: "bytes"), body: .binary(HTTPBody(data))))
+        return .ok(.init(headers: .init(eTag: etag, acceptRanges: "bytes"), body: .binary(Self.body(try await file.read(nil), length: file.bytes))))
+    }
+
+    /// A body sent as it is read.
+    private static func body(_ chunks: AsyncThrowingStream<Data, any Error>, length: Int) -> HTTPBody {
+        HTTPBody(chunks.map { ArraySlice($0) }, length: .known(Int64(length)), iterationBehavior: .single)
     }
 
     func uploadFheCiphertexts(_ input: Operations.UploadFheCiphertexts.Input) async throws -> Operations.UploadFheCiphertexts.Output {
@@ -121,6 +127,29 @@ struct JobsAPI: APIProtocol {
         RequestScope.auditTarget?.set(upload.id)
         return .created(.init(body: .json(.init(id: upload.id, bytes: Int64(upload.bytes), keySetId: upload.keySetID,
                                                 expiresAt: upload.expiresAt))))
+    }
+
+    func uploadFheServerKey(_ input: Operations.UploadFheServerKey.Input) async throws -> Operations.UploadFheServerKey.Output {
+        guard case .binary(let body) = input.body else {
+            throw APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the body must be application/octet-stream")
+        }
+        let key = try await confidential.uploadServerKey(body.map { Data($0) }, limit: maxServerKeyBytes, for: try principal, now: Date())
+        RequestScope.auditTarget?.set(key.id)
+        return .created(.init(body: .json(Representations.serverKey(key))))
+    }
+
+    func getFheServerKey(_ input: Operations.GetFheServerKey.Input) async throws -> Operations.GetFheServerKey.Output {
+        guard let key = try await confidential.serverKey(id: input.path.serverKeyId, for: try principal) else {
+            throw APIProblem(.notFound, .notFound, "no such server key for this owner")
+        }
+        return .ok(.init(body: .json(Representations.serverKey(key))))
+    }
+
+    func deleteFheServerKey(_ input: Operations.DeleteFheServerKey.Input) async throws -> Operations.DeleteFheServerKey.Output {
+        guard try await confidential.deleteServerKey(id: input.path.serverKeyId, for: try principal) else {
+            throw APIProblem(.notFound, .notFound, "no such server key for this owner")
+        }
+        return .noContent(.init())
     }
 
     func quoteFheJob(_ input: Operations.QuoteFheJob.Input) async throws -> Operations.QuoteFheJob.Output {

@@ -28,6 +28,11 @@ enum Representations {
               cores: q.cores, outputs: q.outputs.map { .init(name: $0.name, _type: $0.type) })
     }
 
+    static func serverKey(_ k: UploadedServerKey) -> Components.Schemas.FheServerKey {
+        .init(id: k.id, parameterSet: k.parameterSet, parameterFingerprint: k.parameterFingerprint, bytes: Int64(k.bytes),
+              createdAt: k.createdAt)
+    }
+
     static func progress(_ p: FHEProgress) -> Components.Schemas.FheProgress {
         .init(bootstrapsDone: Int64(p.bootstrapsDone), bootstrapsTotal: Int64(p.bootstrapsTotal), updatedAt: p.updatedAt)
     }

@@ -2,14 +2,14 @@ import Foundation
 import Hummingbird
 import Jobs
 
-/// Records every state-changing request (POST) of an authenticated caller in the append-only
+/// Records every state-changing request (POST, DELETE) of an authenticated caller in the append-only
 /// audit trail: who, tenant, what, on which job, when, request id and the status answered.
 struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
     let service: JobService
     let responder: ProblemResponder
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .post, let principal = RequestScope.principal else { return try await next(request, context) }
+        guard request.method == .post || request.method == .delete, let principal = RequestScope.principal else { return try await next(request, context) }
         let created = AuditTarget()
         var response: Response
         do {
@@ -24,13 +24,16 @@ struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// `job.submit`, `job.cancel`, `job.fhe_result`, with the job id from the path;
-    /// `fhe.upload` and `fhe.quote`.
+    /// `fhe.upload`, `fhe.quote`, `fhe.server_key.upload`, and `fhe.server_key.delete` with
+    /// the key's id from the path.
     static func action(for path: String) -> (String, String?) {
         let parts = path.split(separator: "/").map(String.init)
+        if parts.count == 4, parts[2] == "server-keys" { return ("fhe.server_key.delete", String(parts[3].prefix(64))) }
         switch (parts.count, parts.last) {
         case (2, "jobs"): return ("job.submit", nil)
         case (3, "ciphertexts"): return ("fhe.upload", nil)
         case (3, "quote"): return ("fhe.quote", nil)
+        case (3, "server-keys"): return ("fhe.server_key.upload", nil)
         case (4, "cancel"): return ("job.cancel", parts[2])
         case (4, "fhe-result"): return ("job.fhe_result", parts[2])
         default: return ("request \(path.prefix(100))", nil)
