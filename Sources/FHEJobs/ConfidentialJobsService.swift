@@ -180,9 +180,11 @@ public final class ConfidentialJobsService: ConfidentialJobs {
         }
         let parameters = self.parameters
         let blobs = self.blobs, tenant = job.tenant
+        let keyStarted = ContinuousClock.now
         let serverKey = try await cache.key(id: record.keySetID, parameters: parameters) {
             try await blobs.read(tenant: tenant, id: serverKeyBlob.id, limit: serverKeyBlob.bytes)
         }
+        let keySeconds = (ContinuousClock.now - keyStarted).seconds
         let input = try await blobs.read(tenant: tenant, id: record.inputBlob, limit: record.inputBytes)
         let parametersJSON = request.programParameters.canonicalData()
         let limits = configuration.limits
@@ -200,9 +202,8 @@ public final class ConfidentialJobsService: ConfidentialJobs {
             let result = try prepared.run(values, key: key)
             return (try result.serialized(), key.bootstrapCount)
         }
-        let elapsed = ContinuousClock.now - started
-        await calibration.observe(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                                  bootstraps: performed, cores: ProcessInfo.processInfo.activeProcessorCount)
+        let fheSeconds = (ContinuousClock.now - started).seconds
+        await calibration.observe(seconds: fheSeconds, bootstraps: performed, cores: ProcessInfo.processInfo.activeProcessorCount)
         let hold = BlobHold(holder: .job(job.id), expires: Date().addingTimeInterval(configuration.retention))
         let stored = try await blobs.put(tenant: tenant, output, hold: hold)
         let digest = ConfidentialResultDigest.digest(
@@ -211,6 +212,10 @@ public final class ConfidentialJobsService: ConfidentialJobs {
         let summary: JSONValue = .object([
             "result_blob": .string(stored.id), "result_bytes": .number(Double(stored.size)),
             "bootstraps": .number(Double(performed)),
+            // Where the worker's time went: the encrypted evaluation itself, and getting the
+            // server key ready (0 when this worker had it expanded already).
+            "fhe_seconds": .number((fheSeconds * 1000).rounded() / 1000),
+            "server_key_seconds": .number((keySeconds * 1000).rounded() / 1000),
             "outputs": .array(record.quote.outputs.map { .object(["name": .string($0.name), "type": .string($0.type)]) }),
         ])
         if performed != record.quote.bootstraps {
@@ -249,6 +254,10 @@ struct ComputeKey {
         return ProgramError(.keySetMismatch, "the inputs were encrypted under key set \(found.hex); \(expected): "
                             + "a ciphertext made under another key cannot be used")
     }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// Bootstraps of the layers a running job has started.

@@ -8,8 +8,8 @@ import Logging
 struct FHECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fhe",
-        abstract: "Manage owners' TFHE key sets and the key-encryption key.",
-        subcommands: [NewKEK.self, Keygen.self, ExportKeys.self, ImportKeys.self, RotateKEK.self, DeleteKeys.self])
+        abstract: "Manage owners' TFHE key sets and the key-encryption key; time confidential jobs.",
+        subcommands: [NewKEK.self, Keygen.self, ExportKeys.self, ImportKeys.self, RotateKEK.self, DeleteKeys.self, FHEBench.self])
 
     /// Runs `body` with the store migrated and its database clients running.
     static func withStore<R: Sendable>(_ storage: StorageOptions, _ body: @escaping @Sendable (ServiceGraph) async throws -> R) async throws -> R {

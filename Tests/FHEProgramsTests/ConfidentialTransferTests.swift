@@ -44,6 +44,18 @@ struct ConfidentialTransferTests {
                   transfers: [(0, 1), (1, 0), (0, 2), (1, 2), (1, 0)])
     }
 
+    /// The documented limits: 256 accounts and 64 transfers in one job, on random data.
+    @Test func longestBatch() throws {
+        var rng = SplitMix(256)
+        let balances = (0..<ConfidentialTransfer.accountRange.upperBound).map { _ in UInt64.random(in: 0...40000, using: &rng) }
+        let transfers = (0..<ConfidentialTransfer.transferRange.upperBound).map { _ -> (Int, Int) in
+            let from = Int.random(in: 0..<balances.count, using: &rng)
+            return (from, (from + Int.random(in: 1..<balances.count, using: &rng)) % balances.count)
+        }
+        let amounts = transfers.map { _ in UInt64.random(in: 0...30000, using: &rng) }
+        try check(.uint16, balances: balances, amounts: amounts, transfers: transfers)
+    }
+
     @Test func u64Ledger() throws {
         try check(.uint64, balances: [UInt64.max - 1, 10], amounts: [2, 3], transfers: [(1, 0), (0, 1)])
     }

@@ -75,6 +75,13 @@ struct StatisticalAnalysisTests {
                   threshold: 100)
     }
 
+    /// The longest documented input, all at the maximum of u16: the sum's documented width
+    /// (u32 for at most 16-bit inputs, 4096·(2¹⁶−1) < 2²⁸) holds it without overflow.
+    @Test func longestVector() throws {
+        let xs = [UInt64](repeating: ValueKind.uint16.maximum, count: StatisticalAnalysis.maximumLength)
+        try check(xs, kind: .uint16, parameters: #"{"statistics": ["sum", "mean"]}"#)
+    }
+
     @Test func defaultsFollowTheDocumentation() throws {
         func names(_ kind: ValueKind, _ parameters: String) throws -> [String] {
             try program.prepare(parameters: Data(parameters.utf8), inputs: ["data": .vector(kind, length: 3)]).outputs.map(\.name)
