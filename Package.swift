@@ -45,7 +45,8 @@ let package = Package(
     dependencies: [
         // Engine and CLI.
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        // 4.5 for HPKE with X-Wing (result retrieval's post-quantum seal).
+        .package(url: "https://github.com/apple/swift-crypto.git", "4.5.0"..<"5.0.0"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
         // Job service.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

@@ -29,6 +29,9 @@ public final class ConfidentialJobsService: ConfidentialJobs {
         public var limits = EncryptedValuesLimits()
         /// The parameter set's JSON as in params/, shown by `GET /v1/fhe/keys`.
         public var parameterDefinition: JSONValue = .object([:])
+        /// The service's Ed25519 key that signs retrieval answers (the ledger's key, published
+        /// by `GET /v1/fhe/keys`); nil in worker processes, which answer no retrieval.
+        public var signingKey: Curve25519.Signing.PrivateKey?
         public init() {}
     }
 
@@ -51,6 +54,13 @@ public final class ConfidentialJobsService: ConfidentialJobs {
     }
 
     public var algorithms: [String] { programs.names }
+
+    /// Measures the per-bootstrap time for quotes now (about a second: a throwaway key and a
+    /// few bootstraps), so that the first submission does not pay for it. API processes call
+    /// it as they start; without it the first quote measures.
+    public func calibrate() async {
+        _ = await calibration.seconds(parameters: parameters)
+    }
     var parameters: ParameterSet { keys.parameters }
 
     // MARK: Submission

@@ -331,5 +331,16 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // Result retrieval: the nonces each job's retrievals used (each succeeds once).
+        Migration(version: 8, name: "retrieval nonces", statements: [
+            """
+            CREATE TABLE fhe_retrieval_nonces (
+                job_id UUID NOT NULL,
+                nonce TEXT NOT NULL,
+                used_at BIGINT NOT NULL,
+                PRIMARY KEY (job_id, nonce)
+            )
+            """,
+        ]),
     ]
 }

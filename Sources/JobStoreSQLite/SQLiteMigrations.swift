@@ -171,6 +171,17 @@ enum SQLiteMigrations {
                 )
                 """)
         }
+        // Result retrieval: the nonces each job's retrievals used (each succeeds once).
+        migrator.registerMigration("v6: retrieval nonces") { db in
+            try db.execute(sql: """
+                CREATE TABLE fhe_retrieval_nonces (
+                    job_id TEXT NOT NULL,
+                    nonce TEXT NOT NULL,
+                    used_at INTEGER NOT NULL,
+                    PRIMARY KEY (job_id, nonce)
+                )
+                """)
+        }
         return migrator
     }
 }

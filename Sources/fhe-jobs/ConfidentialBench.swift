@@ -48,10 +48,14 @@ struct ConfidentialBench {
         let engine = try EngineFigures.measure(parameters)
         print(String(format: "engine: one bootstrap alone %.2f ms; batched, per bootstrap on one core %.2f ms; on all %d cores %.2f ms per bootstrap",
                      engine.latency * 1e3, engine.batchedPerCore * 1e3, cores, engine.allCores * 1e3))
+        // As `serve` does when it starts: the quotes' per-bootstrap time, measured once.
         var started = ContinuousClock.now
+        await api.calibrate()
+        print(String(format: "quote calibration at start-up: %.2f s", (ContinuousClock.now - started).seconds))
+        started = ContinuousClock.now
         let keySet = try await api.keys.keySet(tenant: principal.tenant, owner: principal.subject)
-        print(String(format: "owner's key set made on first use: %.2f s (public key %.1f MB, compressed server key %.1f MB)",
-                     (ContinuousClock.now - started).seconds, Double(keySet.publicKeyBytes) / 1e6, Double(keySet.serverKeyBytes) / 1e6))
+        print(String(format: "owner's key set made on first use: %.2f s (compressed public key %.1f kB, compressed server key %.1f MB)",
+                     (ContinuousClock.now - started).seconds, Double(keySet.publicKeyBytes) / 1e3, Double(keySet.serverKeyBytes) / 1e6))
         started = ContinuousClock.now
         // As a client downloads it.
         guard let file = try await api.keyFile(keySetID: keySet.id, part: .publicKey, for: principal) else {
@@ -60,11 +64,11 @@ struct ConfidentialBench {
         var download = Data()
         for try await chunk in try await file.read(nil) { download.append(chunk) }
         let publicKey = try CompressedPublicKey<UInt64>(serialized: download, parameters: parameters).decompress()
-        print(String(format: "client: public key downloaded and expanded in %.2f s", (ContinuousClock.now - started).seconds))
+        print(String(format: "client: public key downloaded and expanded in %.3f s", (ContinuousClock.now - started).seconds))
         let keySetID = KeySetID(hex: keySet.id)!
         print("")
-        print("| job | bootstraps | depth | encrypt (client) | input | submission | queue wait | compute | of it: FHE, server key | confirmation | quoted | target | compute / target | service share | worker RSS |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("| job | bootstraps | depth | encrypt (client) | input | submission | queue wait | compute | of it: FHE, server key | confirmation | quoted | target | FHE / target | layer bound | FHE / layer bound | service share | RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await pool.run() }
@@ -95,7 +99,8 @@ struct ConfidentialBench {
         let submissionSeconds = (ContinuousClock.now - clock).seconds
         let queued = Date()
         let quote = job.fhe!.quote
-        let depth = try Self.depth(file, benchCase, parameters: parameters)
+        let layers = try Self.layers(file, benchCase, parameters: parameters)
+        let depth = layers.count
 
         var done = job
         while done.status != .confirmed {
@@ -113,25 +118,31 @@ struct ConfidentialBench {
         let keySeconds = done.result?["server_key_seconds"]?.doubleValue ?? 0
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
         let target = max(Double(depth) * engine.latency, Double(quote.bootstraps) * engine.batchedPerCore / cores)
+        // Finer: each layer takes at least one bootstrap's latency, and its bootstraps shared
+        // out over the cores (a layer of 3 on 2 cores takes two rounds).
+        let layerBound = layers.reduce(0.0) { total, size in
+            let rounds = (Double(size) / cores).rounded(.up)
+            return total + max(engine.latency, rounds * engine.batchedPerCore)
+        }
         // Everything that is not the engine's: submission, queueing, blob I/O and bookkeeping
         // around the evaluation, confirmation.
         let serviceShare = submissionSeconds + queueWait + max(0, compute - fheSeconds - keySeconds) + confirmation
         let performed = done.result?["bootstraps"]?.integerValue ?? -1
         let bootstraps = performed == quote.bootstraps ? "\(performed)" : "\(performed) (quoted \(quote.bootstraps))"
-        return String(format: "| %@ | %@ | %d | %.2f s | %.2f MB | %.3f s | %.3f s | %.2f s | %.2f s, %.2f s | %.3f s | %.1f s | %.1f s | %.2f | %.3f s | %.0f MB |",
-                      benchCase.label, bootstraps, depth, encryptSeconds, Double(file.count) / 1e6, submissionSeconds, queueWait, compute,
-                      fheSeconds, keySeconds, confirmation, quote.predictedSeconds, target, fheSeconds / target, serviceShare,
-                      Double(BenchMachine.residentBytes()) / 1e6)
+        return String(format: "| %@ | %@ | %d | %.3f s | %.1f kB | %.3f s | %.3f s | %.2f s | %.2f s, %.2f s | %.3f s | %.1f s | %.1f s | %.2f | %.1f s | %.2f | %.3f s | %.0f MB |",
+                      benchCase.label, bootstraps, depth, encryptSeconds, Double(file.count) / 1e3, submissionSeconds, queueWait, compute,
+                      fheSeconds, keySeconds, confirmation, quote.predictedSeconds, target, fheSeconds / target, layerBound,
+                      fheSeconds / layerBound, serviceShare, Double(BenchMachine.residentBytes()) / 1e6)
     }
 
-    /// The number of bootstrap layers (one layer's bootstraps can all run at once): the
-    /// program run over the inputs' metadata, counting the observer's calls.
-    static func depth(_ file: Data, _ benchCase: BenchCase, parameters: ParameterSet) throws -> Int {
+    /// The sizes of the bootstrap layers (one layer's bootstraps can all run at once; their
+    /// number is the depth): the program run over the inputs' metadata, with an observer.
+    static func layers(_ file: Data, _ benchCase: BenchCase, parameters: ParameterSet) throws -> [Int] {
         let values = try EncryptedValues(serialized: file, parameters: parameters)
-        guard let program = ProgramRegistry.standard.program(named: benchCase.algorithm) else { return 0 }
+        guard let program = ProgramRegistry.standard.program(named: benchCase.algorithm) else { return [] }
         let prepared = try program.prepare(parameters: benchCase.parameters.canonicalData(), inputs: values.shapes)
-        let layers = Mutex(0)
-        let key = try IntegerServerKey<UInt64>.metadataOnly(parameters: parameters).observing { _ in layers.withLock { $0 += 1 } }
+        let layers = Mutex<[Int]>([])
+        let key = try IntegerServerKey<UInt64>.metadataOnly(parameters: parameters).observing { size in layers.withLock { $0.append(size) } }
         _ = try prepared.run(values, key: key)
         return layers.withLock { $0 }
     }

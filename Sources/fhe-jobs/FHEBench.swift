@@ -19,7 +19,7 @@ import TFHE
 /// evaluation and the server key's expansion are reported apart) and confirmation (finished
 /// to confirmed), and sets the compute phase against the engine's own figures measured in the
 /// same run: max(depth x one bootstrap's latency, bootstraps x the batched per-bootstrap cost
-/// on one core / cores). The worker's resident memory is read after every job.
+/// on one core / cores). The process's resident memory (all roles) is read after every job.
 struct FHEBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Time confidential jobs end to end on this machine (see BENCHMARKS.md).")

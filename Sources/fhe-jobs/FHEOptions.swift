@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import FHEJobs
 import Foundation
 import Jobs
@@ -109,7 +110,9 @@ struct FHEOptions: ParsableArguments {
 
     /// The confidential half of the service. `kek` is nil in worker processes: they compute
     /// under server keys only.
-    func confidentialJobs(store: any JobStore, dataDirectory: URL, kek: KeyEncryptionKey?, logger: Logger) throws -> ConfidentialJobsService {
+    /// `signingKey` signs retrieval answers (API processes).
+    func confidentialJobs(store: any JobStore, dataDirectory: URL, kek: KeyEncryptionKey?,
+                          signingKey: Curve25519.Signing.PrivateKey? = nil, logger: Logger) throws -> ConfidentialJobsService {
         let (parameters, definition) = try parameterSet()
         let blobs = FHEBlobs(try FileBlobStore(root: dataDirectory.appendingPathComponent("blobs")))
         let keys = LocalKeyService(store: store, blobs: blobs, parameters: parameters, kek: kek, logger: logger)
@@ -118,6 +121,7 @@ struct FHEOptions: ParsableArguments {
         configuration.maxServerKeyBytes = fheMaxServerKeyMB << 20
         configuration.secondsPerBootstrap = fheSecondsPerBootstrap
         configuration.parameterDefinition = definition
+        configuration.signingKey = signingKey
         let fetcher: SafeInputFetcher? = fetchAllowHost.isEmpty && fetchFileRoot == nil ? nil : SafeInputFetcher(policy: FetchPolicy(
             allowedHosts: Set(fetchAllowHost.compactMap(AllowedHost.init(parsing:))), allowsHTTP: fetchAllowHTTP,
             allowPrivateAddresses: fetchAllowPrivateAddresses, fileRoot: fetchFileRoot.map { URL(fileURLWithPath: $0, isDirectory: true) },

@@ -62,7 +62,9 @@ struct Serve: AsyncParsableCommand {
         let executors = ExecutorRegistry(ComputeAlgorithms.all())
         // The API makes owners' key sets on first use, so it needs the key-encryption key.
         let kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: !graph.isPostgres, logger: logger)
-        let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek, logger: logger)
+        let signingKey = try ServiceGraph.ledgerKey(in: storage.dataDirectory)
+        let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek,
+                                                    signingKey: signingKey, logger: logger)
         let service = JobService(store: graph.store, executors: executors, confidential: confidential,
                                  configuration: serviceConfiguration, wakeup: graph.wakeup, logger: logger)
         var workerConfiguration = WorkerPool.Configuration()
@@ -83,7 +85,7 @@ struct Serve: AsyncParsableCommand {
         http.tokenIssuer = tokens.issuer; http.tokenAudience = tokens.audience
         http.maxUploadBytes = fhe.fheMaxInputMB << 20
         http.maxServerKeyBytes = fhe.fheMaxServerKeyMB << 20
-        http.serviceSigningKey = try ServiceGraph.ledgerKey(in: storage.dataDirectory).publicKey.rawRepresentation.base64EncodedString()
+        http.serviceSigningKey = signingKey.publicKey.rawRepresentation.base64EncodedString()
         let server = JobsHTTPServer(configuration: http, service: service, authKeys: authKeys, rateLimiter: graph.rateLimiter,
                                     registry: registry, health: HealthChecks(checks), logger: logger)
         let app = try server.application()
@@ -94,6 +96,7 @@ struct Serve: AsyncParsableCommand {
                 if let pool { group.addTask { await cancelWhenGracefulShutdown { await pool.run() } } }
                 group.addTask { await cancelWhenGracefulShutdown { await confirmer.run() } }
                 group.addTask { await cancelWhenGracefulShutdown { await confidential.sweepBlobs() } }
+                group.addTask { await confidential.calibrate() }
                 try await group.waitForAll()
             }
         }

@@ -81,6 +81,19 @@ extension ConfidentialJobsTests {
                         algorithm: "encrypted_statistical_analysis", parameters: ["statistics": ["sum", "max"]], keySetID: id,
                         serverKeyID: id, inputBlob: Self.hex(file), resultBlob: resultBlob))
 
+                    // Retrieved: the result ciphertext itself, signed; the service decrypts nothing.
+                    let nonce = "client-key-" + UUID().uuidString
+                    let message = RetrievalMessages.request(jobID: done.id, nonce: nonce, resultHash: try #require(done.resultHash), sealingKey: nil)
+                    let retrieved = try await client.execute(uri: "/v1/jobs/\(done.id.uuidString.lowercased())/fhe-result", method: .post, headers: .bearer(alice),
+                                                             body: jsonBuffer(["retrievalNonce": nonce,
+                                                                               "clientSignature": try ownerKey.signature(for: message).rawRepresentation.hexString]))
+                    #expect(retrieved.status == .ok, "\(retrieved.json)")
+                    #expect(retrieved.json["sealed"] == nil && Data(base64Encoded: retrieved.json["ciphertext"] as? String ?? "") == result)
+                    let answer = RetrievalMessages.response(jobID: done.id, nonce: nonce, resultHash: done.resultHash!, suite: nil,
+                                                            sealedDigest: Self.hex(result), confirmation: done.confirmation?.reference)
+                    #expect(FHETestService.serviceKey.publicKey.isValidSignature(
+                        try #require(Data(base64Encoded: retrieved.json["serviceSignature"] as? String ?? "")), for: answer))
+
                     // The same file is accepted as an upload for the owner of the key only.
                     let upload = try await client.execute(uri: "/v1/fhe/ciphertexts", method: .post, headers: octets(alice), body: ByteBuffer(bytes: file))
                     #expect(upload.status == .created && upload.json["keySetId"] as? String == id)

@@ -33,10 +33,14 @@ struct FHETestService {
         var configuration = ConfidentialJobsService.Configuration()
         configuration.secondsPerBootstrap = 0.001
         configuration.parameterDefinition = try JSONValue.decode(data)
+        configuration.signingKey = serviceKey
         configure(&configuration)
         return ConfidentialJobsService(store: store, blobs: blobs, keys: keys, cache: ServerKeyCache(capacityBytes: 1 << 30),
                                        fetcher: fetcher, configuration: configuration)
     }
+
+    /// The key that signs retrieval answers in tests.
+    static let serviceKey = Curve25519.Signing.PrivateKey()
 
     static func temporaryFolder() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fhe-jobs-fhe-\(UUID().uuidString)")
@@ -84,7 +88,9 @@ func withConfidentialService<R: Sendable>(_ kind: StoreKind = .sqlite, plans: Te
     }
 }
 
-let ownerKeyPEM = P256.Signing.PrivateKey().publicKey.pemRepresentation
+/// The owner's P-256 key pair whose public key goes with submissions and signs retrievals.
+let ownerKey = P256.Signing.PrivateKey()
+let ownerKeyPEM = ownerKey.publicKey.pemRepresentation
 
 func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = [:]) -> [String: Any] {
     ["type": "fhe_compute", "useFHE": true,

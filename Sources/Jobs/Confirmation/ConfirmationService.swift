@@ -24,6 +24,8 @@ public final class ConfirmationService: Sendable {
                 let confirmed = try await confirmPending()
                 failures = 0
                 if confirmed == 0 { await wakeup.wait(timeout: pollInterval) }
+            } catch is CancellationError {
+                break   // shutting down: not a failure
             } catch {
                 failures += 1
                 let delay = backoff.delay(afterAttempt: failures)

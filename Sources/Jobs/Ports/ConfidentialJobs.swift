@@ -21,6 +21,12 @@ public protocol ConfidentialJobs: Sendable {
     /// layers).
     func run(_ job: Job, progress: @escaping @Sendable (Int) -> Void) async throws -> ConfidentialResult
 
+    /// Answers a result retrieval of a finished confidential job (the key service's part):
+    /// checks the client's signature, consumes the nonce, opens the result and seals it to the
+    /// client (or, in client-key mode, hands over the result ciphertext), and signs the answer.
+    /// Refusals are `JobServiceError.refused` with the codes of openapi.yml.
+    func retrieve(_ job: Job, request: ResultRetrievalRequest, now: Date) async throws -> ResultRetrievalAnswer
+
     // MARK: Keys and uploads, for the HTTP API
 
     /// The caller's key set (made on first use) and the parameter set: nothing secret.

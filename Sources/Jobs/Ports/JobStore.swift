@@ -73,6 +73,13 @@ public protocol JobStore: KeySetStore, UploadedServerKeyStore {
     func appendLedgerEntry(jobID: JobID, makeEntry: @Sendable (_ previousHash: String?, _ sequence: Int64) throws -> LedgerEntry) async throws -> LedgerEntry
     func ledgerEntries(fromSequence: Int64, limit: Int) async throws -> [LedgerEntry]
 
+    // MARK: Result retrieval
+
+    /// Marks `nonce` used for the job's result retrieval, atomically: of concurrent calls with
+    /// one nonce exactly one is `.consumed`. A job holds at most about `limit` used nonces
+    /// (concurrent first uses may pass it by their number), then `.limitReached`.
+    func consumeRetrievalNonce(jobID: JobID, nonce: String, limit: Int, now: Date) async throws -> NonceConsumption
+
     // MARK: Metering and audit
 
     func usage(tenant: String, month: String) async throws -> Usage

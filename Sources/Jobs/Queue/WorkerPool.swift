@@ -95,6 +95,8 @@ public final class WorkerPool: Sendable {
             do {
                 job = try await store.leaseNextJob(workerID: workerID, leaseDuration: configuration.leaseDuration, now: Date(),
                                                    type: type)
+            } catch is CancellationError {
+                break   // shutting down: not a failure
             } catch {
                 logger.error("leasing a job failed", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: configuration.pollInterval)

@@ -69,6 +69,9 @@ public final class JobService: Sendable {
                 let p = try await confidential.prepare(payload: submission.payload, jobID: job.id, principal: principal, now: now)
                 prepared = p
                 try checkCost(p.record.quote, tenant: principal.tenant)
+                if submission.payload["parameters"]?["timeout"] == nil {
+                    job.timeoutSeconds = Self.confidentialTimeout(p.record.quote, default: timeout)
+                }
                 job.payload = p.payload
                 job.fhe = p.record
             } catch {
@@ -170,6 +173,14 @@ public final class JobService: Sendable {
         "encrypted_data_url", "encrypted_data_sha256", "server_key_id",
     ]
 
+    /// A confidential job without a `timeout` of its own gets three times its predicted
+    /// seconds and a minute, at least the default and at most a day: the quote knows how long
+    /// it will run, and the default of a plain job would stop a long one for no fault.
+    static func confidentialTimeout(_ quote: FHEQuote, default seconds: Int) -> Int {
+        let predicted = quote.predictedSeconds.isFinite ? quote.predictedSeconds : 0
+        return min(24 * 3600, max(seconds, Int((3 * min(predicted, 1e6)).rounded(.up)) + 60))
+    }
+
     private func timeout(_ value: JSONValue?) throws(JobServiceError) -> Int {
         guard let value else { return configuration.defaultTimeoutSeconds }
         guard let seconds = value.integerValue, (1...configuration.maxTimeoutSeconds).contains(seconds) else {
@@ -181,6 +192,19 @@ public final class JobService: Sendable {
     // MARK: Read and cancel
 
     /// The job, if the principal may see it; another tenant's job is "not found".
+    /// `POST /v1/jobs/{jobId}/fhe-result`, checked in the documented order: the job is the
+    /// caller's (404), confidential (409 NOT_CONFIDENTIAL_JOB), the body well formed (400,
+    /// `request` reads it), the job succeeded, confirmed or not (409 JOB_NOT_FINISHED); then
+    /// the key service checks the signature and the nonce and answers.
+    public func retrieveResult(id: JobID, request: () throws(JobServiceError) -> ResultRetrievalRequest,
+                               by principal: Principal, now: Date = Date()) async throws -> ResultRetrievalAnswer {
+        let job = try await job(id: id, for: principal)
+        guard job.useFHE, let confidential else { throw JobServiceError.notConfidential }
+        let request = try request()
+        guard job.status == .succeeded || job.status == .confirmed else { throw JobServiceError.jobNotFinished(job.status) }
+        return try await confidential.retrieve(job, request: request, now: now)
+    }
+
     public func job(id: JobID, for principal: Principal) async throws -> Job {
         guard let job = try await store.job(id: id), principal.canSee(job) else { throw JobServiceError.notFound }
         return job

@@ -65,11 +65,15 @@ struct JobsAPI: APIProtocol {
     }
 
     func retrieveFheResult(_ input: Operations.RetrieveFheResult.Input) async throws -> Operations.RetrieveFheResult.Output {
-        // Confidential jobs cannot be submitted yet (the confidential-jobs issue adds them), so
-        // every job that exists is a plain one: answer what is true of it.
-        let job = try await service.job(id: try jobID(input.path.jobId), for: try principal)
-        guard job.useFHE else { throw JobServiceError.notConfidential }
-        throw JobServiceError.jobNotFinished(job.status)
+        let answer = try await service.retrieveResult(id: try jobID(input.path.jobId), request: { () throws(JobServiceError) in
+            guard case .json(let body) = input.body else { throw .invalidRequest("the body must be application/json") }
+            if let extra = body.additionalProperties.value.keys.sorted().first {
+                throw .invalidRequest("unknown field \(extra.prefix(64)): the body has retrievalNonce, clientSignature and sealingKey")
+            }
+            return try ResultRetrievalRequest(retrievalNonce: body.retrievalNonce, clientSignature: body.clientSignature,
+                                              sealingKey: body.sealingKey)
+        }, by: try principal)
+        return .ok(.init(body: .json(Representations.retrieval(answer))))
     }
 
     // MARK: Confidential jobs

@@ -33,6 +33,20 @@ enum Representations {
               createdAt: k.createdAt)
     }
 
+    static func retrieval(_ a: ResultRetrievalAnswer) -> Components.Schemas.FheResult {
+        var result = Components.Schemas.FheResult(jobId: a.jobID.uuidString.lowercased(), resultHash: a.resultHash,
+                                                  confirmation: a.confirmation.map(confirmation),
+                                                  serviceSignature: a.serviceSignature.base64EncodedString())
+        switch a.payload {
+        case .sealed(let suite, let enc, let ciphertext):
+            result.sealed = .init(suite: .init(kem: Int(suite.kem), kdf: Int(suite.kdf), aead: Int(suite.aead)),
+                                  enc: enc.base64EncodedString(), ciphertext: ciphertext.base64EncodedString())
+        case .ciphertext(let file):
+            result.ciphertext = file.base64EncodedString()
+        }
+        return result
+    }
+
     static func progress(_ p: FHEProgress) -> Components.Schemas.FheProgress {
         .init(bootstrapsDone: Int64(p.bootstrapsDone), bootstrapsTotal: Int64(p.bootstrapsTotal), updatedAt: p.updatedAt)
     }

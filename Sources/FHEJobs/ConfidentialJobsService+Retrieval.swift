@@ -1,0 +1,88 @@
+import Crypto
+import FHEPrograms
+import Foundation
+import Jobs
+
+/// Result retrieval, the key service's part of `POST /v1/jobs/{jobId}/fhe-result` (after the
+/// job service has found the job, seen that it is confidential and finished, and read the
+/// body): the signature, then the nonce, then the opening and the seal, then the answer's
+/// signature. openapi.yml states the protocol in full.
+extension ConfidentialJobsService {
+    /// Used nonces a job may hold: retrievals past that are refused (429 RETRIEVAL_LIMIT_REACHED).
+    public static let maximumRetrievalsPerJob = 1000
+
+    public func retrieve(_ job: Job, request: ResultRetrievalRequest, now: Date) async throws -> ResultRetrievalAnswer {
+        guard let record = job.fhe, let resultHash = job.resultHash, let resultBlob = job.result?["result_blob"]?.stringValue else {
+            throw JobInputError("the job has no confidential result")
+        }
+        // The signature: by the key submitted with the job, over this job, nonce and result.
+        let message = RetrievalMessages.request(jobID: job.id, nonce: request.nonce, resultHash: resultHash, sealingKey: request.sealingKey)
+        guard let owner = try? P256.Signing.PublicKey(pemRepresentation: record.clientPublicKey),
+              let signature = RetrievalMessages.signature(request.signature),
+              owner.isValidSignature(signature, for: message) else {
+            throw JobServiceError.refused(Refusal("INVALID_SIGNATURE", status: 403,
+                "clientSignature is not a valid ECDSA P-256 signature of the retrieval message for this job, nonce and result by the job's client_public_key"))
+        }
+        guard let signingKey = configuration.signingKey else {
+            throw JobServiceError.refused(Refusal("KEY_SERVICE_UNAVAILABLE", status: 503, "this process cannot sign answers (no service signing key)"))
+        }
+        // Consumed before anything is opened: one nonce succeeds once, and a retrieval that
+        // fails after this point needs a new nonce.
+        switch try await store.consumeRetrievalNonce(jobID: job.id, nonce: request.nonce, limit: Self.maximumRetrievalsPerJob, now: now) {
+        case .consumed: break
+        case .reused:
+            throw JobServiceError.refused(Refusal("NONCE_REUSED", status: 409, "this retrievalNonce was used before for this job: choose a new one"))
+        case .limitReached:
+            throw JobServiceError.refused(Refusal("RETRIEVAL_LIMIT_REACHED", status: 429,
+                "this job's result was retrieved \(Self.maximumRetrievalsPerJob) times, the most a job allows"))
+        }
+
+        let payload: ResultRetrievalAnswer.Payload
+        let sealedDigest: String
+        let file = try await blobs.read(tenant: job.tenant, id: resultBlob, limit: configuration.maxInputBytes)
+        if record.serverKeyID != nil {
+            // Client-key mode: the service has no secret key; the owner opens the ciphertext.
+            payload = .ciphertext(file)
+            sealedDigest = SHA256.hash(data: file).hexString
+        } else {
+            guard let keySet = try await store.keySet(id: record.keySetID) else {
+                throw JobServiceError.refused(Refusal("KEY_SET_DELETED", status: 410,
+                    "the owner's key set was deleted (crypto-shredding): this result can never be opened"))
+            }
+            guard keys.holdsKeyEncryptionKey else {
+                throw JobServiceError.refused(Refusal("KEY_SERVICE_UNAVAILABLE", status: 503, "this process has no key-encryption key"))
+            }
+            var plaintext = try ResultPlaintext.encode(outputs: record.quote.outputs, values: try await keys.decrypt(file, keySet: keySet))
+            // Zeroized once sealed (the engine's and the seal's own copies are theirs to drop).
+            defer { plaintext.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+            let sealed = try Self.seal(plaintext, to: request.sealingKey, clientPublicKey: owner,
+                                       info: RetrievalMessages.info(jobID: job.id), aad: message)
+            payload = .sealed(suite: sealed.suite, enc: sealed.enc, ciphertext: sealed.ciphertext)
+            sealedDigest = SHA256.hash(data: sealed.enc + sealed.ciphertext).hexString
+        }
+        let suite: HPKESuiteIDs? = if case .sealed(let suite, _, _) = payload { suite } else { nil }
+        let response = RetrievalMessages.response(jobID: job.id, nonce: request.nonce, resultHash: resultHash, suite: suite,
+                                                  sealedDigest: sealedDigest, confirmation: job.confirmation?.reference)
+        return ResultRetrievalAnswer(jobID: job.id, resultHash: resultHash, payload: payload, confirmation: job.confirmation,
+                                     serviceSignature: try signingKey.signature(for: response))
+    }
+
+    /// HPKE base mode (RFC 9180) to the sealing key, or else to the job's client key.
+    static func seal(_ plaintext: [UInt8], to sealingKey: SealingKey?, clientPublicKey: P256.Signing.PublicKey,
+                     info: Data, aad: Data) throws -> (suite: HPKESuiteIDs, enc: Data, ciphertext: Data) {
+        switch sealingKey {
+        case nil:
+            let recipient = try P256.KeyAgreement.PublicKey(rawRepresentation: clientPublicKey.rawRepresentation)
+            var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: .P256_SHA256_AES_GCM_256, info: info)
+            return (.p256, sender.encapsulatedKey, try sender.seal(plaintext, authenticating: aad))
+        case .p256(let bytes):
+            let recipient = try P256.KeyAgreement.PublicKey(x963Representation: bytes)
+            var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: .P256_SHA256_AES_GCM_256, info: info)
+            return (.p256, sender.encapsulatedKey, try sender.seal(plaintext, authenticating: aad))
+        case .xWing(let bytes):
+            let recipient = try XWingMLKEM768X25519.PublicKey(rawRepresentation: bytes)   // checked when the request was read
+            var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: .XWingMLKEM768X25519_SHA256_AES_GCM_256, info: info)
+            return (.xWing, sender.encapsulatedKey, try sender.seal(plaintext, authenticating: aad))
+        }
+    }
+}
