@@ -75,8 +75,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "fhe",
-            dependencies: ["TFHE", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["TFHE", "FHEPrograms", "FHEClient", "Jobs",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The client of the confidential-job flow (`fhe client`): the REST API, saved keys and
+        // pins, the retrieval protocol's client side.
+        .target(name: "FHEClient", dependencies: ["FHEPrograms", "Jobs", "TFHE", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "TFHETests", dependencies: ["TFHE"], resources: []),
         // Encrypted algorithms on radix integers: typed inputs and outputs, exact cost, progress.
         .target(name: "FHEPrograms", dependencies: ["TFHE"]),

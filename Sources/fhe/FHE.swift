@@ -3,11 +3,11 @@ import Foundation
 import TFHE
 
 @main
-struct FHE: ParsableCommand {
+struct FHE: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fhe",
-        abstract: "Keys, encryption and benchmarks of the pure-Swift TFHE engine.",
-        subcommands: [Keygen.self, Encrypt.self, Decrypt.self, Inspect.self, Bench.self, Params.self])
+        abstract: "Keys, encryption and benchmarks of the pure-Swift TFHE engine, and the client of fhe-jobs' confidential jobs.",
+        subcommands: [Keygen.self, Encrypt.self, Decrypt.self, Inspect.self, Bench.self, Params.self, ClientCommand.self])
 }
 
 /// Prints one line for a failure and exits non-zero: the CLI's contract for bad input.

@@ -1,0 +1,39 @@
+import ArgumentParser
+import FHEClient
+import Foundation
+
+/// `fhe client ...`: the confidential-job flow against a running fhe-jobs server.
+struct ClientCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "client",
+        abstract: "Run confidential jobs on an fhe-jobs server: keys, encrypt, submit, wait, result.",
+        discussion: """
+            fhe client keygen --out me.pem
+            fhe client keys
+            fhe client encrypt --type u16 --values 3,1,4,1,5 --out data.ct
+            fhe client submit --algorithm encrypted_statistical_analysis --data data.ct --key me.pem
+            fhe client wait JOB
+            fhe client result JOB --key me.pem
+            """,
+        subcommands: [ClientKeygen.self, ClientKeys.self, ClientEncrypt.self, ClientUploadServerKey.self,
+                      ClientSubmit.self, ClientQuote.self, ClientWait.self, ClientResult.self])
+}
+
+/// Where the server is and who the caller is.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "The server's base URL (env FHE_JOBS_URL).")
+    var server: String = ProcessInfo.processInfo.environment["FHE_JOBS_URL"] ?? "http://127.0.0.1:8080"
+
+    @Option(help: "The access token (env FHE_JOBS_TOKEN; `fhe-jobs token` makes one in dev mode).")
+    var token: String? = ProcessInfo.processInfo.environment["FHE_JOBS_TOKEN"]
+
+    @Option(help: "The client's folder of saved keys and pins (env FHE_CLIENT_HOME; default ~/.fhe-client).")
+    var state: String?
+
+    func client() throws -> ServiceClient {
+        guard let token, !token.isEmpty else { throw ClientError("no access token: give --token or set FHE_JOBS_TOKEN") }
+        return try ServiceClient(server: server, token: token)
+    }
+
+    func clientState(_ client: ServiceClient) throws -> ClientState { try ClientState(root: state, server: client.server) }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+
+/// The built `fhe client` against a built `fhe-jobs serve` (SQLite, the insecure test set),
+/// as a user runs them: every algorithm through the whole flow, post-quantum sealing,
+/// client-key mode, and one-line errors.
+extension ConfidentialJobsTests {
+    static var binaries: URL { WorkerCrashTests.executable.deletingLastPathComponent() }
+
+    /// Runs a built executable; its exit status and standard output and error.
+    @discardableResult
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = binaries.appendingPathComponent(tool)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile(), error = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+                String(decoding: error, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    @Test func theClientWalksTheWholeFlow() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binaries.appendingPathComponent("fhe").path), "build fhe first (scripts/test does)")
+        let dir = try FHETestService.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("data").path
+        let port = 20000 + Int.random(in: 0..<20000)
+        let server = Process()
+        server.executableURL = Self.binaries.appendingPathComponent("fhe-jobs")
+        server.arguments = ["serve", "--data-dir", data, "--port", "\(port)", "--workers", "1",
+                            "--fhe-parameters", FHETestService.parametersFile.path, "--fhe-allow-insecure-parameters",
+                            "--fhe-seconds-per-bootstrap", "0.001"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        let url = "http://127.0.0.1:\(port)"
+        var up = false
+        for _ in 0..<200 where !up {
+            up = (try? Data(contentsOf: URL(string: url + "/v1/health?probe=live")!)) != nil
+            if !up { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(up, "the server did not start")
+        let token = try Self.run("fhe-jobs", ["token", "--data-dir", data, "--tenant", "acme", "--role", "developer", "--subject", "alice"]).out
+        let env = ["FHE_JOBS_URL": url, "FHE_JOBS_TOKEN": token, "FHE_CLIENT_HOME": dir.appendingPathComponent("client").path]
+        func client(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+            try Self.run("fhe", ["client"] + arguments, environment: env)
+        }
+        func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+        // Keys: a P-256 pair written 0600 from the start, the key set fetched and the service key pinned.
+        #expect(try client(["keygen", "--out", path("me.pem")]).status == 0)
+        let mode = try FileManager.default.attributesOfItem(atPath: path("me.pem"))[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try client(["keygen", "--out", path("me.pem")]).status != 0, "keygen never overwrites a key")
+        let keys = try client(["keys"])
+        #expect(keys.status == 0 && keys.out.contains("key set "), "\(keys)")
+
+        // Each algorithm, encrypted, quoted, submitted, waited for and opened.
+        let cases: [(String, [String], [String], String)] = [
+            ("encrypted_statistical_analysis", ["--type", "u16", "--values", "3,1,4,1,5"], ["--param", #"statistics=["sum","max"]"#],
+             #"{"max":5,"sum":14}"#),
+            ("confidential_transfer", ["--input", "balances:u16[]=100,20,7", "--input", "amounts:u16[]=30,500,5"],
+             ["--parameters", #"{"transfers": [{"from": 0, "to": 1}, {"from": 1, "to": 2}, {"from": 2, "to": 0}]}"#],
+             #"{"balances":[75,50,2],"succeeded":[true,false,true]}"#),
+            ("program", ["--input", "a:u8=200", "--input", "b:u8=90"],
+             ["--parameters", #"{"inputs": {"a": "u8", "b": "u8"}, "nodes": [{"id": "s", "op": "add", "args": ["a", "b"]}, {"id": "c", "op": "lt", "args": ["a", "b"]}], "outputs": ["s", "c"]}"#],
+             #"{"c":false,"s":34}"#),
+        ]
+        for (algorithm, inputs, parameters, expected) in cases {
+            let file = path("\(algorithm).ct")
+            let encrypted = try client(["encrypt"] + inputs + ["--out", file])
+            #expect(encrypted.status == 0, "\(algorithm): \(encrypted)")
+            let submission = ["--algorithm", algorithm, "--data", file, "--key", path("me.pem")] + parameters
+            let quote = try client(["quote"] + submission)
+            #expect(quote.status == 0 && quote.out.hasPrefix("quote: "), "\(algorithm): \(quote)")
+            let submitted = try client(["submit"] + submission)
+            #expect(submitted.status == 0, "\(algorithm): \(submitted)")
+            let job = String(submitted.out.split(separator: "\n").first ?? "")
+            #expect(submitted.out.contains(quote.out), "the job's quote is the quote")
+            let waited = try client(["wait", job])
+            let last = waited.out.split(separator: "\n").last ?? ""
+            #expect(waited.status == 0 && (last.hasPrefix("confirmed") || last.hasPrefix("succeeded")), "\(algorithm): \(waited)")
+            let result = try client(["result", job, "--key", path("me.pem")])
+            #expect(result.status == 0 && result.out == expected, "\(algorithm): \(result)")
+            if algorithm == "encrypted_statistical_analysis" {
+                let postQuantum = try client(["result", job, "--key", path("me.pem"), "--post-quantum"])
+                #expect(postQuantum.status == 0 && postQuantum.out == expected, "\(postQuantum)")
+                // Another key cannot open it; one clear line, a non-zero status.
+                #expect(try client(["keygen", "--out", path("other.pem")]).status == 0)
+                let refused = try client(["result", job, "--key", path("other.pem")])
+                #expect(refused.status != 0 && refused.err.contains("INVALID_SIGNATURE") && !refused.err.contains("\n"), "\(refused)")
+            }
+        }
+
+        // Client-key mode: the engine's own keys, the server key uploaded, the result opened locally.
+        let keygen = try Self.run("fhe", ["keygen", "--params", FHETestService.parametersFile.path, "--allow-insecure", "--out", path("own")])
+        #expect(keygen.status == 0, "\(keygen)")
+        let uploaded = try client(["upload-server-key", path("own/server.key")])
+        #expect(uploaded.status == 0 && uploaded.out.count == 64, "\(uploaded)")
+        #expect(try client(["encrypt", "--type", "u8", "--values", "1,2,250", "--client-key", path("own/client.key"),
+                            "--server-key", path("own/server.key"), "--out", path("own.ct")]).status == 0)
+        let own = try client(["submit", "--algorithm", "encrypted_statistical_analysis", "--data", path("own.ct"), "--key", path("me.pem"),
+                              "--param", #"statistics=["sum","min"]"#, "--server-key-id", uploaded.out])
+        #expect(own.status == 0, "\(own)")
+        let ownJob = String(own.out.split(separator: "\n").first ?? "")
+        #expect(try client(["wait", ownJob]).status == 0)
+        let opened = try client(["result", ownJob, "--key", path("me.pem"), "--client-key", path("own/client.key")])
+        #expect(opened.status == 0 && opened.out == #"{"min":1,"sum":253}"#, "\(opened)")
+
+        // Errors are one line with a non-zero status.
+        let unknown = try client(["wait", UUID().uuidString])
+        #expect(unknown.status != 0 && unknown.err.contains("HTTP 404"), "\(unknown)")
+        let badInput = try client(["encrypt", "--input", "x:u8=300", "--out", path("bad.ct")])
+        #expect(badInput.status != 0 && badInput.err.contains("not a u8"), "\(badInput)")
+        let noToken = try Self.run("fhe", ["client", "keys"], environment: ["FHE_JOBS_URL": url, "FHE_JOBS_TOKEN": ""])
+        #expect(noToken.status != 0 && noToken.err.contains("no access token"), "\(noToken)")
+    }
+}
