@@ -204,8 +204,9 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
 
     /// The two other algorithms through the API and a worker, each opened result equal to the
     /// plaintext computation and each job's bootstraps equal to its quote.
-    @Test func transferAndProgramEndToEnd() async throws {
-        try await withConfidentialService { h, api, _ in
+    @Test(arguments: StoreKind.available)
+    func transferAndProgramEndToEnd(_ kind: StoreKind) async throws {
+        try await withConfidentialService(kind) { h, api, _ in
             let alice = try await h.token()
             let (pool, confirmer) = workers(h, api)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -245,6 +246,39 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
                         let result = try await api.blobs.read(tenant: "acme", id: try #require(done.result?["result_blob"]?.stringValue), limit: 1 << 26)
                         let opened = Dictionary(uniqueKeysWithValues: try await api.keys.decrypt(result, keySet: keySet))
                         #expect(opened == expected, "\(algorithm)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The statistics on edge data through the API, on both stores: all zeros, all maxima
+    /// (the sums' width at its fullest for the length), one element.
+    @Test(arguments: StoreKind.available)
+    func statisticsOnEdgeDataEndToEnd(_ kind: StoreKind) async throws {
+        try await withConfidentialService(kind) { h, api, _ in
+            let alice = try await h.token()
+            let (pool, confirmer) = workers(h, api)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await pool.run() }
+                group.addTask { await confirmer.run() }
+                defer { group.cancelAll() }
+                try await h.test { client in
+                    let owner = try await FHETestClient.fetch(client, token: alice)
+                    let cases: [[UInt64]] = [[0, 0, 0], [255, 255, 255, 255], [77]]
+                    for values in cases {
+                        let file = try owner.encrypt([("data", .vector(.uint8, length: values.count), .vector(values.map { .uint($0) }))])
+                        let r = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice), body: jsonBuffer(
+                            fheSubmission("encrypted_statistical_analysis", data: file, parameters: ["statistics": ["sum", "mean", "min", "max", "variance"]])))
+                        #expect(r.status == .accepted, "\(values): \(r.json)")
+                        let done = try await waitFor(try #require(r.json["id"] as? String), in: h.store) { $0.status == .confirmed || $0.status == .failed }
+                        #expect(done.status == .confirmed, "\(values): \(String(describing: done.failure))")
+                        let keySet = try #require(try await h.store.keySet(id: owner.keySetID.hex))
+                        let result = try await api.blobs.read(tenant: "acme", id: try #require(done.result?["result_blob"]?.stringValue), limit: 1 << 26)
+                        let opened = Dictionary(uniqueKeysWithValues: try await api.keys.decrypt(result, keySet: keySet))
+                        let n = UInt64(values.count), sum = values.reduce(0, +), squares = values.reduce(0) { $0 + $1 * $1 }
+                        #expect(opened == ["sum": .uint(sum), "mean": .uint(sum / n), "min": .uint(values.min()!), "max": .uint(values.max()!),
+                                           "variance": .uint((n * squares - sum * sum) / (n * n))], "\(values)")
                     }
                 }
             }

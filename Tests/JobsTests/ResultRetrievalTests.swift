@@ -172,6 +172,14 @@ extension ConfidentialJobsTests {
                 }
                 #expect(statuses.filter { $0 == .ok }.count == 1 && statuses.filter { $0 == .conflict }.count == 19, "\(statuses)")
 
+                // The seed's example body as written (its nonce, a 0x-prefixed hex signature).
+                let seedNonce = "retrieval_nonce_12345"
+                let seedSignature = try owner.signature(for: RetrievalMessages.request(jobID: jobID, nonce: seedNonce, resultHash: resultHash, sealingKey: nil))
+                let seedBody = ByteBuffer(string: #"{"clientSignature": "0x\#(seedSignature.rawRepresentation.hexString)", "retrievalNonce": "retrieval_nonce_12345"}"#)
+                let seed = try await client.execute(uri: "/v1/jobs/\(id)/fhe-result", method: .post, headers: .bearer(alice), body: seedBody)
+                #expect(seed.status == .ok, "\(seed.json)")
+                try checkAnswer(seed, nonce: seedNonce)
+
                 // A separate P-256 sealing key, opened by the peer with that key.
                 let sealing = P256.KeyAgreement.PrivateKey()
                 let sealingFile = try RetrievalPeer.keyFile(sealing.pemRepresentation)
