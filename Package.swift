@@ -75,7 +75,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fhe",
-            dependencies: ["TFHE", "FHEPrograms", "FHEClient", "Jobs",
+            dependencies: ["TFHE", "FHEPrograms", "FHEClient", "Jobs", "Chain",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Crypto", package: "swift-crypto")]
         ),

@@ -14,9 +14,10 @@ struct ClientCommand: AsyncParsableCommand {
             fhe client submit --algorithm encrypted_statistical_analysis --data data.ct --key me.pem
             fhe client wait JOB
             fhe client result JOB --key me.pem
+            fhe client verify JOB --data data.ct --rpc-url URL --registry ADDRESS
             """,
         subcommands: [ClientKeygen.self, ClientKeys.self, ClientEncrypt.self, ClientUploadServerKey.self,
-                      ClientSubmit.self, ClientQuote.self, ClientWait.self, ClientResult.self])
+                      ClientSubmit.self, ClientQuote.self, ClientWait.self, ClientResult.self, ClientVerify.self])
 }
 
 /// Where the server is and who the caller is.
