@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Jobs
+import TFHE
 
 /// What `fhe client` keeps between commands, per server, in a folder of its own (`--state`,
 /// `$FHE_CLIENT_HOME`, or `~/.fhe-client`): the owner's key set as `keys` fetched it (its id,
@@ -37,6 +38,11 @@ public struct ClientState: Sendable {
 
         public init(keySetID: String, parameterSet: String, parameters: String, publicKeySHA256: String) {
             self.keySetID = keySetID; self.parameterSet = parameterSet; self.parameters = parameters; self.publicKeySHA256 = publicKeySHA256
+        }
+
+        /// The saved parameter set, read (insecure test sets included: the service chose it).
+        public func readParameters() throws -> ParameterSet {
+            try ParameterSet.parse(json: Data(parameters.utf8), allowInsecure: true)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Jobs
 import TFHE
 
 /// The seconds one bootstrap takes on one core of this machine, for quotes' predictions.
@@ -46,7 +47,7 @@ actor BootstrapCalibration {
         let start = ContinuousClock.now
         _ = try pool.bootstrap(inputs, tables: tables)
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         return seconds / Double(inputs.count)
     }
 }

@@ -266,10 +266,6 @@ struct ComputeKey {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 /// Bootstraps of the layers a running job has started.
 private final class LayerCount: Sendable {
     let value = Atomic<Int>(0)

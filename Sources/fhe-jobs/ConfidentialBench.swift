@@ -201,7 +201,3 @@ enum BenchMachine {
         return kB * 1024
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

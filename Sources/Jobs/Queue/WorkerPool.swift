@@ -136,7 +136,7 @@ public final class WorkerPool: Sendable {
 
         let ending = await execute(job, workerID: workerID)
         let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         // Recording runs outside this task's cancellation, so a job that ends while the pool
         // shuts down is still recorded (or released) rather than left to its lease expiring.
         await Task { await self.record(ending, of: job, workerID: workerID, seconds: seconds, log: log) }.value

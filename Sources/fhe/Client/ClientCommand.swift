@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import FHEClient
 import Foundation
 
@@ -37,4 +38,18 @@ struct ClientOptions: ParsableArguments {
     }
 
     func clientState(_ client: ServiceClient) throws -> ClientState { try ClientState(root: state, server: client.server) }
+}
+
+/// A job id argument.
+func jobID(_ text: String) throws -> UUID {
+    guard let id = UUID(uuidString: text) else { throw ClientError("\(text.prefix(60)) is not a job id (a UUID)") }
+    return id
+}
+
+/// The owner's P-256 private key, from the PEM file `fhe client keygen` wrote.
+func signingKey(at path: String) throws -> P256.Signing.PrivateKey {
+    guard let pem = try? String(contentsOfFile: path, encoding: .utf8), let key = try? P256.Signing.PrivateKey(pemRepresentation: pem) else {
+        throw ClientError("\(path) is not a P-256 private key in PEM (`fhe client keygen` makes one)")
+    }
+    return key
 }

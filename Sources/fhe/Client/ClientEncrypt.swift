@@ -51,7 +51,7 @@ struct ClientEncrypt: AsyncParsableCommand {
         let file: Data
         if let clientKey {
             guard let serverKey else { throw ClientError("--client-key goes with --server-key (the key the job runs under)") }
-            let parameters = try savedParameters()
+            let parameters = try options.clientState(try options.client()).keySet().0.readParameters()
             guard let keyBytes = FileManager.default.contents(atPath: clientKey),
                   let serverBytes = FileManager.default.contents(atPath: serverKey) else {
                 throw ClientError("cannot read \(clientKey) or \(serverKey)")
@@ -63,19 +63,13 @@ struct ClientEncrypt: AsyncParsableCommand {
         } else {
             let client = try options.client()
             let (saved, publicKeyBytes) = try options.clientState(client).keySet()
-            let parameters = try ParameterSet.parse(json: Data(saved.parameters.utf8), allowInsecure: true)
+            let parameters = try saved.readParameters()
             let publicKey = try CompressedPublicKey<UInt64>(serialized: publicKeyBytes, parameters: parameters).decompress()
             guard let keySetID = KeySetID(hex: saved.keySetID) else { throw ClientError("the saved key set id is not 64 hex digits") }
             file = try EncryptedValues.encrypt(inputs, keySetID: keySetID, publicKey: publicKey)
         }
         guard FileManager.default.createFile(atPath: out, contents: file) else { throw ClientError("cannot write \(out)") }
         print("\(out): \(inputs.count) input\(inputs.count == 1 ? "" : "s"), \(file.count) bytes")
-    }
-
-    private func savedParameters() throws -> ParameterSet {
-        let client = try options.client()
-        let (saved, _) = try options.clientState(client).keySet()
-        return try ParameterSet.parse(json: Data(saved.parameters.utf8), allowInsecure: true)
     }
 
     /// `NAME:TYPE=V` or `NAME:TYPE[]=V,V,...`.

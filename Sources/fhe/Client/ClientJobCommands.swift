@@ -44,9 +44,7 @@ struct SubmissionOptions: ParsableArguments {
             let raw = String(pair[pair.index(after: equals)...])
             parameterObject[String(pair[..<equals])] = (try? JSONSerialization.jsonObject(with: Data(raw.utf8), options: [.fragmentsAllowed])) ?? raw
         }
-        guard let pem = try? String(contentsOfFile: key, encoding: .utf8), let privateKey = try? P256.Signing.PrivateKey(pemRepresentation: pem) else {
-            throw ClientError("\(key) is not a P-256 private key in PEM (`fhe client keygen` makes one)")
-        }
+        let privateKey = try signingKey(at: key)
         var payload: [String: Any] = ["algorithm": algorithm, "parameters": parameterObject,
                                       "client_public_key": privateKey.publicKey.pemRepresentation]
         switch (data, dataURL) {
@@ -120,7 +118,7 @@ struct ClientWait: AsyncParsableCommand {
     var timeout: Double = 24 * 3600
 
     func run() async throws {
-        guard let id = UUID(uuidString: job) else { throw ClientError("\(job.prefix(60)) is not a job id (a UUID)") }
+        let id = try jobID(job)
         let client = try options.client()
         let terminal = isatty(STDOUT_FILENO) == 1
         let started = ContinuousClock.now
@@ -165,7 +163,7 @@ struct ClientWait: AsyncParsableCommand {
         let fraction = min(1, Double(done) / Double(total)), width = 24
         let filled = Int((fraction * Double(width)).rounded(.down))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         let left = fraction > 0.02 && fraction < 1 ? String(format: ", about %.0f s left", seconds * (1 - fraction) / fraction) : ""
         return "\(status)  [\(bar)]  \(Int(fraction * 100))%  \(done)/\(total) bootstraps\(left)"
     }
@@ -193,17 +191,13 @@ struct ClientResult: AsyncParsableCommand {
     var serviceKey: String?
 
     func run() async throws {
-        guard let id = UUID(uuidString: job) else { throw ClientError("\(job.prefix(60)) is not a job id (a UUID)") }
-        guard let pem = try? String(contentsOfFile: key, encoding: .utf8), let privateKey = try? P256.Signing.PrivateKey(pemRepresentation: pem) else {
-            throw ClientError("\(key) is not a P-256 private key in PEM")
-        }
+        let id = try jobID(job), privateKey = try signingKey(at: key)
         let client = try options.client()
         let state = try options.clientState(client)
         let pinned = try state.serviceKey(seen: nil, given: serviceKey)
         var secret: ClientKey<UInt64>?
         if let clientKey {
-            let (saved, _) = try state.keySet()
-            let parameters = try ParameterSet.parse(json: Data(saved.parameters.utf8), allowInsecure: true)
+            let parameters = try state.keySet().0.readParameters()
             guard let bytes = FileManager.default.contents(atPath: clientKey) else { throw ClientError("cannot read \(clientKey)") }
             secret = try ClientKey<UInt64>(serialized: bytes, parameters: parameters)
         }

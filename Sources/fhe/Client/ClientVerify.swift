@@ -32,7 +32,7 @@ struct ClientVerify: AsyncParsableCommand {
     var confirmations: Int = 3
 
     func run() async throws {
-        guard let id = UUID(uuidString: job) else { throw ClientError("\(job.prefix(60)) is not a job id (a UUID)") }
+        let id = try jobID(job)
         let client = try options.client()
         let object = try await client.send("GET", "/v1/jobs/\(id.uuidString.lowercased())").object()
         guard let resultHash = object["resultHash"] as? String, let fhe = object["fhe"] as? [String: Any],
