@@ -172,7 +172,7 @@ let package = Package(
         .executableTarget(
             name: "fhe-jobs",
             dependencies: [
-                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "FHEJobs", "FHEPrograms", "TFHE", "SafeFetch", "JobsServer", "Chain",
+                "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "FHEJobs", "FHEPrograms", "FHEClient", "TFHE", "SafeFetch", "JobsServer", "Chain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -6,7 +6,7 @@ import TFHE
 /// What `fhe client` keeps between commands, per server, in a folder of its own (`--state`,
 /// `$FHE_CLIENT_HOME`, or `~/.fhe-client`): the owner's key set as `keys` fetched it (its id,
 /// the parameter set's JSON, the compressed public key, checked against its SHA-256) and the
-/// service's signing key, pinned on first use.
+/// service's signing key, pinned on first use; the newest ledger head it verified.
 public struct ClientState: Sendable {
     public let folder: URL
 
@@ -49,6 +49,24 @@ public struct ClientState: Sendable {
     var keySetFile: URL { folder.appendingPathComponent("keys.json") }
     var publicKeyFile: URL { folder.appendingPathComponent("public.key") }
     var pinFile: URL { folder.appendingPathComponent("service-signing-key") }
+    var ledgerHeadFile: URL { folder.appendingPathComponent("ledger-head.json") }
+
+    /// The newest ledger head this client has verified (a later, smaller ledger was cut back).
+    public func seenLedgerHead() throws(ClientError) -> LedgerHead? {
+        guard let data = try? Data(contentsOf: ledgerHeadFile) else { return nil }
+        guard let head = try? JSONDecoder().decode(LedgerHead.self, from: data) else {
+            throw ClientError("\(ledgerHeadFile.path) is not a saved ledger head: remove it to trust the ledger afresh")
+        }
+        return head
+    }
+
+    /// Keeps `head` as the newest seen, if it is newer than the one kept.
+    public func saveLedgerHead(_ head: LedgerHead) throws(ClientError) {
+        if let seen = try seenLedgerHead(), seen.size >= head.size { return }
+        do { try JSONEncoder().encode(head).write(to: ledgerHeadFile, options: .atomic) } catch {
+            throw ClientError("cannot save the ledger head in \(ledgerHeadFile.path): \(error.localizedDescription)")
+        }
+    }
 
     public func save(_ keySet: KeySet, publicKey: Data) throws {
         try publicKey.write(to: publicKeyFile, options: .atomic)

@@ -362,6 +362,28 @@ public final class PostgresJobStore: JobStore {
             """, logger: logger).map(LedgerEntry.init(row:))
     }
 
+    public func newestLedgerEntry() async throws -> LedgerEntry? {
+        try await client.rows("SELECT * FROM ledger ORDER BY sequence DESC LIMIT 1", logger: logger).first.map(LedgerEntry.init(row:))
+    }
+
+    public func registerSigningKey(_ publicKey: String, now: Date) async throws -> String {
+        // One statement: the insert takes effect only for the first process, and every
+        // process reads back the same row.
+        let rows = try await client.rows("""
+            WITH inserted AS (
+                INSERT INTO service_identity (id, signing_key, registered_at) VALUES (1, \(publicKey), \(now.microsecondsSince1970))
+                ON CONFLICT (id) DO NOTHING RETURNING signing_key
+            )
+            SELECT signing_key FROM inserted UNION ALL SELECT signing_key FROM service_identity WHERE id = 1
+            """, logger: logger)
+        if let recorded = try rows.first?.decode(String.self) { return recorded }
+        // A process that raced the first one waited on its insert, but its statement's
+        // snapshot predates that row: read it afresh.
+        guard let recorded = try await client.rows("SELECT signing_key FROM service_identity WHERE id = 1", logger: logger)
+            .first?.decode(String.self) else { throw CorruptRowError(table: "service_identity", key: "1", reason: "no row after the insert") }
+        return recorded
+    }
+
     // MARK: Metering and audit
 
     public func usage(tenant: String, month: String) async throws -> Usage {

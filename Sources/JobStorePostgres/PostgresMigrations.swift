@@ -342,5 +342,16 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // The one signing key of the service, recorded by its first process: replicas with
+        // another key refuse to start.
+        Migration(version: 9, name: "service identity", statements: [
+            """
+            CREATE TABLE service_identity (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                signing_key TEXT NOT NULL,
+                registered_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ]
 }

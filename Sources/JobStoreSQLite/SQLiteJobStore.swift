@@ -302,6 +302,20 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func newestLedgerEntry() async throws -> LedgerEntry? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM ledger ORDER BY sequence DESC LIMIT 1").map(Self.ledgerEntry(from:))
+        }
+    }
+
+    public func registerSigningKey(_ publicKey: String, now: Date) async throws -> String {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT INTO service_identity (id, signing_key, registered_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING",
+                           arguments: [publicKey, now.microsecondsSince1970])
+            return try String.fetchOne(db, sql: "SELECT signing_key FROM service_identity WHERE id = 1") ?? publicKey
+        }
+    }
+
     // MARK: Metering and audit
 
     public func usage(tenant: String, month: String) async throws -> Usage {

@@ -182,6 +182,16 @@ enum SQLiteMigrations {
                 )
                 """)
         }
+        // The one signing key of the service, recorded by its first process.
+        migrator.registerMigration("v7: service identity") { db in
+            try db.execute(sql: """
+                CREATE TABLE service_identity (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    signing_key TEXT NOT NULL,
+                    registered_at INTEGER NOT NULL
+                )
+                """)
+        }
         return migrator
     }
 }

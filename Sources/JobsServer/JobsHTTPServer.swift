@@ -21,8 +21,9 @@ public struct JobsHTTPServer: Sendable {
         public var maxUploadBytes = 64 * 1024 * 1024
         /// Largest compressed server key upload (`POST /v1/fhe/server-keys`, client-key mode).
         public var maxServerKeyBytes = 256 * 1024 * 1024
-        /// The service's Ed25519 public key, base64, as `GET /v1/fhe/keys` publishes it.
-        public var serviceSigningKey = ""
+        /// The local ledger, signed with the service's key: `GET /v1/ledger/...` serve it and
+        /// `GET /v1/fhe/keys` publishes its public key.
+        public var ledger: LocalLedger?
         public init() {}
     }
 
@@ -59,7 +60,7 @@ public struct JobsHTTPServer: Sendable {
                                                               "/v1/fhe/server-keys": configuration.maxServerKeyBytes]))
         router.middlewares.add(AuditMiddleware(service: service, responder: responder))
         // Compact JSON: pretty-printing costs bytes and time on every answer.
-        try JobsAPI(service: service, registry: registry, health: health, serviceSigningKey: configuration.serviceSigningKey,
+        try JobsAPI(service: service, registry: registry, health: health, ledger: configuration.ledger,
                     maxUploadBytes: configuration.maxUploadBytes, maxServerKeyBytes: configuration.maxServerKeyBytes)
             .registerHandlers(on: router, configuration: OpenAPIRuntime.Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
         // After the routes: it wraps only the not-found answer (405 for a served path).

@@ -102,10 +102,10 @@ private func failure(_ message: String) -> ExitCode {
 }
 
 /// Runs `body`, turning any error into one line on stderr and exit status 1.
-private func oneLine<T>(_ body: () async throws -> T) async throws -> T {
+func oneLine<T>(_ body: () async throws -> T) async throws -> T {
     do { return try await body() } catch let error as ExitCode { throw error } catch { throw failure("\(error)") }
 }
 
-private func oneLine<T>(_ body: () throws -> T) throws -> T {
+func oneLine<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as ExitCode { throw error } catch { throw failure("\(error)") }
 }

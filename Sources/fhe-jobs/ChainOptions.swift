@@ -1,5 +1,6 @@
 import ArgumentParser
 import Chain
+import Crypto
 import Foundation
 import Jobs
 import Logging
@@ -39,9 +40,10 @@ struct ChainOptions: ParsableArguments {
     /// The chain confirmer if a chain is configured, else the local ledger. A wrong registry
     /// or key stops the start; a node that does not answer yet does not (the confirmer
     /// retries with backoff, and jobs wait in `succeeded`).
-    func confirmer(store: any JobStore, dataDirectory: URL, logger: Logger) async throws -> any ResultConfirmer {
+    func confirmer(store: any JobStore, signingKey: Curve25519.Signing.PrivateKey?, logger: Logger) async throws -> any ResultConfirmer {
         guard let url = chainRPCURL, let registryAddress = chainRegistry, let keyFile = chainKeyFile else {
-            return LocalLedger(store: store, signingKey: try ServiceGraph.ledgerKey(in: dataDirectory))
+            guard let signingKey else { throw StartupError("the local ledger needs the service's signing key") }
+            return LocalLedger(store: store, signingKey: signingKey)
         }
         guard let log = store as? any ChainTransactionLog else { throw StartupError("this store cannot log chain transactions") }
         do {

@@ -62,7 +62,7 @@ struct Serve: AsyncParsableCommand {
         let executors = ExecutorRegistry(ComputeAlgorithms.all())
         // The API makes owners' key sets on first use, so it needs the key-encryption key.
         let kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: !graph.isPostgres, logger: logger)
-        let signingKey = try ServiceGraph.ledgerKey(in: storage.dataDirectory)
+        let signingKey = try ServiceGraph.signingKey(storage)
         let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek,
                                                     signingKey: signingKey, logger: logger)
         let service = JobService(store: graph.store, executors: executors, confidential: confidential,
@@ -75,7 +75,7 @@ struct Serve: AsyncParsableCommand {
                          wakeup: graph.wakeup, confirmationWakeup: graph.confirmationWakeup, logger: logger)
             : nil
         let confirmer = ConfirmationService(
-            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, dataDirectory: storage.dataDirectory, logger: logger),
+            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, signingKey: signingKey, logger: logger),
             wakeup: graph.confirmationWakeup, logger: logger)
 
         var checks = [HealthChecks.database(graph.store)]
@@ -85,7 +85,7 @@ struct Serve: AsyncParsableCommand {
         http.tokenIssuer = tokens.issuer; http.tokenAudience = tokens.audience
         http.maxUploadBytes = fhe.fheMaxInputMB << 20
         http.maxServerKeyBytes = fhe.fheMaxServerKeyMB << 20
-        http.serviceSigningKey = signingKey.publicKey.rawRepresentation.base64EncodedString()
+        http.ledger = LocalLedger(store: graph.store, signingKey: signingKey)
         let server = JobsHTTPServer(configuration: http, service: service, authKeys: authKeys, rateLimiter: graph.rateLimiter,
                                     registry: registry, health: HealthChecks(checks), logger: logger)
         let app = try server.application()
@@ -101,7 +101,11 @@ struct Serve: AsyncParsableCommand {
             }
         }
         // A wrong key-encryption key stops the start with one line, not the first retrieval.
-        runner.before = { try await confidential.keys.checkKeyEncryptionKey() }
+        // So does a signing key other than the service's.
+        runner.before = {
+            try await graph.registerSigningKey(signingKey.publicKey)
+            try await confidential.keys.checkKeyEncryptionKey()
+        }
         let group = ServiceGroup(configuration: .init(services: graph.backgroundServices + [runner],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

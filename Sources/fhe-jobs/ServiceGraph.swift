@@ -59,15 +59,38 @@ struct ServiceGraph: Sendable {
         }
     }
 
-    /// The Ed25519 key that signs the local ledger, created (mode 0600) on first start.
-    static func ledgerKey(in directory: URL) throws -> Curve25519.Signing.PrivateKey {
-        let file = directory.appendingPathComponent("ledger-signing.key")
-        if let data = try? Data(contentsOf: file) { return try Curve25519.Signing.PrivateKey(rawRepresentation: data) }
-        let key = Curve25519.Signing.PrivateKey()
-        guard FileManager.default.createFile(atPath: file.path, contents: key.rawRepresentation, attributes: [.posixPermissions: 0o600]) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
+    /// The service's Ed25519 signing key: `--signing-key` if given (it must exist), else
+    /// `ledger-signing.key` in the data folder, created (mode 0600) on first start if `create`.
+    static func signingKey(_ options: StorageOptions, create: Bool = true) throws -> Curve25519.Signing.PrivateKey {
+        let file = options.signingKey.map { URL(fileURLWithPath: $0) }
+            ?? options.dataDirectory.appendingPathComponent("ledger-signing.key")
+        let raw: Data
+        if create, options.signingKey == nil, !FileManager.default.fileExists(atPath: file.path) {
+            let key = Curve25519.Signing.PrivateKey()
+            try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true)
+            guard FileManager.default.createFile(atPath: file.path, contents: key.rawRepresentation, attributes: [.posixPermissions: 0o600]) else {
+                throw StartupError("cannot create the signing key \(file.path)")
+            }
+            return key
+        }
+        do { raw = try Data(contentsOf: file) } catch {
+            throw StartupError("cannot read the signing key \(file.path): \(error.localizedDescription)")
+        }
+        guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
+            throw StartupError("the signing key \(file.path) is not 32 raw bytes of an Ed25519 private key")
         }
         return key
+    }
+
+    /// Records the key as the service's signing identity, or checks it is the one recorded:
+    /// processes that signed with different keys would make a ledger no one can verify.
+    func registerSigningKey(_ key: Curve25519.Signing.PublicKey) async throws {
+        let mine = key.rawRepresentation.base64EncodedString()
+        let recorded = try await store.registerSigningKey(mine, now: Date())
+        guard recorded == mine else {
+            throw StartupError("this process's signing key (\(mine)) is not the service's (\(recorded)), recorded by its first process: "
+                + "give every process the same --signing-key file")
+        }
     }
 }
 

@@ -12,6 +12,9 @@ struct StorageOptions: ParsableArguments {
     @Option(help: "A JSON file of tenant plans: {\"default\": PLAN, \"tenants\": {NAME: PLAN}} (env FHE_JOBS_PLANS).")
     var plans: String? = ProcessInfo.processInfo.environment["FHE_JOBS_PLANS"]
 
+    @Option(help: "The service's Ed25519 signing key (32 raw bytes, mode 0600), which signs ledger entries, ledger heads and retrieval answers: give every process of the service the same one (env FHE_JOBS_SIGNING_KEY_FILE). Default: ledger-signing.key in the data folder, created on first start.")
+    var signingKey: String? = ProcessInfo.processInfo.environment["FHE_JOBS_SIGNING_KEY_FILE"]
+
     var dataDirectory: URL { URL(fileURLWithPath: dataDir, isDirectory: true) }
 
     func validate() throws {

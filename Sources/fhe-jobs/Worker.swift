@@ -39,16 +39,19 @@ struct Worker: AsyncParsableCommand {
         let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: nil, logger: logger)
         let pool = WorkerPool(store: graph.store, executors: executors, confidential: confidential, configuration: configuration,
                               wakeup: graph.wakeup, confirmationWakeup: graph.confirmationWakeup, logger: logger)
+        // The ledger's signer, when results are confirmed on the local ledger.
+        let signingKey = chain.chainRPCURL == nil ? try ServiceGraph.signingKey(storage) : nil
         let confirmer = ConfirmationService(
-            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, dataDirectory: storage.dataDirectory, logger: logger),
+            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, signingKey: signingKey, logger: logger),
             wakeup: graph.confirmationWakeup, logger: logger)
-        let runner = Runner(graph: graph, logger: logger) {
+        var runner = Runner(graph: graph, logger: logger) {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await cancelWhenGracefulShutdown { await pool.run() } }
                 group.addTask { await cancelWhenGracefulShutdown { await confirmer.run() } }
                 group.addTask { await cancelWhenGracefulShutdown { await confidential.sweepBlobs() } }
             }
         }
+        if let signingKey { runner.before = { try await graph.registerSigningKey(signingKey.publicKey) } }
         try await ServiceGroup(configuration: .init(services: graph.backgroundServices + [runner],
                                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }

@@ -108,7 +108,7 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
         let confirmations = QueueWakeup()
         let pool = WorkerPool(store: h.store, executors: h.service.executors, confidential: confidential, configuration: configuration,
                               wakeup: h.wakeup, confirmationWakeup: confirmations)
-        let confirmer = ConfirmationService(store: h.store, confirmer: LocalLedger(store: h.store, signingKey: .init()),
+        let confirmer = ConfirmationService(store: h.store, confirmer: LocalLedger(store: h.store, signingKey: FHETestService.serviceKey),
                                             wakeup: confirmations, pollInterval: .milliseconds(100))
         return (pool, confirmer)
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -11,7 +12,7 @@ extension ConfidentialJobsTests {
     @discardableResult
     static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
-        process.executableURL = binaries.appendingPathComponent(tool)
+        process.executableURL = tool.hasPrefix("/") ? URL(fileURLWithPath: tool) : binaries.appendingPathComponent(tool)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
@@ -30,22 +31,26 @@ extension ConfidentialJobsTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = dir.appendingPathComponent("data").path
         let port = 20000 + Int.random(in: 0..<20000)
-        let server = Process()
-        server.executableURL = Self.binaries.appendingPathComponent("fhe-jobs")
-        server.arguments = ["serve", "--data-dir", data, "--port", "\(port)", "--workers", "1",
-                            "--fhe-parameters", FHETestService.parametersFile.path, "--fhe-allow-insecure-parameters",
-                            "--fhe-seconds-per-bootstrap", "0.001"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
         let url = "http://127.0.0.1:\(port)"
-        var up = false
-        for _ in 0..<200 where !up {
-            up = (try? Data(contentsOf: URL(string: url + "/v1/health?probe=live")!)) != nil
-            if !up { try await Task.sleep(for: .milliseconds(100)) }
+        func startServer() async throws -> Process {
+            let server = Process()
+            server.executableURL = Self.binaries.appendingPathComponent("fhe-jobs")
+            server.arguments = ["serve", "--data-dir", data, "--port", "\(port)", "--workers", "1",
+                                "--fhe-parameters", FHETestService.parametersFile.path, "--fhe-allow-insecure-parameters",
+                                "--fhe-seconds-per-bootstrap", "0.001"]
+            server.standardOutput = FileHandle.nullDevice
+            server.standardError = FileHandle.nullDevice
+            try server.run()
+            var up = false
+            for _ in 0..<200 where !up {
+                up = (try? Data(contentsOf: URL(string: url + "/v1/health?probe=live")!)) != nil
+                if !up { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(up, "the server did not start")
+            return server
         }
-        #expect(up, "the server did not start")
+        var server = try await startServer()
+        defer { server.terminate(); server.waitUntilExit() }
         let token = try Self.run("fhe-jobs", ["token", "--data-dir", data, "--tenant", "acme", "--role", "developer", "--subject", "alice"]).out
         let env = ["FHE_JOBS_URL": url, "FHE_JOBS_TOKEN": token, "FHE_CLIENT_HOME": dir.appendingPathComponent("client").path]
         func client(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
@@ -72,6 +77,7 @@ extension ConfidentialJobsTests {
              ["--parameters", #"{"inputs": {"a": "u8", "b": "u8"}, "nodes": [{"id": "s", "op": "add", "args": ["a", "b"]}, {"id": "c", "op": "lt", "args": ["a", "b"]}], "outputs": ["s", "c"]}"#],
              #"{"c":false,"s":34}"#),
         ]
+        var finished: [(job: String, data: String)] = []
         for (algorithm, inputs, parameters, expected) in cases {
             let file = path("\(algorithm).ct")
             let encrypted = try client(["encrypt"] + inputs + ["--out", file])
@@ -82,6 +88,7 @@ extension ConfidentialJobsTests {
             let submitted = try client(["submit"] + submission)
             #expect(submitted.status == 0, "\(algorithm): \(submitted)")
             let job = String(submitted.out.split(separator: "\n").first ?? "")
+            finished.append((job, file))
             #expect(submitted.out.contains(quote.out), "the job's quote is the quote")
             let waited = try client(["wait", job])
             let last = waited.out.split(separator: "\n").last ?? ""
@@ -112,6 +119,43 @@ extension ConfidentialJobsTests {
         #expect(try client(["wait", ownJob]).status == 0)
         let opened = try client(["result", ownJob, "--key", path("me.pem"), "--client-key", path("own/client.key")])
         #expect(opened.status == 0 && opened.out == #"{"min":1,"sum":253}"#, "\(opened)")
+
+        // The ledger: the job's entry checked through the signed head, by the client (the
+        // head it saw kept) and by anyone with the service's key.
+        finished.append((ownJob, path("own.ct")))
+        for (job, file) in finished {
+            var verified = try client(["verify", job, "--data", file])
+            for _ in 0..<100 where verified.status != 0 && verified.err.contains("not confirmed yet") {
+                try await Task.sleep(for: .milliseconds(100))
+                verified = try client(["verify", job, "--data", file])
+            }
+            #expect(verified.status == 0 && verified.out.contains("of the service's ledger"), "\(verified)")
+        }
+        let serviceKey = try Self.run("fhe-jobs", ["ledger", "key", "--data-dir", data])
+        #expect(serviceKey.status == 0 && serviceKey.out.count == 44, "\(serviceKey)")
+        let auditor = ["ledger", "verify", "--server", url, "--token", token, "--service-key", serviceKey.out, "--state", path("head.json")]
+        let audited = try Self.run("fhe-jobs", auditor)
+        #expect(audited.status == 0 && audited.out.hasPrefix("verified: "), "\(audited)")
+        let stranger = try Self.run("fhe-jobs", ["ledger", "verify", "--server", url, "--token", token,
+                                                 "--service-key", Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()])
+        #expect(stranger.status != 0 && stranger.err.contains("not signed by the service's key"), "\(stranger)")
+
+        // The newest entry removed behind the service's back (its triggers dropped): both
+        // verifiers, holding a head they saw before, refuse the shorter ledger.
+        server.terminate(); server.waitUntilExit()
+        let cut = try Self.run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("DROP TRIGGER ledger_no_delete")
+            db.execute("DELETE FROM ledger WHERE sequence = (SELECT MAX(sequence) FROM ledger)")
+            db.commit()
+            """, data + "/jobs.sqlite"])
+        #expect(cut.status == 0, "\(cut)")
+        server = try await startServer()
+        let truncated = try client(["verify", finished[0].job, "--data", finished[0].data])
+        #expect(truncated.status != 0 && truncated.err.contains("entries were removed"), "\(truncated)")
+        let reaudited = try Self.run("fhe-jobs", auditor)
+        #expect(reaudited.status != 0 && reaudited.err.contains("entries were removed"), "\(reaudited)")
 
         // Errors are one line with a non-zero status.
         let unknown = try client(["wait", UUID().uuidString])

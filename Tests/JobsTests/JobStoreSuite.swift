@@ -344,13 +344,79 @@ import Testing
             #expect(again.blockNumber == 2)
             let entries = try await store.ledgerEntries(fromSequence: 1, limit: 10)
             #expect(entries.count == 3)
-            try LocalLedger.verify(entries, publicKey: key.publicKey)
+            let head = try await ledger.head()
+            #expect(head.size == 3 && head.headHash == entries[2].entryHash && head.isSigned(by: key.publicKey))
+            func verify(_ run: [LedgerEntry], head: LedgerHead, seen: LedgerHead? = nil,
+                        key: Curve25519.Signing.PublicKey = key.publicKey) throws(LedgerVerificationError) {
+                var check = try LedgerChainCheck(publicKey: key, head: head, seen: seen)
+                for entry in run { try check.append(entry) }
+                try check.finish()
+            }
+            try verify(entries, head: head)
+            // A run from any entry up to the head proves that entry is in the ledger.
+            try verify(Array(entries[1...]), head: head)
             var tampered = entries
             tampered[1].resultHash = String(repeating: "f", count: 64)
-            #expect(throws: LocalLedger.VerificationError.badHash(sequence: 2)) { try LocalLedger.verify(tampered, publicKey: key.publicKey) }
-            #expect(throws: LocalLedger.VerificationError.badSignature(sequence: 1)) {
-                try LocalLedger.verify(entries, publicKey: Curve25519.Signing.PrivateKey().publicKey)
+            #expect(throws: LedgerVerificationError.badHash(sequence: 2)) { try verify(tampered, head: head) }
+            #expect(throws: LedgerVerificationError.badHeadSignature) {
+                try verify(entries, head: head, key: Curve25519.Signing.PrivateKey().publicKey)
             }
+            let stranger = Curve25519.Signing.PrivateKey()
+            let strangersHead = try LedgerHead.signed(size: 3, headHash: entries[2].entryHash, by: stranger)
+            #expect(throws: LedgerVerificationError.badSignature(sequence: 1)) { try verify(entries, head: strangersHead, key: stranger.publicKey) }
+            // Cut back: the newest entry removed and a head signed for what is left. Alone it
+            // verifies; against the head seen before, it is caught.
+            let cutHead = try LedgerHead.signed(size: 2, headHash: entries[1].entryHash, by: key)
+            try verify(Array(entries[..<2]), head: cutHead)
+            #expect(throws: LedgerVerificationError.truncated(size: 2, seenSize: 3)) { try verify(Array(entries[..<2]), head: cutHead, seen: head) }
+            // Rewritten below a seen head: entry 3 replaced by another job's, re-signed.
+            let forged = try LocalLedger.signedEntry(sequence: 3, jobID: JobID(), resultHash: entries[2].resultHash, status: .succeeded,
+                                                     previousHash: entries[1].entryHash, by: key)
+            let forgedHead = try LedgerHead.signed(size: 3, headHash: forged.entryHash, by: key)
+            try verify([entries[0], entries[1], forged], head: forgedHead)
+            #expect(throws: LedgerVerificationError.rewritten(sequence: 3)) {
+                try verify([entries[0], entries[1], forged], head: forgedHead, seen: head)
+            }
+            // Grown past a seen head: the run from the seen head's entry on passes.
+            var fourth = makeJob()
+            fourth.status = .succeeded
+            fourth.resultHash = String(repeating: "9", count: 64)
+            _ = try await ledger.confirm(fourth)
+            let grown = try await ledger.head()
+            let all = try await store.ledgerEntries(fromSequence: 1, limit: 10)
+            let check = try LedgerChainCheck(publicKey: key.publicKey, head: grown, seen: head)
+            #expect(check.firstNeeded(toInclude: 4) == 4 && check.firstNeeded(toInclude: 2) == 2)
+            try verify(Array(all[2...]), head: grown, seen: head)
+            try verify([all[3]], head: grown, seen: head)
+            // A run that starts past the seen head's successor cannot show the seen head.
+            #expect(throws: LedgerVerificationError.brokenChain(sequence: 4)) { try verify([all[3]], head: grown, seen: cutHead) }
+            #expect(throws: LedgerVerificationError.headMismatch(size: 4)) { try verify(Array(all[..<3]), head: grown) }
+        }
+    }
+
+    /// Entries written before context lines (the hash of the older text, the signature over
+    /// the hash's hex) still verify, so no ledger already kept is lost.
+    @Test func legacyEntriesStillVerify() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let job = JobID(), result = String(repeating: "a", count: 64)
+        let hash = LedgerMessages.legacyEntryHash(sequence: 1, jobID: job, resultHash: result, status: .succeeded, previousHash: nil)
+        let legacy = LedgerEntry(sequence: 1, jobID: job, resultHash: result, status: .succeeded, previousHash: nil, entryHash: hash,
+                                 signature: try key.signature(for: Data(hash.utf8)).base64EncodedString(), recordedAt: Date())
+        try LedgerChainCheck.checkSigned(legacy, by: key.publicKey)
+        var changed = legacy
+        changed.status = .failed
+        #expect(throws: LedgerVerificationError.badHash(sequence: 1)) { try LedgerChainCheck.checkSigned(changed, by: key.publicKey) }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func oneSigningIdentityPerService(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let first = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
+            let second = Curve25519.Signing.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
+            let recorded = try await store.registerSigningKey(first, now: Date())
+            let again = try await store.registerSigningKey(second, now: Date())
+            let mine = try await store.registerSigningKey(first, now: Date())
+            #expect(recorded == first && again == first && mine == first)
         }
     }
 }

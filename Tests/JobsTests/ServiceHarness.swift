@@ -27,7 +27,7 @@ struct ServiceHarness: Sendable {
                              confidential: confidential, configuration: configuration, wakeup: wakeup)
         var http = JobsHTTPServer.Configuration()
         http.maxBodyBytes = maxBodyBytes
-        http.serviceSigningKey = FHETestService.serviceKey.publicKey.rawRepresentation.base64EncodedString()
+        http.ledger = LocalLedger(store: store, signingKey: FHETestService.serviceKey)
         server = JobsHTTPServer(configuration: http, service: service,
                                 authKeys: try await AuthKeys.load(jwksFile: nil, devSecret: secret),
                                 rateLimiter: context.rateLimiter, registry: PrometheusCollectorRegistry(),

@@ -48,7 +48,7 @@ struct SleepExecutor: JobExecutor {
         let confirmations = QueueWakeup()
         let pool = WorkerPool(store: h.store, executors: h.service.executors, configuration: configuration, wakeup: h.wakeup,
                               confirmationWakeup: confirmations)
-        let confirmer = ConfirmationService(store: h.store, confirmer: LocalLedger(store: h.store, signingKey: .init()),
+        let confirmer = ConfirmationService(store: h.store, confirmer: LocalLedger(store: h.store, signingKey: FHETestService.serviceKey),
                                             wakeup: confirmations, pollInterval: .milliseconds(100))
         return (pool, confirmer, confirmations)
     }

@@ -2,9 +2,11 @@ import Crypto
 import Foundation
 
 /// The zero-setup `ResultConfirmer`: an append-only, hash-chained table of
-/// `(jobId, resultHash, status)` entries, each signed with the service's Ed25519 ledger key.
-/// Anyone holding the ledger's public key can check that no entry was changed, removed or
-/// reordered (`verify`). It stands in for the chain until one is configured.
+/// `(jobId, resultHash, status)` entries, each signed with the service's Ed25519 key
+/// (`LedgerMessages.entry`). The service publishes the entries and a signed, counted head
+/// (`GET /v1/ledger/entries`, `GET /v1/ledger/head`), so anyone holding its public key can
+/// check that no entry was changed, reordered, or removed since a head they saw
+/// (`LedgerChainCheck`). It stands in for the chain until one is configured.
 public struct LocalLedger: ResultConfirmer {
     private let store: any JobStore
     private let signingKey: Curve25519.Signing.PrivateKey
@@ -21,7 +23,8 @@ public struct LocalLedger: ResultConfirmer {
         return confirmations
     }
 
-    /// Appends the job's entry (or finds the one it already has); final at once.
+    /// Appends the job's entry (or finds the one it already has); final at once. The
+    /// confirmation's `blockNumber` is the entry's sequence and its `reference` the entry's hash.
     public func confirm(_ job: Job) async throws -> Confirmation {
         guard let resultHash = job.resultHash else {
             throw JobServiceError.invalidRequest("job \(job.id) has no result to confirm")
@@ -29,37 +32,28 @@ public struct LocalLedger: ResultConfirmer {
         let key = signingKey
         let status = job.status == .confirmed ? JobStatus.succeeded : job.status
         let entry = try await store.appendLedgerEntry(jobID: job.id) { previous, sequence in
-            let hash = Self.entryHash(sequence: sequence, jobID: job.id, resultHash: resultHash, status: status, previousHash: previous)
-            let signature = try key.signature(for: Data(hash.utf8)).base64EncodedString()
-            return LedgerEntry(sequence: sequence, jobID: job.id, resultHash: resultHash, status: status,
-                               previousHash: previous, entryHash: hash, signature: signature, recordedAt: Date())
+            try Self.signedEntry(sequence: sequence, jobID: job.id, resultHash: resultHash, status: status,
+                                 previousHash: previous, by: key)
         }
         return Confirmation(kind: .ledger, reference: entry.entryHash, blockNumber: entry.sequence, confirmedAt: entry.recordedAt)
     }
 
-    /// SHA-256 over the entry's fields, each on its own line, hex: the chain link.
-    public static func entryHash(sequence: Int64, jobID: JobID, resultHash: String, status: JobStatus, previousHash: String?) -> String {
-        let text = "fhe-jobs-ledger-v1\n\(sequence)\n\(jobID.uuidString.lowercased())\n\(resultHash)\n\(status.rawValue)\n\(previousHash ?? "")"
-        return SHA256.hash(data: Data(text.utf8)).hexString
+    /// The signed head of the ledger as it is now.
+    public func head() async throws -> LedgerHead {
+        let newest = try await store.newestLedgerEntry()
+        return try LedgerHead.signed(size: newest?.sequence ?? 0, headHash: newest?.entryHash, by: signingKey)
     }
 
-    public enum VerificationError: Error, Equatable {
-        case brokenChain(sequence: Int64)
-        case badHash(sequence: Int64)
-        case badSignature(sequence: Int64)
+    /// Consecutive entries from `fromSequence`, at most `limit`.
+    public func entries(fromSequence: Int64, limit: Int) async throws -> [LedgerEntry] {
+        try await store.ledgerEntries(fromSequence: fromSequence, limit: limit)
     }
 
-    /// Checks a run of consecutive entries from the first: hashes, links and signatures.
-    public static func verify(_ entries: [LedgerEntry], publicKey: Curve25519.Signing.PublicKey) throws(VerificationError) {
-        var previous: String?
-        for (index, entry) in entries.enumerated() {
-            guard entry.sequence == Int64(index + 1), entry.previousHash == previous else { throw .brokenChain(sequence: entry.sequence) }
-            let hash = entryHash(sequence: entry.sequence, jobID: entry.jobID, resultHash: entry.resultHash,
-                                 status: entry.status, previousHash: entry.previousHash)
-            guard hash == entry.entryHash else { throw .badHash(sequence: entry.sequence) }
-            guard let signature = Data(base64Encoded: entry.signature),
-                  publicKey.isValidSignature(signature, for: Data(hash.utf8)) else { throw .badSignature(sequence: entry.sequence) }
-            previous = entry.entryHash
-        }
+    public static func signedEntry(sequence: Int64, jobID: JobID, resultHash: String, status: JobStatus, previousHash: String?,
+                                   by key: Curve25519.Signing.PrivateKey, at date: Date = Date()) throws -> LedgerEntry {
+        let message = LedgerMessages.entry(sequence: sequence, jobID: jobID, resultHash: resultHash, status: status, previousHash: previousHash)
+        return LedgerEntry(sequence: sequence, jobID: jobID, resultHash: resultHash, status: status, previousHash: previousHash,
+                           entryHash: SHA256.hash(data: message).hexString,
+                           signature: try key.signature(for: message).base64EncodedString(), recordedAt: date)
     }
 }

@@ -72,6 +72,11 @@ public protocol JobStore: KeySetStore, UploadedServerKeyStore {
     /// A job already in the ledger returns its existing entry (a job is committed once).
     func appendLedgerEntry(jobID: JobID, makeEntry: @Sendable (_ previousHash: String?, _ sequence: Int64) throws -> LedgerEntry) async throws -> LedgerEntry
     func ledgerEntries(fromSequence: Int64, limit: Int) async throws -> [LedgerEntry]
+    /// The entry with the highest sequence, nil for an empty ledger.
+    func newestLedgerEntry() async throws -> LedgerEntry?
+    /// Records `publicKey` (base64) as the service's signing identity if none is recorded yet,
+    /// and answers the recorded one: every process of one service must sign with one key.
+    func registerSigningKey(_ publicKey: String, now: Date) async throws -> String
 
     // MARK: Result retrieval
 
@@ -191,9 +196,9 @@ public struct LedgerEntry: Sendable, Equatable {
     public var resultHash: String
     public var status: JobStatus
     public var previousHash: String?
-    /// SHA-256 over the fields above (see `LocalLedger.entryHash`), hex.
+    /// SHA-256 of `LedgerMessages.entry` of the fields above, hex.
     public var entryHash: String
-    /// Ed25519 signature of `entryHash` by the service's ledger key, base64.
+    /// Ed25519 signature of `LedgerMessages.entry` by the service's signing key, base64.
     public var signature: String
     public var recordedAt: Date
     public init(sequence: Int64, jobID: JobID, resultHash: String, status: JobStatus, previousHash: String?,

@@ -10,8 +10,9 @@ struct JobsAPI: APIProtocol {
     let service: JobService
     let registry: PrometheusCollectorRegistry
     let health: HealthChecks
-    /// The service's Ed25519 public key, base64 (`GET /v1/fhe/keys`).
-    let serviceSigningKey: String
+    /// The local ledger, signed with the service's key (whose public half `GET /v1/fhe/keys`
+    /// and `GET /v1/ledger/head` publish); nil in processes that sign nothing.
+    let ledger: LocalLedger?
     /// The largest encrypted-values upload.
     let maxUploadBytes: Int
     /// The largest server-key upload (client-key mode).
@@ -96,7 +97,7 @@ struct JobsAPI: APIProtocol {
             keySetId: keys.keySetID,
             publicKey: .init(url: "\(base)/public-key", sha256: keys.publicKey.sha256, bytes: Int64(keys.publicKey.bytes)),
             serverKey: .init(url: "\(base)/server-key", sha256: keys.serverKey.sha256, bytes: Int64(keys.serverKey.bytes)),
-            serviceSigningKey: serviceSigningKey))))
+            serviceSigningKey: ledger?.publicKey.rawRepresentation.base64EncodedString() ?? ""))))
     }
 
     func downloadFheKey(_ input: Operations.DownloadFheKey.Input) async throws -> Operations.DownloadFheKey.Output {
@@ -170,6 +171,30 @@ struct JobsAPI: APIProtocol {
         let body = Components.Schemas.Health(status: checks.allHealthy ? .ok : .unavailable,
                                              checks: .init(additionalProperties: checks.results))
         return checks.allHealthy ? .ok(.init(body: .json(body))) : .serviceUnavailable(.init(body: .json(body)))
+    }
+
+    func getLedgerHead(_ input: Operations.GetLedgerHead.Input) async throws -> Operations.GetLedgerHead.Output {
+        _ = try principal
+        let ledger = try self.localLedger
+        let head = try await ledger.head()
+        return .ok(.init(body: .json(.init(size: head.size, head: head.headHash, signature: head.signature,
+                                           signingKey: ledger.publicKey.rawRepresentation.base64EncodedString()))))
+    }
+
+    func listLedgerEntries(_ input: Operations.ListLedgerEntries.Input) async throws -> Operations.ListLedgerEntries.Output {
+        _ = try principal
+        let from = input.query.from ?? 1, limit = input.query.limit ?? 100
+        guard from >= 1 else { throw APIProblem.invalid("from must be at least 1") }
+        guard (1...1000).contains(limit) else { throw APIProblem.invalid("limit must be from 1 to 1000") }
+        let entries = try await self.localLedger.entries(fromSequence: from, limit: limit)
+        return .ok(.init(body: .json(.init(entries: entries.map(Representations.ledgerEntry)))))
+    }
+
+    private var localLedger: LocalLedger {
+        get throws(APIProblem) {
+            guard let ledger else { throw APIProblem(.notFound, .notFound, "this process does not serve the ledger") }
+            return ledger
+        }
     }
 
     func getUsage(_ input: Operations.GetUsage.Input) async throws -> Operations.GetUsage.Output {

@@ -66,6 +66,11 @@ enum Representations {
               fheBootstraps: u.fheBootstraps, fheComputeSeconds: u.fheComputeSeconds)
     }
 
+    static func ledgerEntry(_ e: LedgerEntry) -> Components.Schemas.LedgerEntry {
+        .init(sequence: e.sequence, jobId: e.jobID.uuidString.lowercased(), resultHash: e.resultHash, status: e.status.rawValue,
+              previousHash: e.previousHash, entryHash: e.entryHash, signature: e.signature, recordedAt: e.recordedAt)
+    }
+
     static func audit(_ r: AuditRecord) -> Components.Schemas.AuditEntry {
         .init(id: r.id ?? 0, at: r.at, tenant: r.tenant, actor: r.actor, action: r.action, target: r.target,
               outcome: r.outcome, requestId: r.requestID)

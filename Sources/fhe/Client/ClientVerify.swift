@@ -5,11 +5,14 @@ import FHEClient
 import Foundation
 import Jobs
 
-/// `fhe client verify`: what was computed, checked against what the chain holds. With the
+/// `fhe client verify`: what was computed, checked against where it was confirmed. With the
 /// inputs the client sent (`--data`), the job's result hash is recomputed from them
 /// (`ConfidentialResultDigest`: the inputs, the algorithm and its parameters, the key and the
-/// result blob), so the service cannot confirm one computation and report another; then the
-/// registry must hold that hash for the job, deep enough, from the transaction the job names.
+/// result blob), so the service cannot confirm one computation and report another. Then, on
+/// chain, the registry must hold that hash for the job, deep enough, from the transaction the
+/// job names; on the service's local ledger, the job's entry must hold it and the entries from
+/// there must chain to the ledger's signed head, signed by the pinned service key and passing
+/// unchanged through the newest head this client verified before.
 struct ClientVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Check a confidential job's result hash against its inputs and its confirmation on chain.")
@@ -30,6 +33,9 @@ struct ClientVerify: AsyncParsableCommand {
 
     @Option(help: "Blocks the confirmation must be deep.")
     var confirmations: Int = 3
+
+    @Option(help: "The service's Ed25519 signing key, base64 (else the one pinned by `fhe client keys`), for a ledger confirmation.")
+    var serviceKey: String?
 
     func run() async throws {
         let id = try jobID(job)
@@ -58,8 +64,13 @@ struct ClientVerify: AsyncParsableCommand {
             throw ClientError("job \(id.uuidString.lowercased()) is not confirmed yet")
         }
         guard kind == "chain" else {
-            throw ClientError("job \(id.uuidString.lowercased()) is confirmed on the service's local ledger (entry \(reference)); "
-                + "checking it needs the ledger's published entries and key, which the service does not publish yet")
+            guard let sequence = (confirmation["blockNumber"] as? NSNumber)?.int64Value else {
+                throw ClientError("job \(id.uuidString.lowercased())'s ledger confirmation names no entry")
+            }
+            let entry = try await verifyOnLedger(id, sequence: sequence, reference: reference, resultHash: resultHash, client: client)
+            print("verified: job \(id.uuidString.lowercased()) result \(resultHash)\(data == nil ? "" : " (recomputed from \(data!))") "
+                  + "is entry \(sequence) of the service's ledger (\(entry))")
+            return
         }
         guard let rpcURL, let registry else { throw ClientError("the job is confirmed on chain: give --rpc-url and --registry to check it") }
         let contract: JobsRegistry
@@ -88,5 +99,29 @@ struct ClientVerify: AsyncParsableCommand {
         } catch {
             throw ClientError("the chain: \(error)")
         }
+    }
+
+    /// The job's entry at `sequence`, checked through to the signed head; the head is kept as
+    /// the newest seen. Answers a line saying how far the ledger was checked.
+    func verifyOnLedger(_ id: UUID, sequence: Int64, reference: String, resultHash: String, client: ServiceClient) async throws -> String {
+        let state = try options.clientState(client)
+        let (head, published) = try await LedgerClient.head(client)
+        let ledger = LedgerClient(client: client, serviceKey: try state.serviceKey(seen: published, given: serviceKey))
+        let seen = try state.seenLedgerHead()
+        var found: LedgerEntry?
+        do {
+            try await ledger.verify(head: head, seen: seen, toInclude: sequence) { entry in
+                if entry.sequence == sequence { found = entry }
+            }
+        } catch let error as LedgerVerificationError {
+            throw ClientError("MISMATCH: the service's ledger does not verify: \(error)")
+        }
+        guard let found else { throw ClientError("MISMATCH: the ledger's signed head has \(head.size) entries; the job names entry \(sequence)") }
+        guard found.jobID == id, found.entryHash == reference.lowercased(), found.resultHash == resultHash.lowercased() else {
+            throw ClientError("MISMATCH: ledger entry \(sequence) commits job \(found.jobID.uuidString.lowercased()) to \(found.resultHash) "
+                + "(entry \(found.entryHash)); the job names entry \(reference) and result \(resultHash)")
+        }
+        try state.saveLedgerHead(head)
+        return "checked through the signed head of \(head.size) entries\(seen.map { ", which extends the head of \($0.size) seen before" } ?? "")"
     }
 }
