@@ -56,9 +56,9 @@ public final class PostgresJobStore: JobStore {
 
     // MARK: Submission
 
-    public func reserveIdempotencyKey(_ key: IdempotencyKey, requestHash: String, now: Date,
+    public func reserveIdempotencyKey(_ claim: IdempotencyClaim, requestHash: String, now: Date,
                                       window: TimeInterval, inFlightTimeout: TimeInterval) async throws -> IdempotencyReservation {
-        let nowUS = now.microsecondsSince1970
+        let nowUS = now.microsecondsSince1970, key = claim.key, holder = claim.holder
         let logger = logger
         return try await client.transaction(logger: logger) { connection in
             // A row deleted (released) between the insert and the read makes the insert worth
@@ -67,8 +67,8 @@ public final class PostgresJobStore: JobStore {
                 // Of concurrent requests with one key, exactly one inserts: the others wait
                 // for its transaction to end, then find the key taken.
                 let inserted = try await connection.rows("""
-                    INSERT INTO idempotency_keys (tenant, key, request_hash, state, created_at)
-                    VALUES (\(key.tenant), \(key.key), \(requestHash), 'in_progress', \(nowUS))
+                    INSERT INTO idempotency_keys (tenant, key, request_hash, state, created_at, holder)
+                    VALUES (\(key.tenant), \(key.key), \(requestHash), 'in_progress', \(nowUS), \(holder))
                     ON CONFLICT (tenant, key) DO NOTHING
                     RETURNING tenant
                     """, logger: logger)
@@ -98,7 +98,7 @@ public final class PostgresJobStore: JobStore {
                 try await connection.query("""
                     UPDATE idempotency_keys
                     SET request_hash = \(requestHash), state = 'in_progress', status_code = NULL, job_id = NULL,
-                        response = NULL, created_at = \(nowUS)
+                        response = NULL, created_at = \(nowUS), holder = \(holder)
                     WHERE tenant = \(key.tenant) AND key = \(key.key)
                     """, logger: logger)
                 return .reserved
@@ -106,23 +106,26 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
-    public func releaseIdempotencyKey(_ key: IdempotencyKey) async throws {
+    public func releaseIdempotencyKey(_ claim: IdempotencyClaim) async throws {
         try await client.query("""
-            DELETE FROM idempotency_keys WHERE tenant = \(key.tenant) AND key = \(key.key) AND state = 'in_progress'
+            DELETE FROM idempotency_keys
+            WHERE tenant = \(claim.key.tenant) AND key = \(claim.key.key) AND state = 'in_progress' AND holder = \(claim.holder)
             """, logger: logger)
     }
 
-    public func insertJob(_ job: Job, quota: Quota, idempotency: (key: IdempotencyKey, response: StoredResponse)?) async throws -> InsertOutcome {
+    public func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?) async throws -> InsertOutcome {
         let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
         let fhe = try job.fhe.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let storedBytes = Int64(payload.utf8.count + (job.fhe?.inputBytes ?? 0))
         let bootstraps = Int64(job.fhe?.quote.bootstraps ?? 0)
         let month = Usage.month(of: job.createdAt)
         let t = job.createdAt.microsecondsSince1970
-        let key = idempotency?.key.key, status = idempotency?.response.statusCode, body = idempotency?.response.body
-        // See migration 4: the quota checks and the writes run server-side under the tenant's lock.
+        let key = idempotency?.claim.key.key, holder = idempotency?.claim.holder
+        let status = idempotency?.response.statusCode, body = idempotency?.response.body
+        // See migrations 6 and 10: the claim check, the quota checks and the writes run
+        // server-side under the tenant's lock.
         let outcome = try await client.rows("""
-            SELECT fhe_insert_job(\(PostgresAdvisoryLocks.tenantInserts), \(job.id), \(job.tenant), \(job.owner),
+            SELECT fhe_insert_claimed_job(\(holder)::uuid, \(PostgresAdvisoryLocks.tenantInserts), \(job.id), \(job.tenant), \(job.owner),
                                   \(job.type.rawValue), \(job.priority.rank)::int, \(job.useFHE), \(payload), \(t),
                                   \(job.maxAttempts)::int, \(job.timeoutSeconds)::int, \(month), \(Int64(quota.maxActiveJobs)),
                                   \(Int64(quota.maxJobsPerMonth)), \(key)::text, \(status)::int, \(body)::bytea, \(Self.queuedChannel),
@@ -132,6 +135,7 @@ public final class PostgresJobStore: JobStore {
         case "inserted": return .inserted
         case "active_quota": return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs)
         case "monthly_quota": return .monthlyQuotaExceeded(limit: quota.maxJobsPerMonth)
+        case "reservation_lost": return .reservationLost
         default: throw CorruptRowError(table: "jobs", key: job.id.uuidString, reason: "fhe_insert_job answered \(outcome ?? "nothing")")
         }
     }

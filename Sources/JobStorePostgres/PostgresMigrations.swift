@@ -353,5 +353,34 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // Each idempotency reservation names the request that holds it; a job is inserted
+        // (and the reservation completed) only under the claim that holds the key, checked
+        // with the row locked, so a request that stalled past its lapse cannot complete the
+        // reservation of the request that took the key over. Wraps migration 6's function.
+        Migration(version: 10, name: "idempotency reservation holders", statements: [
+            "ALTER TABLE idempotency_keys ADD COLUMN holder UUID",
+            """
+            CREATE FUNCTION fhe_insert_claimed_job(
+                p_holder UUID, p_lock_class INT, p_id UUID, p_tenant TEXT, p_owner TEXT, p_type TEXT, p_priority INT,
+                p_use_fhe BOOLEAN, p_payload TEXT, p_created_at BIGINT, p_max_attempts INT, p_timeout_seconds INT, p_month TEXT,
+                p_max_active BIGINT, p_max_per_month BIGINT,
+                p_idempotency_key TEXT, p_status_code INT, p_response BYTEA, p_channel TEXT,
+                p_fhe TEXT, p_stored_bytes BIGINT, p_fhe_bootstraps BIGINT
+            ) RETURNS TEXT LANGUAGE plpgsql AS $$
+            BEGIN
+                IF p_idempotency_key IS NOT NULL THEN
+                    PERFORM 1 FROM idempotency_keys
+                    WHERE tenant = p_tenant AND key = p_idempotency_key AND state = 'in_progress' AND holder = p_holder
+                    FOR UPDATE;
+                    IF NOT FOUND THEN RETURN 'reservation_lost'; END IF;
+                END IF;
+                RETURN fhe_insert_job(p_lock_class, p_id, p_tenant, p_owner, p_type, p_priority, p_use_fhe, p_payload,
+                                      p_created_at, p_max_attempts, p_timeout_seconds, p_month, p_max_active, p_max_per_month,
+                                      p_idempotency_key, p_status_code, p_response, p_channel, p_fhe, p_stored_bytes,
+                                      p_fhe_bootstraps);
+            END
+            $$
+            """,
+        ]),
     ]
 }

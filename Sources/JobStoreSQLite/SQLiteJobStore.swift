@@ -31,9 +31,9 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: Submission
 
-    public func reserveIdempotencyKey(_ key: IdempotencyKey, requestHash: String, now: Date,
+    public func reserveIdempotencyKey(_ claim: IdempotencyClaim, requestHash: String, now: Date,
                                       window: TimeInterval, inFlightTimeout: TimeInterval) async throws -> IdempotencyReservation {
-        let nowUS = now.microsecondsSince1970
+        let nowUS = now.microsecondsSince1970, key = claim.key
         return try await pool.write { db in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM idempotency_keys WHERE tenant = ? AND key = ?",
                                           arguments: [key.tenant, key.key]) {
@@ -49,24 +49,30 @@ public final class SQLiteJobStore: JobStore {
                 try db.execute(sql: "DELETE FROM idempotency_keys WHERE tenant = ? AND key = ?", arguments: [key.tenant, key.key])
             }
             try db.execute(sql: """
-                INSERT INTO idempotency_keys (tenant, key, request_hash, state, created_at) VALUES (?, ?, ?, 'in_progress', ?)
-                """, arguments: [key.tenant, key.key, requestHash, nowUS])
+                INSERT INTO idempotency_keys (tenant, key, request_hash, state, created_at, holder) VALUES (?, ?, ?, 'in_progress', ?, ?)
+                """, arguments: [key.tenant, key.key, requestHash, nowUS, claim.holder.uuidString])
             return .reserved
         }
     }
 
-    public func releaseIdempotencyKey(_ key: IdempotencyKey) async throws {
+    public func releaseIdempotencyKey(_ claim: IdempotencyClaim) async throws {
         try await pool.write { db in
-            try db.execute(sql: "DELETE FROM idempotency_keys WHERE tenant = ? AND key = ? AND state = 'in_progress'",
-                           arguments: [key.tenant, key.key])
+            try db.execute(sql: "DELETE FROM idempotency_keys WHERE tenant = ? AND key = ? AND state = 'in_progress' AND holder = ?",
+                           arguments: [claim.key.tenant, claim.key.key, claim.holder.uuidString])
         }
     }
 
-    public func insertJob(_ job: Job, quota: Quota, idempotency: (key: IdempotencyKey, response: StoredResponse)?) async throws -> InsertOutcome {
+    public func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?) async throws -> InsertOutcome {
         let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
         let fhe = try job.fhe.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let month = Usage.month(of: job.createdAt)
         return try await pool.write { db in
+            if let claim = idempotency?.claim {
+                let held = try Bool.fetchOne(db, sql: """
+                    SELECT 1 FROM idempotency_keys WHERE tenant = ? AND key = ? AND state = 'in_progress' AND holder = ?
+                    """, arguments: [claim.key.tenant, claim.key.key, claim.holder.uuidString]) ?? false
+                if !held { return .reservationLost }
+            }
             let active = try Int.fetchOne(db, sql: "SELECT active FROM tenant_active_jobs WHERE tenant = ?",
                                           arguments: [job.tenant]) ?? 0
             if active >= quota.maxActiveJobs { return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs) }
@@ -86,11 +92,12 @@ public final class SQLiteJobStore: JobStore {
                                                           bytes_stored = bytes_stored + excluded.bytes_stored,
                                                           fhe_bootstraps = fhe_bootstraps + excluded.fhe_bootstraps
                 """, arguments: [job.tenant, month, payload.utf8.count + (job.fhe?.inputBytes ?? 0), job.fhe?.quote.bootstraps ?? 0])
-            if let (key, response) = idempotency {
+            if let (claim, response) = idempotency {
                 try db.execute(sql: """
                     UPDATE idempotency_keys SET state = 'completed', status_code = ?, job_id = ?, response = ?
-                    WHERE tenant = ? AND key = ?
-                    """, arguments: [response.statusCode, response.jobID.uuidString, response.body, key.tenant, key.key])
+                    WHERE tenant = ? AND key = ? AND holder = ?
+                    """, arguments: [response.statusCode, response.jobID.uuidString, response.body, claim.key.tenant, claim.key.key,
+                                     claim.holder.uuidString])
             }
             return .inserted
         }

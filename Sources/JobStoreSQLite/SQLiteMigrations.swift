@@ -192,6 +192,10 @@ enum SQLiteMigrations {
                 )
                 """)
         }
+        // Each idempotency reservation names the request that holds it.
+        migrator.registerMigration("v8: idempotency reservation holders") { db in
+            try db.execute(sql: "ALTER TABLE idempotency_keys ADD COLUMN holder TEXT")
+        }
         return migrator
     }
 }

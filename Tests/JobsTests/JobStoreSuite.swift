@@ -172,29 +172,68 @@ import Testing
         try await withStore(kind) { store, _ in
             let now = Date()
             let key = IdempotencyKey(tenant: "acme", key: "k1")
-            func reserve(_ hash: String, at t: Date) async throws -> IdempotencyReservation {
-                try await store.reserveIdempotencyKey(key, requestHash: hash, now: t, window: 86_400, inFlightTimeout: 60)
+            // Each request comes with a claim of its own.
+            func reserve(_ hash: String, at t: Date, _ claim: IdempotencyClaim? = nil) async throws -> IdempotencyReservation {
+                try await store.reserveIdempotencyKey(claim ?? IdempotencyClaim(key: key), requestHash: hash, now: t,
+                                                      window: 86_400, inFlightTimeout: 60)
             }
-            #expect(try await reserve("h1", at: now) == .reserved)
+            let first = IdempotencyClaim(key: key)
+            #expect(try await reserve("h1", at: now, first) == .reserved)
             #expect(try await reserve("h1", at: now) == .inProgress)
             #expect(try await reserve("h2", at: now) == .mismatch)
             // Keys are per tenant.
-            #expect(try await store.reserveIdempotencyKey(IdempotencyKey(tenant: "other", key: "k1"), requestHash: "h9", now: now,
-                                                          window: 86_400, inFlightTimeout: 60) == .reserved)
+            #expect(try await store.reserveIdempotencyKey(IdempotencyClaim(key: IdempotencyKey(tenant: "other", key: "k1")), requestHash: "h9",
+                                                          now: now, window: 86_400, inFlightTimeout: 60) == .reserved)
             let job = makeJob()
             let response = StoredResponse(statusCode: 202, jobID: job.id, body: Data("{\"stored\":true}".utf8))
-            #expect(try await store.insertJob(job, quota: generousQuota, idempotency: (key, response)) == .inserted)
+            #expect(try await store.insertJob(job, quota: generousQuota, idempotency: (first, response)) == .inserted)
             #expect(try await reserve("h1", at: now.addingTimeInterval(3600)) == .completed(response))
             #expect(try await reserve("h2", at: now.addingTimeInterval(3600)) == .mismatch)
             // After the 24-hour window the key is free again.
             #expect(try await reserve("h2", at: now.addingTimeInterval(86_401)) == .reserved)
 
-            // A reservation whose request crashed lapses; a released one is free at once.
-            let crashed = IdempotencyKey(tenant: "acme", key: "crashed")
-            #expect(try await store.reserveIdempotencyKey(crashed, requestHash: "a", now: now, window: 86_400, inFlightTimeout: 60) == .reserved)
-            #expect(try await store.reserveIdempotencyKey(crashed, requestHash: "a", now: now.addingTimeInterval(61), window: 86_400, inFlightTimeout: 60) == .reserved)
-            try await store.releaseIdempotencyKey(crashed)
-            #expect(try await store.reserveIdempotencyKey(crashed, requestHash: "b", now: now.addingTimeInterval(62), window: 86_400, inFlightTimeout: 60) == .reserved)
+            // A released reservation is free at once.
+            let released = IdempotencyClaim(key: IdempotencyKey(tenant: "acme", key: "released"))
+            #expect(try await store.reserveIdempotencyKey(released, requestHash: "a", now: now, window: 86_400, inFlightTimeout: 60) == .reserved)
+            try await store.releaseIdempotencyKey(released)
+            #expect(try await store.reserveIdempotencyKey(IdempotencyClaim(key: released.key), requestHash: "b", now: now,
+                                                          window: 86_400, inFlightTimeout: 60) == .reserved)
+        }
+    }
+
+    /// A request that stalls past the in-flight timeout loses its reservation to the request
+    /// that takes the key over: its release leaves the new holder's reservation alone, and its
+    /// completion inserts nothing, so one key makes one job.
+    @Test(arguments: StoreKind.available)
+    func aStalledRequestCannotTouchTheReservationThatTookItsKey(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            let now = Date()
+            let key = IdempotencyKey(tenant: "acme", key: "stalled")
+            func reserve(_ claim: IdempotencyClaim, at seconds: TimeInterval) async throws -> IdempotencyReservation {
+                try await store.reserveIdempotencyKey(claim, requestHash: "same", now: now.addingTimeInterval(seconds),
+                                                      window: 86_400, inFlightTimeout: 60)
+            }
+            let stalled = IdempotencyClaim(key: key), takeover = IdempotencyClaim(key: key)
+            #expect(try await reserve(stalled, at: 0) == .reserved)
+            #expect(try await reserve(takeover, at: 61) == .reserved)
+            // The stalled request fails (a quota, say) and releases: the key stays taken.
+            try await store.releaseIdempotencyKey(stalled)
+            #expect(try await reserve(IdempotencyClaim(key: key), at: 62) == .inProgress)
+            // The stalled request completes: nothing is inserted.
+            let late = makeJob()
+            let lateResponse = StoredResponse(statusCode: 202, jobID: late.id, body: Data("{}".utf8))
+            #expect(try await store.insertJob(late, quota: generousQuota, idempotency: (stalled, lateResponse)) == .reservationLost)
+            #expect(try await store.job(id: late.id) == nil)
+            // The holder completes, and retries are answered with its job.
+            let job = makeJob()
+            let response = StoredResponse(statusCode: 202, jobID: job.id, body: Data("{\"holder\":true}".utf8))
+            #expect(try await store.insertJob(job, quota: generousQuota, idempotency: (takeover, response)) == .inserted)
+            #expect(try await reserve(IdempotencyClaim(key: key), at: 63) == .completed(response))
+            // A stalled release after completion changes nothing either.
+            try await store.releaseIdempotencyKey(stalled)
+            #expect(try await reserve(IdempotencyClaim(key: key), at: 64) == .completed(response))
+            let usage = try await store.usage(tenant: "acme", month: Usage.month(of: job.createdAt))
+            #expect(usage.jobsSubmitted == 1)
         }
     }
 
@@ -204,7 +243,7 @@ import Testing
             let key = IdempotencyKey(tenant: "acme", key: "race")
             let outcomes = try await withThrowingTaskGroup(of: IdempotencyReservation.self) { group in
                 for _ in 0..<100 {
-                    group.addTask { try await store.reserveIdempotencyKey(key, requestHash: "same", now: Date(), window: 86_400, inFlightTimeout: 60) }
+                    group.addTask { try await store.reserveIdempotencyKey(IdempotencyClaim(key: key), requestHash: "same", now: Date(), window: 86_400, inFlightTimeout: 60) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }

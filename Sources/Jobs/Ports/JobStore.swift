@@ -18,14 +18,18 @@ public protocol JobStore: KeySetStore, UploadedServerKeyStore {
     /// Claims an idempotency key for a request, or reports what became of an earlier request
     /// with the same key (see `IdempotencyReservation`). A reservation left `inProgress` by a
     /// crashed process lapses after `inFlightTimeout`; a completed one after `window`.
-    func reserveIdempotencyKey(_ key: IdempotencyKey, requestHash: String, now: Date,
+    func reserveIdempotencyKey(_ claim: IdempotencyClaim, requestHash: String, now: Date,
                                window: TimeInterval, inFlightTimeout: TimeInterval) async throws -> IdempotencyReservation
-    /// Forgets a reservation whose request failed, so a retry is evaluated afresh.
-    func releaseIdempotencyKey(_ key: IdempotencyKey) async throws
+    /// Forgets a reservation whose request failed, so a retry is evaluated afresh; only while
+    /// it is still the claim's (a request that stalled past its lapse must not free the key of
+    /// the request that took it over).
+    func releaseIdempotencyKey(_ claim: IdempotencyClaim) async throws
 
     /// In one transaction: checks the tenant's quotas, inserts the queued job, counts it in the
-    /// tenant's usage and, with a key, stores the response for replays.
-    func insertJob(_ job: Job, quota: Quota, idempotency: (key: IdempotencyKey, response: StoredResponse)?) async throws -> InsertOutcome
+    /// tenant's usage and, with a claim, stores the response for replays. A claim that no longer
+    /// holds its key (it lapsed and another request took the key over) inserts nothing and
+    /// answers `.reservationLost`, so one key never makes two jobs.
+    func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?) async throws -> InsertOutcome
 
     // MARK: Reading
 
@@ -107,6 +111,14 @@ public struct IdempotencyKey: Sendable, Hashable {
     public init(tenant: String, key: String) { self.tenant = tenant; self.key = key }
 }
 
+/// One request's claim on an idempotency key: the key, and a token only that request holds,
+/// which completing or releasing the reservation must present.
+public struct IdempotencyClaim: Sendable, Hashable {
+    public var key: IdempotencyKey
+    public var holder: UUID
+    public init(key: IdempotencyKey, holder: UUID = UUID()) { self.key = key; self.holder = holder }
+}
+
 /// The response first given to an idempotent request, replayed to its retries.
 public struct StoredResponse: Sendable, Equatable {
     public var statusCode: Int
@@ -140,6 +152,8 @@ public enum InsertOutcome: Sendable, Equatable {
     case inserted
     case activeJobsQuotaExceeded(limit: Int)
     case monthlyQuotaExceeded(limit: Int)
+    /// The idempotency claim lapsed and another request holds the key now.
+    case reservationLost
 }
 
 /// A tenant's metered use in one month.

@@ -42,11 +42,12 @@ public final class JobService: Sendable {
     public func submit(_ submission: JobSubmission, by principal: Principal, idempotencyKey: String?,
                        now: Date = Date()) async throws -> Submitted {
         let timeout = try validate(submission)
-        let key = try idempotencyKey.map { raw -> IdempotencyKey in
+        // This request's claim on the key: only it can complete or release the reservation.
+        let key = try idempotencyKey.map { raw -> IdempotencyClaim in
             guard !raw.isEmpty, raw.utf8.count <= 255 else {
                 throw JobServiceError.invalidRequest("Idempotency-Key must be 1 to 255 characters")
             }
-            return IdempotencyKey(tenant: principal.tenant, key: raw)
+            return IdempotencyClaim(key: IdempotencyKey(tenant: principal.tenant, key: raw))
         }
         if let key {
             switch try await store.reserveIdempotencyKey(
@@ -100,6 +101,10 @@ public final class JobService: Sendable {
         case .monthlyQuotaExceeded(let limit):
             if let key { try await store.releaseIdempotencyKey(key) }
             throw JobServiceError.quotaExceeded("the tenant submitted \(limit) jobs this month, its plan's limit")
+        case .reservationLost:
+            // This request stalled past the in-flight timeout and another took the key over:
+            // that one makes the job, and a retry of this one gets its answer.
+            throw JobServiceError.idempotencyInProgress
         }
     }
 
