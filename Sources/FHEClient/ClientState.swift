@@ -105,12 +105,15 @@ public struct ClientState: Sendable {
     }
 }
 
-/// Writes `bytes` to a new file readable by its owner only, mode 0600 from its creation (a
-/// secret key is never, even for a moment, readable by others). Refuses to overwrite.
+/// Writes `bytes` to a new secret file (mode 0600 from its creation; never an existing file).
 public func writeSecretFile(_ bytes: Data, to path: String) throws(ClientError) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-    guard fd >= 0 else { throw ClientError("cannot create \(path): \(String(cString: strerror(errno)))") }
-    defer { close(fd) }
-    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    guard written == bytes.count, fsync(fd) == 0 else { throw ClientError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    do { try SecretFile.create(path, contents: bytes) } catch { throw ClientError("\(error)") }
+}
+
+/// Reads a secret file, refusing one others may read.
+public func readSecretFile(_ path: String) throws(ClientError) -> Data {
+    let found: Data?
+    do { found = try SecretFile.read(path) } catch { throw ClientError("\(error)") }
+    guard let found else { throw ClientError("cannot read \(path)") }
+    return found
 }

@@ -93,16 +93,13 @@ struct FHEOptions: ParsableArguments {
         }
         guard allowGenerated else { throw StartupError("\(KeyServiceError.keyEncryptionKeyMissing)") }
         let file = dataDirectory.appendingPathComponent("key-encryption.key")
-        if let text = try? String(contentsOf: file, encoding: .utf8) {
-            do { return try KeyEncryptionKey(base64: text) } catch { throw StartupError("\(file.path): \(error)") }
-        }
-        let fd = open(file.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw StartupError("cannot create \(file.path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        do {
+            if let existing = try SecretFile.read(file.path) {
+                do { return try KeyEncryptionKey(base64: String(decoding: existing, as: UTF8.self)) } catch { throw StartupError("\(file.path): \(error)") }
+            }
+        } catch let error as SecretFileError { throw StartupError("\(error)") }
         let text = KeyEncryptionKey.generateBase64() + "\n"
-        guard write(fd, text, text.utf8.count) == text.utf8.count, fsync(fd) == 0 else {
-            throw StartupError("cannot write \(file.path): \(String(cString: strerror(errno)))")
-        }
+        do { try SecretFile.create(file.path, contents: Data(text.utf8)) } catch { throw StartupError("\(error)") }
         logger.warning("made a key-encryption key beside the database (single-machine default); give --kek-file from a secret store in production",
                        metadata: ["file": "\(file.path)"])
         return try KeyEncryptionKey(base64: text)

@@ -64,17 +64,14 @@ struct ServiceGraph: Sendable {
     static func signingKey(_ options: StorageOptions, create: Bool = true) throws -> Curve25519.Signing.PrivateKey {
         let file = options.signingKey.map { URL(fileURLWithPath: $0) }
             ?? options.dataDirectory.appendingPathComponent("ledger-signing.key")
-        let raw: Data
-        if create, options.signingKey == nil, !FileManager.default.fileExists(atPath: file.path) {
+        let found: Data?
+        do { found = try SecretFile.read(file.path) } catch { throw StartupError("the signing key: \(error)") }
+        guard let raw = found else {
+            guard create, options.signingKey == nil else { throw StartupError("there is no signing key \(file.path)") }
             let key = Curve25519.Signing.PrivateKey()
             try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: file.path, contents: key.rawRepresentation, attributes: [.posixPermissions: 0o600]) else {
-                throw StartupError("cannot create the signing key \(file.path)")
-            }
+            do { try SecretFile.create(file.path, contents: key.rawRepresentation) } catch { throw StartupError("the signing key: \(error)") }
             return key
-        }
-        do { raw = try Data(contentsOf: file) } catch {
-            throw StartupError("cannot read the signing key \(file.path): \(error.localizedDescription)")
         }
         guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw) else {
             throw StartupError("the signing key \(file.path) is not 32 raw bytes of an Ed25519 private key")

@@ -25,6 +25,11 @@ struct Keygen: ParsableCommand {
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
             throw CLIError("cannot create \(out): \(error.localizedDescription)")
         }
+        // Nothing is written over an existing key set: its client key would be lost.
+        let clientKeyPath = folder.appendingPathComponent("client.key").path
+        guard !FileManager.default.fileExists(atPath: clientKeyPath) else {
+            throw CLIError("\(clientKeyPath) exists; keygen never overwrites a secret key (choose another --out)")
+        }
         // The parameter file travels with the keys, so other commands find the set by fingerprint.
         let source = ParameterLocation.resolve(params)
         guard let parameterFile = try? Data(contentsOf: source) else { throw CLIError("cannot read \(source.path)") }

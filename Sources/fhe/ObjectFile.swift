@@ -1,4 +1,5 @@
 import Foundation
+import Jobs
 import TFHE
 
 /// Reading and writing the engine's serialized objects as files, with the checks a file from
@@ -32,6 +33,9 @@ final class ObjectFile {
         let prefix = (try? handle.read(upToCount: ObjectHeader.size)) ?? Data()
         let header: ObjectHeader
         do { header = try ObjectHeader.parse(prefix: prefix) } catch { throw CLIError("\(path): \(error)") }
+        if header.kind == .clientKey {
+            do { try SecretFile.checkOwnerOnly(path) } catch { throw CLIError("\(error)") }
+        }
         let folder = url.deletingLastPathComponent()
         let found = given ?? ParameterLocation.find(fingerprint: header.parameterFingerprint, extraFolders: [folder])
         let limit: UInt64
@@ -64,13 +68,14 @@ final class ObjectFile {
         do { return try body() } catch let error as CLIError { throw error } catch { throw CLIError("\(path): \(error)") }
     }
 
-    /// Writes an object; secret ones are readable by their owner only.
+    /// Writes an object; a secret one goes to a new file that is its owner's only from its
+    /// creation (`SecretFile`), and never replaces a file.
     static func write(_ data: Data, to path: String, secret: Bool = false) throws {
-        let url = URL(fileURLWithPath: path)
-        do {
-            try data.write(to: url, options: .atomic)
-            if secret { try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
-        } catch {
+        if secret {
+            do { try SecretFile.create(path, contents: data) } catch { throw CLIError("\(error)") }
+            return
+        }
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
             throw CLIError("cannot write \(path): \(error.localizedDescription)")
         }
     }

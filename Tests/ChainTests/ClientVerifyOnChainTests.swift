@@ -1,4 +1,5 @@
 import Foundation
+import Jobs
 import Testing
 @testable import Chain
 
@@ -32,7 +33,7 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-        try DevChain.confirmator.withPrivateKeyBytes { Data($0).ethereumHex }.write(toFile: path("confirmator.key"), atomically: true, encoding: .utf8)
+        try SecretFile.create(path("confirmator.key"), contents: Data(DevChain.confirmator.withPrivateKeyBytes { Data($0).ethereumHex }.utf8))
         let port = Int.random(in: 20_000..<40_000)
         let server = Process()
         server.executableURL = Self.binaries.appendingPathComponent("fhe-jobs")

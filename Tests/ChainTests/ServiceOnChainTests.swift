@@ -1,4 +1,5 @@
 import Foundation
+import Jobs
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -43,7 +44,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fhe-jobs-chain-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let keyFile = directory.appendingPathComponent("confirmator.key").path
-        try DevChain.confirmator.withPrivateKeyBytes { Data($0).ethereumHex }.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        try SecretFile.create(keyFile, contents: Data(DevChain.confirmator.withPrivateKeyBytes { Data($0).ethereumHex }.utf8))
         let port = Int.random(in: 20_000..<40_000)
         let data = directory.appendingPathComponent("data").path
 

@@ -51,6 +51,11 @@ import Testing
             #expect(refused.status != nil && refused.status != 0, "\(refused.err)")
             #expect(refused.err.contains("is not the service's (\(recordedKey))"), "\(refused.err)")
 
+            // A key file others may read is refused, with the fix.
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: other)
+            let exposed = try await worker(context, dataDir: dataDir, signingKey: other, wait: .seconds(30))
+            #expect(exposed.status != nil && exposed.status != 0 && exposed.err.contains("chmod 600"), "\(exposed.err)")
+
             // The same key given by path (as a Secret is mounted) starts.
             let same = try await worker(context, dataDir: dataDir, signingKey: dataDir + "/ledger-signing.key", wait: .seconds(3))
             #expect(same.status == nil, "\(same.err)")

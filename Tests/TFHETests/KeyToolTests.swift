@@ -52,6 +52,15 @@ struct KeyToolTests {
         let keygen = try Self.run(["keygen", "--params", "insecure_test_64", "--out", keys, "--allow-insecure"])
         #expect(keygen.status == 0, "\(keygen.stderr)")
         #expect(keygen.stdout.contains("server.key") && keygen.stdout.contains("compressed"))
+        // The client key is its owner's only, and never overwritten; one others may read is refused.
+        let clientKey = "\(keys)/client.key"
+        #expect(try FileManager.default.attributesOfItem(atPath: clientKey)[.posixPermissions] as? Int == 0o600)
+        let again = try Self.run(["keygen", "--params", "insecure_test_64", "--out", keys, "--allow-insecure"])
+        #expect(again.status != 0 && again.stderr.contains("never overwrites a secret key"), "\(again.stderr)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: clientKey)
+        let exposed = try Self.run(["inspect", clientKey])
+        #expect(exposed.status != 0 && exposed.stderr.contains("chmod 600"), "\(exposed.stderr)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: clientKey)
 
         for (value, type, form) in [("3", "block", []), ("true", "bool", []), ("0", "block", ["--uncompressed"]),
                                     ("200", "u8", []), ("65535", "u16", ["--uncompressed"]), ("18446744073709551615", "u64", [])] {

@@ -1,11 +1,12 @@
 import Foundation
+import Jobs
 
 /// An account key kept in a file as 64 hex digits (optionally `0x`-prefixed), mode 0600.
 public enum AccountKeyFile {
     public static func load(_ path: String) throws -> AccountKey {
-        guard let contents = FileManager.default.contents(atPath: path) else {
-            throw ChainError.unexpected("cannot read the key file \(path)")
-        }
+        let found: Data?
+        do { found = try SecretFile.read(path) } catch { throw ChainError.unexpected("the key file: \(error)") }
+        guard let contents = found else { throw ChainError.unexpected("cannot read the key file \(path)") }
         let text = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let bytes = try? Data(ethereumHex: text), bytes.count == 32, let key = try? AccountKey(privateKey: bytes) else {
             throw ChainError.unexpected("the key file \(path) must hold one secp256k1 private key as 64 hex digits")
@@ -17,10 +18,7 @@ public enum AccountKeyFile {
     public static func create(_ path: String) throws -> AccountKey {
         let key = try AccountKey.generate()
         let text = key.withPrivateKeyBytes { Data($0).ethereumHex } + "\n"
-        guard !FileManager.default.fileExists(atPath: path) else { throw ChainError.unexpected("\(path) exists; not overwriting a key") }
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ChainError.unexpected("cannot write the key file \(path)")
-        }
+        do { try SecretFile.create(path, contents: Data(text.utf8)) } catch { throw ChainError.unexpected("\(error)") }
         return key
     }
 }

@@ -40,10 +40,10 @@ public struct KeyEncryptionKey: Sendable {
     public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(KeyServiceError) -> KeyEncryptionKey? {
         if let file {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw .invalidKeyEncryptionKey("cannot read the key-encryption key file \(file)")
-            }
-            return try KeyEncryptionKey(base64: text)
+            let bytes: Data?
+            do { bytes = try SecretFile.read(file) } catch { throw .invalidKeyEncryptionKey("the key-encryption key file: \(error)") }
+            guard let bytes else { throw .invalidKeyEncryptionKey("cannot read the key-encryption key file \(file)") }
+            return try KeyEncryptionKey(base64: String(decoding: bytes, as: UTF8.self))
         }
         guard let value = environment["FHE_JOBS_KEK"] else { return nil }
         return try KeyEncryptionKey(base64: value)

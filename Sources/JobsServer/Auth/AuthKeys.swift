@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Jobs
 import JWTKit
 
 /// Where tokens are verified against: a JWKS file of public keys (RS256, ES256; each key must
@@ -65,14 +66,18 @@ public struct AuthKeys: Sendable {
     /// first use.
     public static func devSecret(inDataDirectory directory: URL) throws -> SymmetricKey {
         let file = directory.appendingPathComponent(devKeyFile)
-        if let data = try? Data(contentsOf: file), data.count == 32 { return SymmetricKey(data: data) }
-        let key = SymmetricKey(size: .bits256)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let bytes = key.withUnsafeBytes { Data($0) }
-        guard FileManager.default.createFile(atPath: file.path, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
-            throw LoadError.unreadable("cannot write \(file.path)")
+        do {
+            if let data = try SecretFile.read(file.path) {
+                guard data.count == 32 else { throw LoadError.unreadable("\(file.path) is not a 32-byte dev token key") }
+                return SymmetricKey(data: data)
+            }
+            let key = SymmetricKey(size: .bits256)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try SecretFile.create(file.path, contents: key.withUnsafeBytes { Data($0) })
+            return key
+        } catch let error as SecretFileError {
+            throw LoadError.unreadable("the dev token key: \(error)")
         }
-        return key
     }
 
     /// Mints a dev-mode access token (15 minutes by default, the seed's token lifetime).

@@ -48,7 +48,8 @@ func jobID(_ text: String) throws -> UUID {
 
 /// The owner's P-256 private key, from the PEM file `fhe client keygen` wrote.
 func signingKey(at path: String) throws -> P256.Signing.PrivateKey {
-    guard let pem = try? String(contentsOfFile: path, encoding: .utf8), let key = try? P256.Signing.PrivateKey(pemRepresentation: pem) else {
+    let pem = String(decoding: try readSecretFile(path), as: UTF8.self)
+    guard let key = try? P256.Signing.PrivateKey(pemRepresentation: pem) else {
         throw ClientError("\(path) is not a P-256 private key in PEM (`fhe client keygen` makes one)")
     }
     return key

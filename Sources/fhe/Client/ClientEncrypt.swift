@@ -52,10 +52,8 @@ struct ClientEncrypt: AsyncParsableCommand {
         if let clientKey {
             guard let serverKey else { throw ClientError("--client-key goes with --server-key (the key the job runs under)") }
             let parameters = try options.clientState(try options.client()).keySet().0.readParameters()
-            guard let keyBytes = FileManager.default.contents(atPath: clientKey),
-                  let serverBytes = FileManager.default.contents(atPath: serverKey) else {
-                throw ClientError("cannot read \(clientKey) or \(serverKey)")
-            }
+            let keyBytes = try readSecretFile(clientKey)
+            guard let serverBytes = FileManager.default.contents(atPath: serverKey) else { throw ClientError("cannot read \(serverKey)") }
             let key = try ClientKey<UInt64>(serialized: keyBytes, parameters: parameters)
             // The key set a client-key file names is its server key's SHA-256 (its id on the server).
             guard let keySetID = KeySetID(hex: SHA256.hash(data: serverBytes).hexString) else { throw ClientError("bad server key") }

@@ -198,7 +198,7 @@ struct ClientResult: AsyncParsableCommand {
         var secret: ClientKey<UInt64>?
         if let clientKey {
             let parameters = try state.keySet().0.readParameters()
-            guard let bytes = FileManager.default.contents(atPath: clientKey) else { throw ClientError("cannot read \(clientKey)") }
+            let bytes = try readSecretFile(clientKey)
             secret = try ClientKey<UInt64>(serialized: bytes, parameters: parameters)
         }
         print(try await ResultRetrievalClient(client: client, serviceKey: pinned)

@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Files that hold secret keys (the signing key, the key-encryption key, the dev token key,
+/// account keys, client keys). Created in one `open(2)` with `O_CREAT | O_EXCL` and mode 0600,
+/// so the key is never, even for a moment, readable by others and never replaces a file; read
+/// only if no one but the owner can read or write them (a key others could read is as good as
+/// leaked, so it is refused with the `chmod` that fixes it, not used with a warning).
+public enum SecretFile {
+    /// Creates `path` with `contents`, mode 0600, and flushes it to disk; refuses an existing file.
+    public static func create(_ path: String, contents: Data) throws(SecretFileError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw errno == EEXIST ? .exists(path) : .io(path, "cannot create it: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let failed = contents.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Bool in
+            var done = 0
+            while done < buffer.count {
+                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n < 0 { if errno == EINTR { continue }; return true }
+                done += n
+            }
+            return false
+        }
+        guard !failed, fsync(fd) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(path)
+            throw .io(path, "cannot write it: \(reason)")
+        }
+    }
+
+    /// The file's bytes, or nil if there is no file; refuses a file that its group or others
+    /// may read or write (symbolic links are followed, as for a mounted secret).
+    public static func read(_ path: String) throws(SecretFileError) -> Data? {
+        guard try checkOwnerOnly(path, missingIsFine: true) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else { throw .io(path, "cannot read it") }
+        return data
+    }
+
+    /// Checks that `path` is a regular file only its owner may read or write; false if there
+    /// is no file and `missingIsFine`.
+    @discardableResult
+    public static func checkOwnerOnly(_ path: String, missingIsFine: Bool = false) throws(SecretFileError) -> Bool {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            if errno == ENOENT, missingIsFine { return false }
+            throw .io(path, "cannot read it: \(String(cString: strerror(errno)))")
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .io(path, "it is not a regular file") }
+        let mode = Int(status.st_mode & 0o777)
+        guard mode & 0o077 == 0 else { throw .exposed(path, mode: mode) }
+        return true
+    }
+}
+
+/// Why a secret file could not be created or read, as one line.
+public enum SecretFileError: Error, Equatable, CustomStringConvertible {
+    case exists(String)
+    case exposed(String, mode: Int)
+    case io(String, String)
+
+    public var description: String {
+        switch self {
+        case .exists(let path): "\(path) exists; a secret key is never overwritten"
+        case .exposed(let path, let mode):
+            "\(path) holds a secret key but its mode is \(String(mode, radix: 8)), so others may read it: `chmod 600 \(path)` (and replace the key if others did read it)"
+        case .io(let path, let reason): "\(path): \(reason)"
+        }
+    }
+}

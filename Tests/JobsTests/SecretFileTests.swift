@@ -1,0 +1,31 @@
+import Foundation
+import Jobs
+import Testing
+
+/// Secret key files: created 0600 in one call and never over a file; refused when others may
+/// read them.
+@Suite("Secret files") struct SecretFileTests {
+    @Test func createdOwnerOnlyNeverOverwrittenRefusedWhenExposed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("k").path
+        #expect(try SecretFile.read(path) == nil)
+        // Created with mode 0600 whatever the umask allows (umask only removes bits).
+        let previous = umask(0)
+        defer { umask(previous) }
+        try SecretFile.create(path, contents: Data("secret".utf8))
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
+        #expect(try SecretFile.read(path) == Data("secret".utf8))
+        #expect(throws: SecretFileError.exists(path)) { try SecretFile.create(path, contents: Data("other".utf8)) }
+        #expect(try SecretFile.read(path) == Data("secret".utf8), "the existing key is untouched")
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+            #expect(throws: SecretFileError.exposed(path, mode: mode)) { _ = try SecretFile.read(path) }
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: path)
+        #expect(try SecretFile.read(path) != nil, "read-only for the owner is fine")
+        #expect(throws: SecretFileError.self) { _ = try SecretFile.read(dir.path) }
+        #expect("\(SecretFileError.exposed(path, mode: 0o644))".contains("chmod 600 \(path)"))
+    }
+}
