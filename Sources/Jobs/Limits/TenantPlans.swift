@@ -36,13 +36,35 @@ public struct TenantPlans: Sendable, Equatable, Codable {
     public func plan(for tenant: String) -> Plan { tenants[tenant] ?? self.default }
 
     public static func load(from url: URL) throws -> TenantPlans {
-        let plans = try JSONDecoder().decode(TenantPlans.self, from: Data(contentsOf: url))
-        for plan in [plans.default] + Array(plans.tenants.values) {
-            guard plan.ratePerSecond > 0, plan.burst >= 1, plan.maxActiveJobs >= 1, plan.maxJobsPerMonth >= 1,
-                  (plan.maxBootstrapsPerJob ?? 1) >= 1 else {
-                throw JobServiceError.invalidConfiguration("plan \(plan.name): rates, bursts and quotas must be positive")
-            }
-        }
+        try parse(Data(contentsOf: url))
+    }
+
+    /// Plans from the file's JSON, each checked against `Plan.limits`.
+    public static func parse(_ json: Data) throws -> TenantPlans {
+        let plans = try JSONDecoder().decode(TenantPlans.self, from: json)
+        for plan in [plans.default] + plans.tenants.values.sorted(by: { $0.name < $1.name }) { try plan.validate() }
         return plans
+    }
+}
+
+extension Plan {
+    /// The ranges a plan's figures must fall in. A bucket refills at least one token in 1,000 s
+    /// and holds at most a million, so every time the limiter reports (the window, Retry-After)
+    /// is a whole number of seconds below 10^9.
+    public enum Limits {
+        public static let ratePerSecond: ClosedRange<Double> = 0.001...1_000_000
+        public static let burst: ClosedRange<Int> = 1...1_000_000
+        public static let jobs: ClosedRange<Int> = 1...1_000_000_000_000
+    }
+
+    public func validate() throws(JobServiceError) {
+        func invalid(_ what: String) -> JobServiceError { .invalidConfiguration("plan \(name): \(what)") }
+        guard Limits.ratePerSecond.contains(ratePerSecond) else { throw invalid("ratePerSecond must be from 0.001 to 1000000, not \(ratePerSecond)") }
+        guard Limits.burst.contains(burst) else { throw invalid("burst must be from 1 to 1000000, not \(burst)") }
+        guard Limits.jobs.contains(maxActiveJobs) else { throw invalid("maxActiveJobs must be from 1 to 10^12, not \(maxActiveJobs)") }
+        guard Limits.jobs.contains(maxJobsPerMonth) else { throw invalid("maxJobsPerMonth must be from 1 to 10^12, not \(maxJobsPerMonth)") }
+        if let most = maxBootstrapsPerJob, !Limits.jobs.contains(most) {
+            throw invalid("maxBootstrapsPerJob must be from 1 to 10^12, not \(most)")
+        }
     }
 }

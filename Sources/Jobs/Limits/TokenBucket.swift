@@ -8,7 +8,14 @@ public struct RateLimitPolicy: Sendable, Equatable, Codable {
     public init(name: String, ratePerSecond: Double, burst: Int) { self.name = name; self.ratePerSecond = ratePerSecond; self.burst = burst }
 
     /// Seconds an empty bucket takes to fill: the window of the policy's quota.
-    public var windowSeconds: Int { max(1, Int((Double(burst) / ratePerSecond).rounded(.up))) }
+    public var windowSeconds: Int { max(1, Self.wholeSeconds(Double(burst) / ratePerSecond)) }
+
+    /// Seconds rounded up, kept below 10^9 whatever the figures (plans are validated to stay
+    /// there; this keeps a plan built in code from trapping on the conversion).
+    static func wholeSeconds(_ seconds: Double) -> Int {
+        guard seconds.isFinite else { return seconds < 0 ? 0 : 999_999_999 }
+        return Int(min(max(seconds, 0), 999_999_999).rounded(.up))
+    }
 }
 
 /// What a rate limiter decided, with what the response headers report.
@@ -46,9 +53,9 @@ public struct TokenBucket: Sendable, Equatable {
     public static func decision(policy: RateLimitPolicy, tokensAfter tokens: Double, allowed: Bool) -> RateLimitDecision {
         let missing = Double(policy.burst) - tokens
         return RateLimitDecision(
-            allowed: allowed, policy: policy, remaining: max(0, Int(tokens.rounded(.down))),
-            resetSeconds: max(0, Int((missing / policy.ratePerSecond).rounded(.up))),
-            retryAfterSeconds: allowed ? 0 : max(1, Int(((1 - tokens) / policy.ratePerSecond).rounded(.up))))
+            allowed: allowed, policy: policy, remaining: tokens.isFinite ? max(0, Int(min(tokens, Double(Int32.max)).rounded(.down))) : 0,
+            resetSeconds: RateLimitPolicy.wholeSeconds(missing / policy.ratePerSecond),
+            retryAfterSeconds: allowed ? 0 : max(1, RateLimitPolicy.wholeSeconds((1 - tokens) / policy.ratePerSecond)))
     }
 }
 
