@@ -60,7 +60,7 @@ struct ChainOptions: ParsableArguments {
                 default: throw error
                 }
             }
-            logger.info("confirming results on chain", metadata: ["rpc": "\(url)", "registry": "\(registryAddress)"])
+            logger.info("confirming results on chain", metadata: ["rpc": "\(JSONRPCClient.redacted(url))", "registry": "\(registryAddress)"])
             return confirmer
         } catch {
             throw StartupError("the chain confirmer cannot start: \(error)")

@@ -32,7 +32,7 @@ public struct JSONRPCClient: Sendable {
 
     public init(url: String, timeout: TimeAmount = .seconds(10), maxResponseBytes: Int = 16 << 20) throws {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
-            throw ChainError.unexpected("the chain RPC URL must be http(s)://host[:port][/path], got \(url)")
+            throw ChainError.unexpected("the chain RPC URL must be http(s)://host[:port][/path], got \(Self.redacted(url))")
         }
         self.url = url; self.timeout = timeout; self.maxResponseBytes = maxResponseBytes
     }
@@ -63,6 +63,20 @@ public struct JSONRPCClient: Sendable {
     }
 
     /// Calls `method`; `Result?` decodes a JSON null as nil (a pending receipt, say).
+    /// The URL as logs may show it: scheme, host and port only. Node providers put API keys in
+    /// the user part, the path (`/v3/KEY`) or the query, and log lines travel further than
+    /// configuration.
+    public var redactedURL: String { Self.redacted(url) }
+
+    public static func redacted(_ url: String) -> String {
+        guard let parts = URLComponents(string: url), let scheme = parts.scheme, let host = parts.host, !host.isEmpty else {
+            return "<an unparsable URL>"
+        }
+        let hidden = parts.user != nil || parts.password != nil || !(parts.percentEncodedPath.isEmpty || parts.percentEncodedPath == "/")
+            || parts.percentEncodedQuery != nil || parts.fragment != nil
+        return "\(scheme)://\(host)\(parts.port.map { ":\($0)" } ?? "")\(hidden ? "/<redacted>" : "")"
+    }
+
     public func call<Result: Decodable>(_ method: String, _ params: [RPCParameter] = [], as: Result.Type = Result.self) async throws -> Result {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
