@@ -86,6 +86,8 @@ let package = Package(
         // Encrypted algorithms on radix integers: typed inputs and outputs, exact cost, progress.
         .target(name: "FHEPrograms", dependencies: ["TFHE"]),
         .testTarget(name: "FHEProgramsTests", dependencies: ["FHEPrograms", "TFHE"]),
+        // The README's engine example, built and run by the tests as it is printed there.
+        .executableTarget(name: "engine-in-brief", dependencies: ["TFHE"], path: "Examples/EngineInBrief"),
         .executableTarget(
             name: "TFHEBenchmarks",
             dependencies: ["TFHE", .product(name: "Benchmark", package: "benchmark")],
