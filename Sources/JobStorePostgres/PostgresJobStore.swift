@@ -310,13 +310,15 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
-    public func countByStatus() async throws -> [JobStatus: Int] {
-        var counts: [JobStatus: Int] = [:]
-        for row in try await client.rows("SELECT status, count(*) FROM jobs GROUP BY status", logger: logger) {
-            let (name, count) = try row.decode((String, Int).self)
-            if let status = JobStatus(rawValue: name) { counts[status] = count }
-        }
-        return counts
+    public func countNonTerminalJobs() async throws -> [JobStatus: Int] {
+        // One round trip; each count matches one partial index (jobs_queue, jobs_leases,
+        // jobs_awaiting_confirmation).
+        guard let row = try await client.rows("""
+            SELECT (SELECT count(*) FROM jobs WHERE status = 'queued'), (SELECT count(*) FROM jobs WHERE status = 'running'),
+                   (SELECT count(*) FROM jobs WHERE status = 'succeeded')
+            """, logger: logger).first else { return [:] }
+        let (queued, running, succeeded) = try row.decode((Int, Int, Int).self)
+        return [.queued: queued, .running: running, .succeeded: succeeded]
     }
 
     // MARK: Confirmation

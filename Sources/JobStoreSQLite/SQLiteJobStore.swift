@@ -254,11 +254,11 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func countByStatus() async throws -> [JobStatus: Int] {
+    public func countNonTerminalJobs() async throws -> [JobStatus: Int] {
         try await pool.read { db in
             var counts: [JobStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM jobs GROUP BY status") {
-                if let status = JobStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            for status in JobStatus.nonTerminal {
+                counts[status] = try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE status = ?", arguments: [status.rawValue]) ?? 0
             }
             return counts
         }

@@ -60,7 +60,7 @@ public struct JobsHTTPServer: Sendable {
                                                               "/v1/fhe/server-keys": configuration.maxServerKeyBytes]))
         router.middlewares.add(AuditMiddleware(service: service, responder: responder))
         // Compact JSON: pretty-printing costs bytes and time on every answer.
-        try JobsAPI(service: service, registry: registry, health: health, ledger: configuration.ledger,
+        try JobsAPI(service: service, health: health, ledger: configuration.ledger,
                     maxUploadBytes: configuration.maxUploadBytes, maxServerKeyBytes: configuration.maxServerKeyBytes)
             .registerHandlers(on: router, configuration: OpenAPIRuntime.Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
         // After the routes: it wraps only the not-found answer (405 for a served path).
@@ -74,6 +74,9 @@ public struct JobsHTTPServer: Sendable {
         let id = RequestScope.requestID
         return id == "-" ? [:] : ["requestId": .string(id)]
     }
+
+    /// The operator's `/metrics`, served on its own listener.
+    public var metrics: MetricsEndpoint { MetricsEndpoint(store: service.store, registry: registry) }
 
     public func application() throws -> some ApplicationProtocol {
         Application(router: try router(), configuration: .init(address: .hostname(configuration.host, port: configuration.port)),

@@ -28,6 +28,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (env FHE_JOBS_PORT).")
     var port: Int = ProcessInfo.processInfo.environment["FHE_JOBS_PORT"].flatMap(Int.init) ?? 8080
 
+    @Option(help: "Address of the operator's /metrics listener; loopback unless the scraper is elsewhere (env FHE_JOBS_METRICS_HOST).")
+    var metricsHost: String = ProcessInfo.processInfo.environment["FHE_JOBS_METRICS_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port of the operator's /metrics listener; 0 serves no metrics (env FHE_JOBS_METRICS_PORT).")
+    var metricsPort: Int = ProcessInfo.processInfo.environment["FHE_JOBS_METRICS_PORT"].flatMap(Int.init) ?? 9464
+
     @Option(help: "Jobs run at once in this process; 0 runs the API only (env FHE_JOBS_WORKERS).")
     var workers: Int = ProcessInfo.processInfo.environment["FHE_JOBS_WORKERS"].flatMap(Int.init)
         ?? ProcessInfo.processInfo.activeProcessorCount
@@ -40,6 +46,8 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
+        guard metricsPort == 0 || metricsPort != port || metricsHost != host else { throw ValidationError("--metrics-port must differ from --port") }
         guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
     }
 
@@ -89,10 +97,12 @@ struct Serve: AsyncParsableCommand {
         let server = JobsHTTPServer(configuration: http, service: service, authKeys: authKeys, rateLimiter: graph.rateLimiter,
                                     registry: registry, health: HealthChecks(checks), logger: logger)
         let app = try server.application()
+        let metricsApp = metricsPort == 0 ? nil : server.metrics.application(host: metricsHost, port: metricsPort, logger: logger)
 
         var runner = Runner(graph: graph, logger: logger) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await app.runService() }
+                if let metricsApp { group.addTask { try await metricsApp.runService() } }
                 if let pool { group.addTask { await cancelWhenGracefulShutdown { await pool.run() } } }
                 group.addTask { await cancelWhenGracefulShutdown { await confirmer.run() } }
                 group.addTask { await cancelWhenGracefulShutdown { await confidential.sweepBlobs() } }

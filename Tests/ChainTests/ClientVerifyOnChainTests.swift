@@ -37,7 +37,7 @@ import Testing
         let port = Int.random(in: 20_000..<40_000)
         let server = Process()
         server.executableURL = Self.binaries.appendingPathComponent("fhe-jobs")
-        server.arguments = ["serve", "--data-dir", path("data"), "--port", "\(port)", "--workers", "1",
+        server.arguments = ["serve", "--metrics-port", "0", "--data-dir", path("data"), "--port", "\(port)", "--workers", "1",
                             "--chain-rpc-url", chain.url, "--chain-registry", registry.address.description,
                             "--chain-key-file", path("confirmator.key"), "--chain-confirmations", "2",
                             "--fhe-parameters", Self.root.appendingPathComponent("params/insecure_test_64_2_2.json").path,

@@ -25,7 +25,7 @@ import Testing
         try SecretFile.create(keyFile, contents: Data(DevChain.confirmator.withPrivateKeyBytes { Data($0).ethereumHex }.utf8))
         let server = Process()
         server.executableURL = ServiceOnChainTests.executable
-        server.arguments = ["serve", "--data-dir", directory.appendingPathComponent("data").path, "--port", "\(Int.random(in: 20_000..<40_000))",
+        server.arguments = ["serve", "--metrics-port", "0", "--data-dir", directory.appendingPathComponent("data").path, "--port", "\(Int.random(in: 20_000..<40_000))",
                             "--workers", "0", "--chain-rpc-url", "http://alice:PASSWORD1@127.0.0.1:9/v3/PATHKEY2?apikey=QUERYKEY3",
                             "--chain-registry", "0x00000000000000000000000000000000000000aa", "--chain-key-file", keyFile]
         let logFile = directory.appendingPathComponent("log").path

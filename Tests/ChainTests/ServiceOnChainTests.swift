@@ -50,7 +50,7 @@ import Testing
 
         let server = Process()
         server.executableURL = Self.executable
-        server.arguments = ["serve", "--data-dir", data, "--port", "\(port)", "--workers", "1",
+        server.arguments = ["serve", "--metrics-port", "0", "--data-dir", data, "--port", "\(port)", "--workers", "1",
                             "--chain-rpc-url", chain.url, "--chain-registry", registry.address.description,
                             "--chain-key-file", keyFile, "--chain-confirmations", "2"]
         server.standardOutput = FileHandle.nullDevice

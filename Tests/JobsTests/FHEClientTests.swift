@@ -35,7 +35,7 @@ extension ConfidentialJobsTests {
         func startServer() async throws -> Process {
             let server = Process()
             server.executableURL = Self.binaries.appendingPathComponent("fhe-jobs")
-            server.arguments = ["serve", "--data-dir", data, "--port", "\(port)", "--workers", "1",
+            server.arguments = ["serve", "--metrics-port", "0", "--data-dir", data, "--port", "\(port)", "--workers", "1",
                                 "--fhe-parameters", FHETestService.parametersFile.path, "--fhe-allow-insecure-parameters",
                                 "--fhe-seconds-per-bootstrap", "0.001"]
             server.standardOutput = FileHandle.nullDevice

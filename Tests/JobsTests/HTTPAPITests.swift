@@ -239,6 +239,27 @@ import Testing
         }
     }
 
+    /// The operator's listener: the Prometheus text with the jobs in flight, without a token.
+    @Test func metricsOnTheOperatorsListener() async throws {
+        try await withStore(.sqlite) { store, context in
+            let h = try await ServiceHarness(store: store, context: context)
+            let token = try await h.token()
+            try await h.test { client in
+                for _ in 0..<2 {
+                    _ = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(token, [(.contentType, "application/json")]),
+                                                 body: ByteBuffer(string: #"{"type":"compute","payload":{"algorithm":"sha256","input":{"data":"x"}}}"#))
+                }
+            }
+            let app = Application(router: h.server.metrics.router())
+            try await app.test(.router) { client in
+                let metrics = try await client.execute(uri: "/metrics", method: .get)
+                let text = String(buffer: metrics.body)
+                #expect(metrics.status == .ok && text.contains("fhe_jobs_jobs{status=\"queued\"} 2") && text.contains("fhe_jobs_jobs{status=\"running\"} 0"), "\(text)")
+                #expect(!text.contains("status=\"cancelled\""), "terminal states are not counted at scrape time")
+            }
+        }
+    }
+
     @Test func healthMetricsAndRequestIDs() async throws {
         try await withStore(.sqlite) { store, context in
             let h = try await ServiceHarness(store: store, context: context)
@@ -246,8 +267,8 @@ import Testing
                 let health = try await client.execute(uri: "/v1/health", method: .get)
                 #expect(health.status == .ok && (health.json["checks"] as? [String: String])?["database"] == "ok")
                 #expect(try await client.execute(uri: "/v1/health?probe=live", method: .get).status == .ok)
-                let metrics = try await client.execute(uri: "/metrics", method: .get)
-                #expect(metrics.status == .ok && String(buffer: metrics.body).contains("fhe_jobs_jobs{status=\"queued\"} 0"))
+                // /metrics is not part of the public API: it is served on the operator's listener.
+                #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
                 let echoed = try await client.execute(uri: "/v1/health", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "abc-123"])
                 #expect(echoed.headers[HTTPField.Name("X-Request-ID")!] == "abc-123")
                 let problem = try await client.execute(uri: "/v1/jobs", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "req-9"])

@@ -15,7 +15,7 @@ run_api_contract_tests() {
   cat > "$dir/plans.json" <<'JSON'
 {"default": {"name": "contract", "ratePerSecond": 100000, "burst": 100000, "maxActiveJobs": 1000000, "maxJobsPerMonth": 1000000}, "tenants": {}}
 JSON
-  .build/release/fhe-jobs serve --data-dir "$dir/data" --port "$port" --workers 1 --plans "$dir/plans.json" > "$dir/server.log" 2>&1 &
+  .build/release/fhe-jobs serve --metrics-port 0 --data-dir "$dir/data" --port "$port" --workers 1 --plans "$dir/plans.json" > "$dir/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v1/health?probe=live" >/dev/null && break; sleep 0.1; done
   token=$(.build/release/fhe-jobs token --data-dir "$dir/data" --tenant contract --role admin)

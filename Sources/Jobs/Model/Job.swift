@@ -40,6 +40,9 @@ public enum JobStatus: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The states a job leaves again: queued, running, succeeded (awaiting confirmation).
+    public static let nonTerminal: [JobStatus] = allCases.filter { !$0.isTerminal }
+
     /// True once the job's result (or failure) is final, confirmed or not.
     public var isFinished: Bool { self != .queued && self != .running }
 }

@@ -63,7 +63,9 @@ public protocol JobStore: KeySetStore, UploadedServerKeyStore {
     /// have used every attempt. Returns how many were rescued or failed.
     func rescueExpiredLeases(now: Date) async throws -> Int
     /// Jobs per status, for metrics and quotas.
-    func countByStatus() async throws -> [JobStatus: Int]
+    /// Jobs queued, running, and succeeded but not yet confirmed: each read from its status's
+    /// partial index, so the cost follows the work in flight, not the jobs ever submitted.
+    func countNonTerminalJobs() async throws -> [JobStatus: Int]
 
     // MARK: Confirmation
 

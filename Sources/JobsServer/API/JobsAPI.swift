@@ -8,7 +8,6 @@ import Prometheus
 /// middleware, so no rule lives here.
 struct JobsAPI: APIProtocol {
     let service: JobService
-    let registry: PrometheusCollectorRegistry
     let health: HealthChecks
     /// The local ledger, signed with the service's key (whose public half `GET /v1/fhe/keys`
     /// and `GET /v1/ledger/head` publish); nil in processes that sign nothing.
@@ -220,17 +219,5 @@ struct JobsAPI: APIProtocol {
         let page = Array(records.prefix(limit))
         let next = records.count > limit ? page.last?.id.map(String.init) : nil
         return .ok(.init(body: .json(.init(items: page.map(Representations.audit), nextCursor: next))))
-    }
-
-    func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
-        // Queue depth is read at scrape time so it is exact for every replica.
-        if let counts = try? await service.store.countByStatus() {
-            for status in JobStatus.allCases {
-                registry.makeGauge(name: "fhe_jobs_jobs", labels: [("status", status.rawValue)]).set(Double(counts[status] ?? 0))
-            }
-        }
-        var buffer: [UInt8] = []
-        registry.emit(into: &buffer)
-        return .ok(.init(body: .plainText(HTTPBody(buffer))))
     }
 }

@@ -6,7 +6,7 @@ import Jobs
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let verifier: TokenVerifier
 
-    static func isPublic(_ path: String) -> Bool { path == "/v1/health" || path == "/metrics" }
+    static func isPublic(_ path: String) -> Bool { path == "/v1/health" }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if Self.isPublic(request.uri.path) { return try await next(request, context) }
