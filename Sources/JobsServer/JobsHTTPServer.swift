@@ -17,6 +17,8 @@ public struct JobsHTTPServer: Sendable {
         public var tokenIssuer = "fhe-jobs"
         public var tokenAudience = "fhe-jobs-api"
         public var tokenLeeway: TimeInterval = 30
+        /// Issuers whose tokens may carry the cross-tenant `operator` role.
+        public var operatorIssuers: Set<String> = []
         /// Largest encrypted-values upload (`POST /v1/fhe/ciphertexts`, streamed to the blob store).
         public var maxUploadBytes = 64 * 1024 * 1024
         /// Largest compressed server key upload (`POST /v1/fhe/server-keys`, client-key mode).
@@ -53,7 +55,8 @@ public struct JobsHTTPServer: Sendable {
         // throttled client cannot make the server buffer bodies.
         router.middlewares.add(AuthMiddleware(verifier: TokenVerifier(
             keys: authKeys.collection, pinned: authKeys.pinned,
-            configuration: .init(issuer: configuration.tokenIssuer, audience: configuration.tokenAudience, leeway: configuration.tokenLeeway))))
+            configuration: .init(issuer: configuration.tokenIssuer, audience: configuration.tokenAudience, leeway: configuration.tokenLeeway,
+                                 operatorIssuers: configuration.operatorIssuers))))
         router.middlewares.add(RateLimitMiddleware(limiter: rateLimiter, plans: service.configuration.plans, responder: responder))
         router.middlewares.add(BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes,
                                                    streamed: ["/v1/fhe/ciphertexts": configuration.maxUploadBytes,

@@ -91,6 +91,8 @@ struct Serve: AsyncParsableCommand {
         var http = JobsHTTPServer.Configuration()
         http.host = host; http.port = port
         http.tokenIssuer = tokens.issuer; http.tokenAudience = tokens.audience
+        // Dev tokens are minted with the service's own secret: whoever holds it runs the service.
+        http.operatorIssuers = Set(tokens.operatorIssuers + (devMode ? [tokens.issuer] : []))
         http.maxUploadBytes = fhe.fheMaxInputMB << 20
         http.maxServerKeyBytes = fhe.fheMaxServerKeyMB << 20
         http.ledger = LocalLedger(store: graph.store, signingKey: signingKey)

@@ -30,4 +30,9 @@ struct TokenOptions: ParsableArguments {
 
     @Option(help: "Expected token audience, `aud` (env FHE_JOBS_TOKEN_AUDIENCE).")
     var audience: String = ProcessInfo.processInfo.environment["FHE_JOBS_TOKEN_AUDIENCE"] ?? "fhe-jobs-api"
+
+    @Option(name: .customLong("operator-issuer"),
+            help: "An issuer whose tokens may carry the cross-tenant `operator` role; repeatable (env FHE_JOBS_OPERATOR_ISSUERS, comma-separated). None by default; in dev mode, the dev tokens' issuer.")
+    var operatorIssuers: [String] = (ProcessInfo.processInfo.environment["FHE_JOBS_OPERATOR_ISSUERS"] ?? "")
+        .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }

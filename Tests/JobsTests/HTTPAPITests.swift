@@ -67,11 +67,18 @@ import Testing
             let alice = try await h.token(subject: "alice"), bob = try await h.token(subject: "bob")
             let lead = try await h.token(role: "team_lead", subject: "carol")
             let stranger = try await h.token(tenant: "globex", role: "team_lead", subject: "eve")
-            let admin = try await h.token(tenant: "ops", role: "admin", subject: "root")
+            let admin = try await h.token(role: "admin", subject: "root")
+            let otherAdmin = try await h.token(tenant: "globex", role: "admin", subject: "boss")
+            let operatorToken = try await h.token(tenant: "ops", role: "operator", subject: "sre", issuer: ServiceHarness.operatorIssuer)
+            // The operator role from the tenants' issuer, and another role from the operators' issuer.
+            let selfPromoted = try await h.token(role: "operator", subject: "mallory")
+            let wrongIssuer = try await h.token(role: "admin", subject: "mallory", issuer: ServiceHarness.operatorIssuer)
             try await h.test { client in
                 let id = try #require(try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice),
                                                                body: jsonBuffer(sha256Submission)).json["id"] as? String)
-                for (token, expected) in [(alice, HTTPResponse.Status.ok), (bob, .notFound), (lead, .ok), (stranger, .notFound), (admin, .ok)] {
+                // An admin is its tenant's: another tenant's admin sees nothing of acme's.
+                for (token, expected) in [(alice, HTTPResponse.Status.ok), (bob, .notFound), (lead, .ok), (stranger, .notFound), (admin, .ok),
+                                          (otherAdmin, .notFound), (operatorToken, .ok)] {
                     let r = try await client.execute(uri: "/v1/jobs/\(id)", method: .get, headers: .bearer(token))
                     #expect(r.status == expected)
                     if r.status == .notFound { #expect(r.problemCode == "NOT_FOUND" && r.json["tenant"] == nil) }
@@ -89,6 +96,18 @@ import Testing
                 #expect(usage.status == .ok && usage.json["jobsSubmitted"] as? Int == 1)
                 let adminUsage = try await client.execute(uri: "/v1/usage?tenant=acme", method: .get, headers: .bearer(admin))
                 #expect(adminUsage.json["jobsSubmitted"] as? Int == 1)
+                // Across tenants: only an operator.
+                #expect(try await client.execute(uri: "/v1/usage?tenant=acme", method: .get, headers: .bearer(otherAdmin)).status == .forbidden)
+                #expect(try await client.execute(uri: "/v1/audit?tenant=acme", method: .get, headers: .bearer(otherAdmin)).status == .forbidden)
+                let globexAudit = try await client.execute(uri: "/v1/audit", method: .get, headers: .bearer(otherAdmin))
+                #expect(globexAudit.status == .ok && (globexAudit.json["items"] as? [[String: Any]])?.allSatisfy { $0["tenant"] as? String == "globex" } == true)
+                let operatorUsage = try await client.execute(uri: "/v1/usage?tenant=acme", method: .get, headers: .bearer(operatorToken))
+                #expect(operatorUsage.status == .ok && operatorUsage.json["jobsSubmitted"] as? Int == 1)
+                let promoted = try await client.execute(uri: "/v1/jobs/\(id)", method: .get, headers: .bearer(selfPromoted))
+                #expect(promoted.status == .forbidden && promoted.problemCode == "FORBIDDEN", "\(promoted.json)")
+                #expect(try await client.execute(uri: "/v1/jobs/\(id)", method: .get, headers: .bearer(wrongIssuer)).status == .unauthorized)
+                let everyTenant = try await client.execute(uri: "/v1/audit", method: .get, headers: .bearer(operatorToken))
+                #expect(Set(((everyTenant.json["items"] as? [[String: Any]]) ?? []).compactMap { $0["tenant"] as? String }).count >= 1)
             }
         }
     }

@@ -27,12 +27,16 @@ struct ServiceHarness: Sendable {
                              confidential: confidential, configuration: configuration, wakeup: wakeup)
         var http = JobsHTTPServer.Configuration()
         http.maxBodyBytes = maxBodyBytes
+        http.operatorIssuers = [Self.operatorIssuer]
         http.ledger = LocalLedger(store: store, signingKey: FHETestService.serviceKey)
         server = JobsHTTPServer(configuration: http, service: service,
                                 authKeys: try await AuthKeys.load(jwksFile: nil, devSecret: secret),
                                 rateLimiter: context.rateLimiter, registry: PrometheusCollectorRegistry(),
                                 health: HealthChecks([HealthChecks.database(store)]))
     }
+
+    /// The one issuer whose tokens may carry the operator role here.
+    static let operatorIssuer = "fhe-jobs-operators"
 
     func token(tenant: String = "acme", role: String = "developer", subject: String = "alice",
                issuer: String = "fhe-jobs", audience: String = "fhe-jobs-api", lifetime: TimeInterval = 900, now: Date = Date()) async throws -> String {

@@ -5,8 +5,13 @@ public struct Principal: Sendable, Equatable {
         case developer
         /// Sees and cancels every job of its tenant.
         case teamLead = "team_lead"
-        /// Sees every tenant, usage and the audit trail.
+        /// Sees and cancels every job of its tenant, and reads its usage and audit trail. An
+        /// identity provider gives this role to a tenant's own people, so it stops at the tenant.
         case admin
+        /// Runs the service: every tenant's jobs, usage and audit trail. Accepted only in tokens
+        /// from the issuers configured for operators (`--operator-issuer`), never from a
+        /// tenant's identity provider.
+        case serviceOperator = "operator"
     }
 
     public var subject: String
@@ -21,17 +26,26 @@ public struct Principal: Sendable, Equatable {
     /// see is reported as not found, so its existence does not leak across tenants.
     public func canSee(_ job: Job) -> Bool {
         switch role {
-        case .admin: true
-        case .teamLead: job.tenant == tenant
+        case .serviceOperator: true
+        case .admin, .teamLead: job.tenant == tenant
         case .developer: job.tenant == tenant && job.owner == subject
+        }
+    }
+
+    /// Whether this principal may read a tenant's usage and audit trail.
+    public func canOverseeTenant(_ other: String) -> Bool {
+        switch role {
+        case .serviceOperator: true
+        case .admin: other == tenant
+        case .teamLead, .developer: false
         }
     }
 
     /// The narrowest listing filter this principal is allowed.
     public var visibility: JobQuery.Visibility {
         switch role {
-        case .admin: .all
-        case .teamLead: .tenant(tenant)
+        case .serviceOperator: .all
+        case .admin, .teamLead: .tenant(tenant)
         case .developer: .owner(tenant: tenant, subject: subject)
         }
     }

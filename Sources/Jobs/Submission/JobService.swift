@@ -245,15 +245,22 @@ public final class JobService: Sendable {
 
     public func usage(tenant requested: String?, month: String?, for principal: Principal, now: Date = Date()) async throws -> Usage {
         let tenant = requested ?? principal.tenant
-        guard tenant == principal.tenant || principal.role == .admin else {
-            throw JobServiceError.forbidden("only admins may read another tenant's usage")
+        guard tenant == principal.tenant || principal.canOverseeTenant(tenant) else {
+            throw JobServiceError.forbidden("only operators may read another tenant's usage")
         }
         return try await store.usage(tenant: tenant, month: month ?? Usage.month(of: now))
     }
 
     public func audit(tenant: String?, before: Int64?, limit: Int, for principal: Principal) async throws -> [AuditRecord] {
-        guard principal.role == .admin else { throw JobServiceError.forbidden("the audit trail is for admins") }
-        return try await store.listAudit(tenant: tenant, before: before, limit: min(max(1, limit), 500))
+        guard principal.role == .admin || principal.role == .serviceOperator else {
+            throw JobServiceError.forbidden("the audit trail is for admins (their tenant's) and operators")
+        }
+        if let tenant, !principal.canOverseeTenant(tenant) {
+            throw JobServiceError.forbidden("only operators may read another tenant's audit trail")
+        }
+        // An admin's trail is its tenant's; an operator's is the tenant it names, or all.
+        let scope = principal.role == .serviceOperator ? tenant : principal.tenant
+        return try await store.listAudit(tenant: scope, before: before, limit: min(max(1, limit), 500))
     }
 
     public func record(_ record: AuditRecord) async {

@@ -11,6 +11,8 @@ struct TokenVerifier: Sendable {
         var issuer: String
         var audience: String
         var leeway: TimeInterval = 30
+        /// The only issuers whose tokens may carry the `operator` role (cross-tenant).
+        var operatorIssuers: Set<String> = []
     }
 
     enum Algorithm: String, Sendable { case rs256 = "RS256", es256 = "ES256", hs256 = "HS256" }
@@ -48,14 +50,20 @@ struct TokenVerifier: Sendable {
         } catch {
             throw .unauthenticated("the token's signature or claims are invalid")
         }
-        guard claims.iss.value == configuration.issuer else { throw .unauthenticated("the token was issued by another issuer") }
+        let isOperator = claims.role == Principal.Role.serviceOperator.rawValue
+        guard claims.iss.value == configuration.issuer || (isOperator && configuration.operatorIssuers.contains(claims.iss.value)) else {
+            throw .unauthenticated("the token was issued by another issuer")
+        }
+        if isOperator, !configuration.operatorIssuers.contains(claims.iss.value) {
+            throw APIProblem(.forbidden, .forbidden, "operator tokens are accepted only from the issuers configured for operators")
+        }
         guard claims.aud.value.contains(configuration.audience) else { throw .unauthenticated("the token is for another audience") }
         guard claims.exp.value.addingTimeInterval(configuration.leeway) > now else { throw .unauthenticated("the token has expired") }
         if let nbf = claims.nbf, nbf.value.addingTimeInterval(-configuration.leeway) > now {
             throw .unauthenticated("the token is not valid yet")
         }
         guard let role = Principal.Role(rawValue: claims.role) else {
-            throw APIProblem(.forbidden, .forbidden, "the token's role is not one of developer, team_lead, admin")
+            throw APIProblem(.forbidden, .forbidden, "the token's role is not one of developer, team_lead, admin, operator")
         }
         guard Self.isValidName(claims.tenant), !claims.sub.value.isEmpty, claims.sub.value.utf8.count <= 256 else {
             throw .unauthenticated("the token's tenant or subject is malformed")
