@@ -142,8 +142,9 @@ public final class PostgresJobStore: JobStore {
 
     // MARK: Reading
 
-    public func job(id: JobID) async throws -> Job? {
-        try await client.rows("SELECT * FROM jobs WHERE id = \(id)", logger: logger).first.map(Job.init(row:))
+    public func job(id: JobID, tenant: String?) async throws -> Job? {
+        try await client.rows("SELECT * FROM jobs WHERE id = \(id) AND (\(tenant)::text IS NULL OR tenant = \(tenant))",
+                              logger: logger).first.map(Job.init(row:))
     }
 
     public func listJobs(_ query: JobQuery) async throws -> [Job] {
@@ -176,17 +177,17 @@ public final class PostgresJobStore: JobStore {
             """, logger: logger).map(Job.init(row:))
     }
 
-    public func cancelJob(id: JobID, now: Date) async throws -> Job? {
+    public func cancelJob(id: JobID, tenant: String?, now: Date) async throws -> Job? {
         let t = now.microsecondsSince1970
         if let cancelled = try await client.rows("""
             UPDATE jobs SET status = 'cancelled', finished_at = \(t), updated_at = \(t), lease_owner = NULL, lease_expires_at = NULL
-            WHERE id = \(id) AND status IN ('queued', 'running')
+            WHERE id = \(id) AND (\(tenant)::text IS NULL OR tenant = \(tenant)) AND status IN ('queued', 'running')
             RETURNING *
             """, logger: logger).first {
             return try Job(row: cancelled)
         }
         // Not cancellable (already finished) or not there: the job as it is.
-        return try await job(id: id)
+        return try await job(id: id, tenant: tenant)
     }
 
     // MARK: Queue

@@ -105,9 +105,10 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: Reading
 
-    public func job(id: JobID) async throws -> Job? {
+    public func job(id: JobID, tenant: String?) async throws -> Job? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id.uuidString]).map(Self.job(from:))
+            try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ? AND (? IS NULL OR tenant = ?)",
+                             arguments: [id.uuidString, tenant, tenant]).map(Self.job(from:))
         }
     }
 
@@ -133,14 +134,15 @@ public final class SQLiteJobStore: JobStore {
         return try await pool.read { db in try Row.fetchAll(db, sql: sql, arguments: args).map(Self.job(from:)) }
     }
 
-    public func cancelJob(id: JobID, now: Date) async throws -> Job? {
+    public func cancelJob(id: JobID, tenant: String?, now: Date) async throws -> Job? {
         let t = now.microsecondsSince1970
         return try await pool.write { db in
             try db.execute(sql: """
                 UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL
-                WHERE id = ? AND status IN ('queued', 'running')
-                """, arguments: [t, t, id.uuidString])
-            return try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id.uuidString]).map(Self.job(from:))
+                WHERE id = ? AND (? IS NULL OR tenant = ?) AND status IN ('queued', 'running')
+                """, arguments: [t, t, id.uuidString, tenant, tenant])
+            return try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ? AND (? IS NULL OR tenant = ?)",
+                                    arguments: [id.uuidString, tenant, tenant]).map(Self.job(from:))
         }
     }
 

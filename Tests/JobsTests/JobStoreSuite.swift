@@ -101,6 +101,11 @@ import Testing
             try await store.insertJob(queued, quota: generousQuota, idempotency: nil)
             try await store.insertJob(running, quota: generousQuota, idempotency: nil)
             #expect(try await store.leaseNextJob(workerID: "w", leaseDuration: 30, now: now)?.id == running.id)
+            // Reads and cancellations that name a tenant see only its jobs.
+            #expect(try await store.job(id: queued.id, tenant: "globex") == nil)
+            #expect(try await store.job(id: queued.id, tenant: "acme")?.id == queued.id)
+            #expect(try await store.cancelJob(id: queued.id, tenant: "globex", now: now) == nil)
+            #expect(try await store.job(id: queued.id)?.status == .queued)
             let inFlight = try await store.countNonTerminalJobs()
             #expect(inFlight == [.queued: 1, .running: 1, .succeeded: 0])
             #expect(try await store.cancelJob(id: queued.id, now: now)?.status == .cancelled)

@@ -32,6 +32,10 @@ public struct Principal: Sendable, Equatable {
         }
     }
 
+    /// The tenant whose rows this principal's requests may read from the store; nil for an
+    /// operator (every tenant).
+    public var storeTenant: String? { role == .serviceOperator ? nil : tenant }
+
     /// Whether this principal may read a tenant's usage and audit trail.
     public func canOverseeTenant(_ other: String) -> Bool {
         switch role {

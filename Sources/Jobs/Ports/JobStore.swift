@@ -33,12 +33,14 @@ public protocol JobStore: KeySetStore, UploadedServerKeyStore {
 
     // MARK: Reading
 
-    func job(id: JobID) async throws -> Job?
+    /// The job, if it exists and (when `tenant` is given) is that tenant's: requests name
+    /// their tenant, a second layer behind `Principal.canSee`; nil for the service's own work.
+    func job(id: JobID, tenant: String?) async throws -> Job?
     func listJobs(_ query: JobQuery) async throws -> [Job]
 
-    /// Moves a queued or running job to `cancelled`; returns the job as it is afterwards
-    /// (unchanged if it had already finished), or nil if there is no such job.
-    func cancelJob(id: JobID, now: Date) async throws -> Job?
+    /// Moves a queued or running job (of `tenant`, when given) to `cancelled`; returns the job
+    /// as it is afterwards (unchanged if it had already finished), or nil if there is no such job.
+    func cancelJob(id: JobID, tenant: String?, now: Date) async throws -> Job?
 
     // MARK: Queue
 
@@ -100,6 +102,11 @@ public protocol JobStore: KeySetStore, UploadedServerKeyStore {
 }
 
 extension JobStore {
+    /// The job, whichever its tenant (workers, confirmers, the service's own lookups).
+    public func job(id: JobID) async throws -> Job? { try await job(id: id, tenant: nil) }
+
+    public func cancelJob(id: JobID, now: Date) async throws -> Job? { try await cancelJob(id: id, tenant: nil, now: now) }
+
     /// The next runnable job of any type.
     public func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Job? {
         try await leaseNextJob(workerID: workerID, leaseDuration: leaseDuration, now: now, type: nil)

@@ -211,7 +211,7 @@ public final class JobService: Sendable {
     }
 
     public func job(id: JobID, for principal: Principal) async throws -> Job {
-        guard let job = try await store.job(id: id), principal.canSee(job) else { throw JobServiceError.notFound }
+        guard let job = try await store.job(id: id, tenant: principal.storeTenant), principal.canSee(job) else { throw JobServiceError.notFound }
         return job
     }
 
@@ -236,7 +236,7 @@ public final class JobService: Sendable {
         guard current.status == .queued || current.status == .running || current.status == .cancelled else {
             throw JobServiceError.notCancellable(current.status)
         }
-        guard let job = try await store.cancelJob(id: id, now: now) else { throw JobServiceError.notFound }
+        guard let job = try await store.cancelJob(id: id, tenant: principal.storeTenant, now: now) else { throw JobServiceError.notFound }
         guard job.status == .cancelled else { throw JobServiceError.notCancellable(job.status) }
         return job
     }
