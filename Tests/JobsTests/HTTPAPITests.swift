@@ -304,7 +304,8 @@ import Testing
             let admin = try await h.token(role: "admin")
             try await h.test { client in
                 for uri in ["/v1/jobs?limit=0", "/v1/jobs?limit=101", "/v1/jobs?status=done", "/v1/jobs?created_after=yesterday",
-                            "/v1/usage?month=2026-13", "/v1/usage?tenant=a%20b", "/v1/audit?limit=501", "/v1/audit?cursor=x"] {
+                            "/v1/usage?month=2026-13", "/v1/usage?tenant=a%20b", "/v1/usage?tenant=", "/v1/audit?limit=501", "/v1/audit?cursor=x",
+                            "/v1/audit?tenant=", "/v1/audit?tenant=a%20b"] {
                     let r = try await client.execute(uri: uri, method: .get, headers: .bearer(admin))
                     #expect(r.status == .badRequest && r.problemCode == "INVALID_REQUEST", "\(uri): \(r.status) \(r.json)")
                 }

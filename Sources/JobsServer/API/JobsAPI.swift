@@ -208,6 +208,9 @@ struct JobsAPI: APIProtocol {
     }
 
     func listAudit(_ input: Operations.ListAudit.Input) async throws -> Operations.ListAudit.Output {
+        if let tenant = input.query.tenant, !TokenVerifier.isValidName(tenant) {
+            throw APIProblem.invalid("tenant must be 1 to 128 letters, digits, '-', '_' or '.'")
+        }
         var before: Int64?
         if let raw = input.query.cursor {
             guard let id = Int64(raw), id >= 0 else { throw APIProblem.invalid("cursor is not one this API returned") }
