@@ -57,14 +57,16 @@ public struct NoiseModel: Sendable {
     }
 
     /// Noise of the switch from Z_q to Z_2N: each of the n + 1 coefficients is rounded with an
-    /// error uniform on [-1/4N, 1/4N) (variance 1/(12·4N²)); the mask errors count with
-    /// weight E[s²] = 1/2, or E[(s-1/2)²] = 1/4 with the centred-mean switch.
+    /// error uniform on an interval of one step q/2N (variance 1/(12·4N²)); the body is floored,
+    /// so its error has a mean of -1/2 step, which the table's layout expects
+    /// (`BlindRotation.switchModulus`). The mask errors count with weight s_i² (the key's
+    /// weight h in all), or (s_i - 1/2)² = 1/4 each with the centred-mean switch.
     public var modulusSwitchVariance: Double {
         let p = parameters
         let twoN = 2.0 * Double(p.polynomialSize)
         let unit = 1 / (12 * twoN * twoN)
-        let weight = p.modulusSwitch == .centeredMean ? 0.25 : 0.5
-        return unit * (1 + Double(p.lweDimension) * weight)
+        let maskWeight = p.modulusSwitch == .centeredMean ? Double(p.lweDimension) / 4 : lweKeyWeight
+        return unit * (1 + maskWeight)
     }
 
     /// Variance of a fresh encryption under the key ciphertexts live under.

@@ -11,7 +11,8 @@ public enum BootstrapOrder: String, Sendable, Codable {
 
 /// How the phase is brought from Z_q to Z_2N before blind rotation.
 public enum ModulusSwitch: String, Sendable, Codable {
-    /// Round every coefficient to the nearest multiple of q/2N.
+    /// Round every mask coefficient to the nearest multiple of q/2N (the body is floored,
+    /// which centres each value in its decoding window: `BlindRotation.switchModulus`).
     case standard
     /// The centred-mean modulus switch of TFHE-rs 1.4: the body absorbs half the sum of the
     /// mask's rounding errors, so the switch's error is Σ e_i (s_i - 1/2) rather than
