@@ -64,6 +64,28 @@ struct ReproducibilityTests {
         #expect(throws: TFHEError.self) { try ClientKey<UInt64>(parameters: boolean) }
     }
 
+    /// The maximum noise level is the set's (TFHE-rs keeps it per set), and it is what the
+    /// evaluator enforces.
+    @Test func maxNoiseLevelComesFromTheFile() throws {
+        let expected = [
+            "tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128": 5, "tfhe-rs_message_2_carry_2_ks_pbs_gaussian_2m128": 5,
+            "tfhe-rs_v0_11_message_2_carry_2_ks_pbs_gaussian_2m64": 5, "tfhe-rs_boolean_default": 2,
+            "concrete_4bit_n807_k2_n1024": 1, "insecure_test_64": 3,
+        ]
+        for (name, level) in expected {
+            let set = try TestParameters.load(name)
+            #expect(set.maxNoiseLevel == level, "\(name)")
+            #expect(ShortintEncoding(parameters: set).maxNoiseLevel == UInt64(level), "\(name)")
+        }
+        // Another level in the file is another limit in the evaluator.
+        let three = try ParameterSet.parse(json: Self.mutated { $0["max_noise_level"] = 3 })
+        #expect(ShortintEncoding(parameters: three).maxNoiseLevel == 3)
+        let encoding = ShortintEncoding(parameters: three)
+        let lwe = LWECiphertext<UInt64>(dimension: three.ciphertextDimension, parameterFingerprint: three.fingerprint)
+        #expect(throws: TFHEError.self) { try encoding.validate(ShortintCiphertext(lwe: lwe, degree: 0, noiseLevel: 4)) }
+        try encoding.validate(ShortintCiphertext(lwe: lwe, degree: 0, noiseLevel: 3))
+    }
+
     @Test func everyShippedFileLoads() throws {
         for name in TestParameters.secure64 + TestParameters.secure32 {
             let set = try ParameterSet.load(contentsOf: TestParameters.folder.appendingPathComponent(name + ".json"))
@@ -81,7 +103,7 @@ struct ReproducibilityTests {
             "lwe_noise": ["distribution": "gaussian", "std_dev": 3.5e-6],
             "glwe_noise": ["distribution": "tuniform", "bound_log2": 17],
             "pbs": ["base_log": 23, "level": 1], "ks": ["base_log": 3, "level": 5],
-            "message_bits": 2, "carry_bits": 2, "order": "ks_pbs", "modulus_switch": "standard",
+            "message_bits": 2, "carry_bits": 2, "max_noise_level": 5, "order": "ks_pbs", "modulus_switch": "standard",
         ]
         change(&object)
         return try! JSONSerialization.data(withJSONObject: object)
@@ -101,6 +123,9 @@ struct ReproducibilityTests {
             ("security_bits", { $0["security_bits"] = 80 }),
             ("insecure", { $0["insecure"] = "no" }),
             ("message_bits", { $0["message_bits"] = 8; $0["carry_bits"] = 8 }),
+            ("max_noise_level", { $0.removeValue(forKey: "max_noise_level") }),
+            ("max_noise_level", { $0["max_noise_level"] = 0 }),
+            ("max_noise_level", { $0["max_noise_level"] = 2.5 }),
         ]
         for (field, change) in cases {
             do {

@@ -47,8 +47,8 @@ enum BlindRotation {
     /// step off; flooring it, round(y - 1/2), puts it on c - 1/2 and both tails h steps away.
     /// TFHE-rs subtracts the same half step before rounding in its centred switch (`half_case`
     /// in `centered_binary_ms_body_correction_to_add`, core_crypto/algorithms/modulus_switch.rs).
-    /// Off centre, the p-fail of the 2_2 2M128 sets at their maximum noise level was
-    /// about one bit worse than TFHE-rs states (`NoiseModel.failureProbabilityLog2(inputVarianceFactor:windowOffset:)`).
+    /// Off centre, the p-fail of the 2_2 2M128 sets at their maximum noise level is about one
+    /// bit worse (`NoiseModel.failureProbabilityLog2(inputVarianceFactor:windowOffset:)`).
     /// Both modes floor the body; TFHE-rs's plain switch (`lwe_ciphertext_modulus_switch`)
     /// rounds it and keeps the half-step offset. The mask is still rounded, so its errors e_i
     /// are zero-mean, and the floor costs no variance (its error is uniform on (-1, 0], the

@@ -87,6 +87,9 @@ extension ParameterSet {
             throw f.invalid("modulus_switch", "must be 'standard' or 'centered_mean'")
         }
         self.modulusSwitch = modulusSwitch
+        // At least 1 (a bootstrap's output); 2^16 is far past any TFHE-rs set (its largest,
+        // MESSAGE_1_CARRY_7, uses 255) and keeps the level's products within UInt64.
+        maxNoiseLevel = try f.int("max_noise_level", in: 1...(1 << 16))
         fingerprint = computeFingerprint()
     }
 }

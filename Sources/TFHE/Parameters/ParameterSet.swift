@@ -43,6 +43,13 @@ public struct ParameterSet: Sendable, Hashable {
     public let carryBits: Int
     public let order: BootstrapOrder
     public internal(set) var modulusSwitch: ModulusSwitch
+    /// The largest noise level a bootstrap input may have (TFHE-rs's `max_noise_level`, kept
+    /// per parameter set): a level adds under addition and multiplies under scalar
+    /// multiplication, starting at 1 for a bootstrap's output, and the set's p-fail holds for
+    /// inputs up to this level (`NoiseModel.failureProbabilityAtMaxNoiseLog2`). The evaluator
+    /// cleans operands by a bootstrap before they would pass it (`ShortintEncoding`).
+    /// Not part of the fingerprint: it changes how ciphertexts are combined, not what they are.
+    public let maxNoiseLevel: Int
 
     /// Dimension of the big LWE key (the GLWE key flattened): k·N.
     public var bigLWEDimension: Int { glweDimension * polynomialSize }
