@@ -86,6 +86,21 @@ struct ReproducibilityTests {
         try encoding.validate(ShortintCiphertext(lwe: lwe, degree: 0, noiseLevel: 3))
     }
 
+    /// The 32-bit key-switching key: decompositions up to 32 bits are accepted, past them
+    /// refused with a typed error, and the 64-bit TFHE-rs sets say that they deviate.
+    @Test func keySwitchDecompositionFitsTheKeysWords() throws {
+        _ = try ParameterSet.parse(json: Self.mutated { $0["ks"] = ["base_log": 8, "level": 4] })
+        #expect(throws: ParameterError.self) { try ParameterSet.parse(json: Self.mutated { $0["ks"] = ["base_log": 11, "level": 3] }) }
+        #expect(throws: ParameterError.self) {
+            try KeySwitchingKey<UInt64>.validate(decomposition: GadgetDecomposition(baseLog: 3, levelCount: 11), torusBits: 64)
+        }
+        try KeySwitchingKey<UInt32>.validate(decomposition: GadgetDecomposition(baseLog: 4, levelCount: 8), torusBits: 32)
+        for name in TestParameters.secure64 {
+            let note = try TestParameters.load(name).engineNote ?? ""
+            #expect(note.contains("32 bits") && note.contains("Deviation"), "\(name)")
+        }
+    }
+
     @Test func everyShippedFileLoads() throws {
         for name in TestParameters.secure64 + TestParameters.secure32 {
             let set = try ParameterSet.load(contentsOf: TestParameters.folder.appendingPathComponent(name + ".json"))
@@ -123,6 +138,8 @@ struct ReproducibilityTests {
             ("security_bits", { $0["security_bits"] = 80 }),
             ("insecure", { $0["insecure"] = "no" }),
             ("message_bits", { $0["message_bits"] = 8; $0["carry_bits"] = 8 }),
+            // 36 bits of levels, past the 32 bits the key-switching key keeps.
+            ("ks.level", { $0["ks"] = ["base_log": 4, "level": 9] }),
             ("max_noise_level", { $0.removeValue(forKey: "max_noise_level") }),
             ("max_noise_level", { $0["max_noise_level"] = 0 }),
             ("max_noise_level", { $0["max_noise_level"] = 2.5 }),

@@ -34,6 +34,9 @@ public struct NoiseModel: Sendable {
     /// kN · l · σ_lwe² · E[d²]  +  kN · E[s²] · (B^{-2l} - q^{-2})/12,
     /// plus, on 64-bit words, the rounding of the key's entries to 32 bits:
     /// kN · l · E[d²] · (1 + n/2) · (2^{-64} - 2^{-128})/12.
+    /// That last term is this engine's, not TFHE-rs's: its key switch keeps 64-bit entries on
+    /// the 64-bit sets (`KeySwitchingKey`). It is 2^-41.3 on the TUniform 2M128 set, 2^19.3
+    /// below the first term, and the failure probabilities here include it.
     public var keySwitchAddedVariance: Double {
         let g = parameters.keySwitchDecomposition
         let rows = Double(parameters.bigLWEDimension) * Double(g.levelCount)

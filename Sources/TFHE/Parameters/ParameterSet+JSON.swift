@@ -55,6 +55,7 @@ extension ParameterSet {
         securityBits = try f.optionalInt("security_bits")
         failureProbabilityLog2 = try f.double("p_fail_log2")
         failureProbabilityNote = try f.optionalString("p_fail_note")
+        engineNote = try f.optionalString("engine_note")
         torusBits = try f.int("torus_bits")
         guard torusBits == 32 || torusBits == 64 else { throw f.invalid("torus_bits", "must be 32 or 64") }
         if insecure {
@@ -72,6 +73,7 @@ extension ParameterSet {
         glweNoise = try f.object("glwe_noise").noise(torusBits: torusBits)
         bootstrapDecomposition = try f.object("pbs").decomposition(torusBits: torusBits)
         keySwitchDecomposition = try f.object("ks").decomposition(torusBits: torusBits)
+        try KeySwitchingKey<UInt64>.validate(decomposition: keySwitchDecomposition, torusBits: torusBits)
         messageBits = try f.int("message_bits", in: 1...8)
         carryBits = try f.int("carry_bits", in: 0...8)
         // With the padding bit, each message owns a box of N / 2^(message+carry) coefficients

@@ -30,6 +30,9 @@ public struct ParameterSet: Sendable, Hashable {
     /// log2 of the probability of a wrong bootstrap that the source states, and what it needs.
     public let failureProbabilityLog2: Double
     public let failureProbabilityNote: String?
+    /// Where this engine departs from the set's source (the 32-bit key-switching key on the
+    /// 64-bit sets), and what that costs.
+    public let engineNote: String?
     public let insecure: Bool
     public let torusBits: Int
     public let lweDimension: Int
