@@ -149,6 +149,23 @@ struct ReproducibilityTests {
         }
     }
 
+    /// The concrete set is for benchmarks: it loads (benchmarks and tools read it), but keys
+    /// for real data refuse it unless explicitly allowed; the TFHE-rs sets are usable.
+    @Test func benchmarkOnlySetIsRefusedForProductionKeys() throws {
+        let concrete = try ParameterSet.load(contentsOf: TestParameters.folder.appendingPathComponent("concrete_4bit_n807_k2_n1024.json"))
+        #expect(concrete.benchmarkOnly)
+        #expect(throws: ParameterError.benchmarkOnlySetRefused(name: concrete.name)) { try concrete.checkUsableForProductionKeys() }
+        try concrete.checkUsableForProductionKeys(allowBenchmarkOnly: true)
+        for name in TestParameters.secure64 + TestParameters.secure32 where name != "concrete_4bit_n807_k2_n1024" {
+            let set = try TestParameters.load(name)
+            #expect(!set.benchmarkOnly)
+            try set.checkUsableForProductionKeys()
+        }
+        let insecure = try TestParameters.load(TestParameters.insecure64)
+        #expect(throws: ParameterError.insecureSetRefused(name: insecure.name)) { try insecure.checkUsableForProductionKeys(allowBenchmarkOnly: true) }
+        #expect(throws: ParameterError.self) { try ParameterSet.parse(json: Self.mutated { $0["benchmark_only"] = "yes" }) }
+    }
+
     @Test func everyShippedFileLoads() throws {
         for name in TestParameters.secure64 + TestParameters.secure32 {
             let set = try ParameterSet.load(contentsOf: TestParameters.folder.appendingPathComponent(name + ".json"))

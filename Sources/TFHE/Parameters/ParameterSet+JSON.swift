@@ -8,6 +8,8 @@ public enum ParameterError: Error, Equatable, CustomStringConvertible {
     case invalidField(String, reason: String)
     /// An insecure (test-only) set was offered where real data would be protected by it.
     case insecureSetRefused(name: String)
+    /// A set kept for benchmarks only was offered for keys that would protect real data.
+    case benchmarkOnlySetRefused(name: String)
 
     public var description: String {
         switch self {
@@ -17,11 +19,22 @@ public enum ParameterError: Error, Equatable, CustomStringConvertible {
         case .invalidField(let field, let reason): "parameter field '\(field)' is invalid: \(reason)"
         case .insecureSetRefused(let name):
             "parameter set '\(name)' is insecure (for tests and algorithm benchmarks only)"
+        case .benchmarkOnlySetRefused(let name):
+            "parameter set '\(name)' is for benchmarks only (its security is not established by a current estimate)"
         }
     }
 }
 
 extension ParameterSet {
+    /// Refuses a set that must not protect real data: insecure test sets always, and sets
+    /// kept for benchmarks (`benchmark_only` in the file) unless `allowBenchmarkOnly`. Key
+    /// generation for production (`fhe keygen`, the service's keys) is to call this; loading
+    /// does not, so that benchmarks and tools keep reading every set.
+    public func checkUsableForProductionKeys(allowBenchmarkOnly: Bool = false) throws {
+        if insecure { throw ParameterError.insecureSetRefused(name: name) }
+        if benchmarkOnly && !allowBenchmarkOnly { throw ParameterError.benchmarkOnlySetRefused(name: name) }
+    }
+
     /// Reads and validates a parameter file (see params/README.md for the format).
     /// Insecure sets are refused unless `allowInsecure` is set, which only tests and
     /// algorithm benchmarks do.
@@ -52,6 +65,7 @@ extension ParameterSet {
         name = try f.string("name")
         source = try f.string("source")
         insecure = try f.bool("insecure")
+        benchmarkOnly = try f.isAbsent("benchmark_only") ? false : f.bool("benchmark_only")
         securityBits = try f.optionalInt("security_bits")
         failureProbabilityLog2 = try f.double("p_fail_log2")
         failureProbabilityNote = try f.optionalString("p_fail_note")

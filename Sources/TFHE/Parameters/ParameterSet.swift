@@ -27,13 +27,18 @@ public struct ParameterSet: Sendable, Hashable {
     public let source: String
     /// Bits of security the source claims (lattice-estimator), nil for insecure test sets.
     public let securityBits: Int?
-    /// log2 of the probability of a wrong bootstrap that the source states, and what it needs.
+    /// log2 of the stated probability of a wrong bootstrap, for an input at the maximum noise
+    /// level in the worst case (the source's figure where this engine delivers it, else this
+    /// engine's by `NoiseModel`: the note says which), and what it needs.
     public let failureProbabilityLog2: Double
     public let failureProbabilityNote: String?
     /// Where this engine departs from the set's source (the 32-bit key-switching key on the
     /// 64-bit sets), and what that costs.
     public let engineNote: String?
     public let insecure: Bool
+    /// Kept for benchmarks only (its security rests on an outdated estimate): production key
+    /// generation refuses it unless told otherwise (`checkUsableForProductionKeys`).
+    public let benchmarkOnly: Bool
     public let torusBits: Int
     public let lweDimension: Int
     public let glweDimension: Int
