@@ -45,3 +45,39 @@ func fftProduct(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
     withExtendedLifetime((aF, bF, acc, real)) {}  // the buffers were used through raw pointers
     return product
 }
+
+/// Running moments of a sample, and intervals for them with a false-alarm rate of about 10^-6
+/// (two-sided, normal approximation of the sample mean; the statistical tests are seeded, so
+/// this is the chance that a seed we pick fails a correct engine, not a flake rate).
+struct SampleMoments {
+    /// P(|Z| > z) = 10^-6 for a standard normal Z.
+    static let z = 4.8916
+    private(set) var count = 0
+    private(set) var sum = 0.0
+    private(set) var sumSquares = 0.0
+    private(set) var sumFourth = 0.0
+
+    mutating func add(_ x: Double) {
+        count += 1
+        sum += x
+        let square = x * x
+        sumSquares += square
+        sumFourth += square * square
+    }
+
+    var mean: Double { sum / Double(count) }
+    /// The second moment about zero (the variance of a noise whose mean is zero).
+    var meanSquare: Double { sumSquares / Double(count) }
+    var variance: Double { meanSquare - mean * mean }
+
+    /// The interval's half-width for the mean: z·s/√count.
+    var meanHalfWidth: Double { Self.z * (variance / Double(count)).squareRoot() }
+    /// The half-width for the second moment, from the sample's fourth moment (for Gaussian
+    /// noise this is the chi-square interval's normal approximation, z·√2·σ²/√count).
+    var meanSquareHalfWidth: Double {
+        Self.z * ((sumFourth / Double(count) - meanSquare * meanSquare) / Double(count)).squareRoot()
+    }
+
+    func meanIsConsistent(with expected: Double) -> Bool { abs(mean - expected) <= meanHalfWidth }
+    func meanSquareIsConsistent(with expected: Double) -> Bool { abs(meanSquare - expected) <= meanSquareHalfWidth }
+}

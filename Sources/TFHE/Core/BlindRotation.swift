@@ -38,6 +38,21 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
 enum BlindRotation {
     /// Modulus switch of an LWE ciphertext from Z_q to Z_2N (CGGI 2020 §4.3), with the
     /// centred-mean correction of the body when the parameter set asks for it.
+    ///
+    /// The body is floored, not rounded: that is what centres a value in its decoding window.
+    /// A value m·Δ lands at switched phase c = m·N/p, and the table gives it the 2·h switched
+    /// phases c - h ... c + h - 1 (box i of `LookupTable(boxValues:)` is rotated by half a box,
+    /// h = N/2p; the sign table gives [0, N) to [0, 1/2)), an even count of integers centred on
+    /// c - 1/2, not on c. Rounding y = b·2N/q (+ ½ Σ e_i) puts the noise's centre on c, half a
+    /// step off; flooring it, round(y - 1/2), puts it on c - 1/2 and both tails h steps away.
+    /// TFHE-rs subtracts the same half step before rounding in its centred switch (`half_case`
+    /// in `centered_binary_ms_body_correction_to_add`, core_crypto/algorithms/modulus_switch.rs).
+    /// Off centre, the p-fail of the 2_2 2M128 sets at their maximum noise level is about one
+    /// bit worse (`NoiseModel.failureProbabilityLog2(inputVarianceFactor:windowOffset:)`).
+    /// Both modes floor the body; TFHE-rs's plain switch (`lwe_ciphertext_modulus_switch`)
+    /// rounds it and keeps the half-step offset. The mask is still rounded, so its errors e_i
+    /// are zero-mean, and the floor costs no variance (its error is uniform on (-1, 0], the
+    /// rounding's on (-1/2, 1/2]).
     @inline(__always)
     static func switchModulus<T: TorusScalar>(_ input: UnsafePointer<T>, dimension n: Int, logTwoN: Int,
                                               mode: ModulusSwitch, into output: UnsafeMutablePointer<Int>) {
@@ -58,13 +73,12 @@ enum BlindRotation {
         }
         let b = input[n]
         if mode == .centeredMean {
-            // b̃ = round(b·2N/q + ½ Σ e_i): the mask errors' mean contribution, Σ e_i/2, moves
-            // into the body, leaving Σ e_i (s_i - 1/2).
+            // b̃ = ⌊b·2N/q + ½ Σ e_i⌋: the mask errors' mean contribution, Σ e_i/2, moves into
+            // the body, leaving Σ e_i (s_i - 1/2); the floor centres the window (above).
             let scaled = Double(UInt64(b)) / Double(UInt64(1) << shift) + errorSum / 2
-            let r = Int(scaled.rounded(.toNearestOrEven))
-            output[n] = ((r % (mask + 1)) + mask + 1) & mask
+            output[n] = Int(scaled.rounded(.down)) & mask
         } else {
-            output[n] = Int(truncatingIfNeeded: (b &+ half) &>> shift) & mask
+            output[n] = Int(truncatingIfNeeded: b &>> shift) & mask
         }
     }
 

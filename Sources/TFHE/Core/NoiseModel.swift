@@ -34,6 +34,9 @@ public struct NoiseModel: Sendable {
     /// kN · l · σ_lwe² · E[d²]  +  kN · E[s²] · (B^{-2l} - q^{-2})/12,
     /// plus, on 64-bit words, the rounding of the key's entries to 32 bits:
     /// kN · l · E[d²] · (1 + n/2) · (2^{-64} - 2^{-128})/12.
+    /// That last term is this engine's, not TFHE-rs's: its key switch keeps 64-bit entries on
+    /// the 64-bit sets (`KeySwitchingKey`). It is 2^-41.3 on the TUniform 2M128 set, 2^19.3
+    /// below the first term, and the failure probabilities here include it.
     public var keySwitchAddedVariance: Double {
         let g = parameters.keySwitchDecomposition
         let rows = Double(parameters.bigLWEDimension) * Double(g.levelCount)
@@ -47,24 +50,45 @@ public struct NoiseModel: Sendable {
     /// Noise of the output of a blind rotation and sample extraction, a sum of n CMuxes:
     /// n · (k+1) · l · N · σ_glwe² · E[d²]   (the key's noise, carried by every digit)
     /// + weight(s) · (1 + kN · E[S²]) · (B^{-2l} - q^{-2})/12   (the gadget's rounding, in the
-    ///   CMuxes whose selector bit is 1).
+    ///   CMuxes whose selector bit is 1)
+    /// + `fourierRoundingVariance` (the products' rounding in floating point).
     public var blindRotationVariance: Double {
         let p = parameters, g = p.bootstrapDecomposition
         let keyTerm = Double(p.lweDimension) * Double(p.glweDimension + 1) * Double(g.levelCount)
             * Double(p.polynomialSize) * p.glweNoise.variance(bitWidth: w) * Self.digitSecondMoment(baseLog: g.baseLog)
         let roundingTerm = lweKeyWeight * (1 + Double(p.bigLWEDimension) * 0.5) * decompositionRoundingVariance(g)
-        return keyTerm + roundingTerm
+        return keyTerm + roundingTerm + fourierRoundingVariance
+    }
+
+    /// This engine's constant c of the floating-point error below. Measured: the bootstrap
+    /// output variance of the three N = 2048, PBS 23/1 sets (1,000 bootstraps each, fresh
+    /// inputs) exceeded the two terms above by c = 7.4e-34, 7.4e-34 and 9.8e-34 (each about
+    /// ±15%); TFHE-rs's fit for its own FFT is 2.07e-33.
+    static let fourierRoundingConstant = 8.0e-34
+
+    /// The error of the external products' double-precision FFT, whose inputs are digits up to
+    /// B/2 and the key's words (about q/2): per CMux c · (k+1) · l · N² · B², the form of
+    /// TFHE-rs's formula (core_crypto/commons/noise_formulas/lwe_programmable_bootstrap.rs,
+    /// its first term) with this engine's c (`fourierRoundingConstant`). On a 32-bit torus
+    /// the key's words are 2^32 times smaller against the same 53-bit mantissa.
+    public var fourierRoundingVariance: Double {
+        let p = parameters, g = p.bootstrapDecomposition
+        let b = pow(2.0, Double(g.baseLog)), n = Double(p.polynomialSize)
+        return Self.fourierRoundingConstant * pow(2.0, 2.0 * Double(w - 64)) * Double(p.lweDimension)
+            * Double(p.glweDimension + 1) * Double(g.levelCount) * n * n * b * b
     }
 
     /// Noise of the switch from Z_q to Z_2N: each of the n + 1 coefficients is rounded with an
-    /// error uniform on [-1/4N, 1/4N) (variance 1/(12·4N²)); the mask errors count with
-    /// weight E[s²] = 1/2, or E[(s-1/2)²] = 1/4 with the centred-mean switch.
+    /// error uniform on an interval of one step q/2N (variance 1/(12·4N²)); the body is floored,
+    /// so its error has a mean of -1/2 step, which the table's layout expects
+    /// (`BlindRotation.switchModulus`). The mask errors count with weight s_i² (the key's
+    /// weight h in all), or (s_i - 1/2)² = 1/4 each with the centred-mean switch.
     public var modulusSwitchVariance: Double {
         let p = parameters
         let twoN = 2.0 * Double(p.polynomialSize)
         let unit = 1 / (12 * twoN * twoN)
-        let weight = p.modulusSwitch == .centeredMean ? 0.25 : 0.5
-        return unit * (1 + Double(p.lweDimension) * weight)
+        let maskWeight = p.modulusSwitch == .centeredMean ? Double(p.lweDimension) / 4 : lweKeyWeight
+        return unit * (1 + maskWeight)
     }
 
     /// Variance of a fresh encryption under the key ciphertexts live under.
@@ -99,21 +123,69 @@ public struct NoiseModel: Sendable {
     }
 
     /// Variance of the phase that blind rotation reads, for an input fresh from a bootstrap.
-    public var varianceBeforeBlindRotation: Double {
+    public var varianceBeforeBlindRotation: Double { varianceBeforeBlindRotation(inputVarianceFactor: 1) }
+
+    /// Variance of the phase that blind rotation reads when the input is a linear combination
+    /// Σ w_j c_j of independent bootstrap outputs with Σ w_j² = `inputVarianceFactor`: the
+    /// combination's noise, then (ks_pbs) the key switch's, then the modulus switch's.
+    public func varianceBeforeBlindRotation(inputVarianceFactor f: Double) -> Double {
         let p = parameters
-        let input = p.order == .keySwitchThenBootstrap ? blindRotationVariance + keySwitchAddedVariance : bootstrapOutputVariance
+        let input = p.order == .keySwitchThenBootstrap
+            ? f * blindRotationVariance + keySwitchAddedVariance
+            : f * bootstrapOutputVariance
         return input + modulusSwitchVariance
     }
+
+    /// The largest Σ w_j² of an input whose noise level is at most `noiseLevel`. The level
+    /// adds under addition and multiplies under scalar multiplication (ShortintServerKey, as
+    /// TFHE-rs's `NoiseLevel`), so it bounds Σ |w_j|, and Σ w_j² ≤ (Σ |w_j|)²: a sum of ν
+    /// bootstrap outputs has factor ν, one output times ν has ν². TFHE-rs states its p-fail
+    /// for the worst case ("2-norm = 5" beside MAX_NOISE_LEVEL 5 in its parameter files), so
+    /// the model does too.
+    public static func worstCaseVarianceFactor(noiseLevel: Int) -> Double {
+        Double(noiseLevel) * Double(noiseLevel)
+    }
+
+    /// Where the value sits in its decoding window after the modulus switch, in torus units:
+    /// 0, because the switch floors the body (`BlindRotation.switchModulus`). Rounding it, as
+    /// this engine did before and TFHE-rs's plain switch does, leaves the window off centre by
+    /// half a step of the switch, 1/(4N).
+    public var decodingWindowOffset: Double { 0 }
 
     /// log2 of the probability that one bootstrap of a bootstrapped input decodes wrongly: the
     /// noise must stay within half a box, 1/(4p) of the torus with p = 2^(message + carry).
     public var failureProbabilityLog2: Double {
+        failureProbabilityLog2(inputVarianceFactor: 1, windowOffset: decodingWindowOffset)
+    }
+
+    /// The same for an input at the set's maximum noise level, in the worst case
+    /// (`worstCaseVarianceFactor`): the figure to hold against the set's stated p-fail.
+    public var failureProbabilityAtMaxNoiseLog2: Double {
+        failureProbabilityLog2(inputVarianceFactor: Self.worstCaseVarianceFactor(noiseLevel: parameters.maxNoiseLevel),
+                               windowOffset: decodingWindowOffset)
+    }
+
+    /// log2 of the probability that the phase read by blind rotation leaves its window, for an
+    /// input with `inputVarianceFactor` (see `varianceBeforeBlindRotation`) and a window whose
+    /// centre is `windowOffset` (torus units) from the value: the noise, centred Gaussian of
+    /// variance σ², must stay within [-h + δ, h + δ), h = 1/(4p), so
+    /// p = ½ erfc((h - δ)/(σ√2)) + ½ erfc((h + δ)/(σ√2)).
+    public func failureProbabilityLog2(inputVarianceFactor: Double, windowOffset delta: Double = 0) -> Double {
         let p = parameters
         let halfBox = 1 / (4 * pow(2.0, Double(p.messageBits + p.carryBits)))
-        let x = halfBox / (varianceBeforeBlindRotation.squareRoot() * 2.0.squareRoot())
-        let probability = erfc(x)
-        if probability > 0 { return log2(probability) }
-        // erfc(x) ~ e^{-x²} / (x √π) for large x.
-        return (-x * x - log(x * Double.pi.squareRoot())) / log(2.0)
+        let scale = (varianceBeforeBlindRotation(inputVarianceFactor: inputVarianceFactor) * 2).squareRoot()
+        let low = Self.log2HalfErfc((halfBox - abs(delta)) / scale)
+        let high = Self.log2HalfErfc((halfBox + abs(delta)) / scale)
+        // log2(2^low + 2^high), low ≥ high.
+        return low + log2(1 + pow(2.0, high - low))
+    }
+
+    /// log2(erfc(x)/2), through the asymptotic series where erfc underflows.
+    static func log2HalfErfc(_ x: Double) -> Double {
+        let value = erfc(x)
+        if value > 0x1p-1000 { return log2(value / 2) }
+        // erfc(x) = e^{-x²}/(x√π) · (1 - 1/(2x²) + 3/(4x⁴) - ...) for large x.
+        let series = 1 - 1 / (2 * x * x) + 3 / (4 * x * x * x * x)
+        return (-x * x - log(x * Double.pi.squareRoot()) + log(series)) / log(2.0) - 1
     }
 }

@@ -11,6 +11,8 @@ public final class ClientKey<T: TorusScalar>: @unchecked Sendable {
         guard parameters.torusBits == T.bitWidth else {
             throw TFHEError.unsupported("parameter set \(parameters.name) uses a \(parameters.torusBits)-bit torus, not \(T.bitWidth)")
         }
+        // Parsing refused such a set already; key generation checks again, as keys outlive files.
+        try KeySwitchingKey<T>.validate(decomposition: parameters.keySwitchDecomposition, torusBits: parameters.torusBits)
         self.parameters = parameters
         var generator = AESCTRGenerator(seed: seed)
         lweKey = BinarySecretKey(count: parameters.lweDimension, generator: &generator)

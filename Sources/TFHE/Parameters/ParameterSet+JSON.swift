@@ -8,6 +8,8 @@ public enum ParameterError: Error, Equatable, CustomStringConvertible {
     case invalidField(String, reason: String)
     /// An insecure (test-only) set was offered where real data would be protected by it.
     case insecureSetRefused(name: String)
+    /// A set kept for benchmarks only was offered for keys that would protect real data.
+    case benchmarkOnlySetRefused(name: String)
 
     public var description: String {
         switch self {
@@ -17,11 +19,22 @@ public enum ParameterError: Error, Equatable, CustomStringConvertible {
         case .invalidField(let field, let reason): "parameter field '\(field)' is invalid: \(reason)"
         case .insecureSetRefused(let name):
             "parameter set '\(name)' is insecure (for tests and algorithm benchmarks only)"
+        case .benchmarkOnlySetRefused(let name):
+            "parameter set '\(name)' is for benchmarks only (its security is not established by a current estimate)"
         }
     }
 }
 
 extension ParameterSet {
+    /// Refuses a set that must not protect real data: insecure test sets always, and sets
+    /// kept for benchmarks (`benchmark_only` in the file) unless `allowBenchmarkOnly`. Key
+    /// generation for production (`fhe keygen`, the service's keys) is to call this; loading
+    /// does not, so that benchmarks and tools keep reading every set.
+    public func checkUsableForProductionKeys(allowBenchmarkOnly: Bool = false) throws {
+        if insecure { throw ParameterError.insecureSetRefused(name: name) }
+        if benchmarkOnly && !allowBenchmarkOnly { throw ParameterError.benchmarkOnlySetRefused(name: name) }
+    }
+
     /// Reads and validates a parameter file (see params/README.md for the format).
     /// Insecure sets are refused unless `allowInsecure` is set, which only tests and
     /// algorithm benchmarks do.
@@ -52,9 +65,11 @@ extension ParameterSet {
         name = try f.string("name")
         source = try f.string("source")
         insecure = try f.bool("insecure")
+        benchmarkOnly = try f.isAbsent("benchmark_only") ? false : f.bool("benchmark_only")
         securityBits = try f.optionalInt("security_bits")
         failureProbabilityLog2 = try f.double("p_fail_log2")
         failureProbabilityNote = try f.optionalString("p_fail_note")
+        engineNote = try f.optionalString("engine_note")
         torusBits = try f.int("torus_bits")
         guard torusBits == 32 || torusBits == 64 else { throw f.invalid("torus_bits", "must be 32 or 64") }
         if insecure {
@@ -72,6 +87,7 @@ extension ParameterSet {
         glweNoise = try f.object("glwe_noise").noise(torusBits: torusBits)
         bootstrapDecomposition = try f.object("pbs").decomposition(torusBits: torusBits)
         keySwitchDecomposition = try f.object("ks").decomposition(torusBits: torusBits)
+        try KeySwitchingKey<UInt64>.validate(decomposition: keySwitchDecomposition, torusBits: torusBits)
         messageBits = try f.int("message_bits", in: 1...8)
         carryBits = try f.int("carry_bits", in: 0...8)
         // With the padding bit, each message owns a box of N / 2^(message+carry) coefficients
@@ -87,6 +103,9 @@ extension ParameterSet {
             throw f.invalid("modulus_switch", "must be 'standard' or 'centered_mean'")
         }
         self.modulusSwitch = modulusSwitch
+        // At least 1 (a bootstrap's output); 2^16 is far past any TFHE-rs set (its largest,
+        // MESSAGE_1_CARRY_7, uses 255) and keeps the level's products within UInt64.
+        maxNoiseLevel = try f.int("max_noise_level", in: 1...(1 << 16))
         fingerprint = computeFingerprint()
     }
 }

@@ -11,7 +11,8 @@ public enum BootstrapOrder: String, Sendable, Codable {
 
 /// How the phase is brought from Z_q to Z_2N before blind rotation.
 public enum ModulusSwitch: String, Sendable, Codable {
-    /// Round every coefficient to the nearest multiple of q/2N.
+    /// Round every mask coefficient to the nearest multiple of q/2N (the body is floored,
+    /// which centres each value in its decoding window: `BlindRotation.switchModulus`).
     case standard
     /// The centred-mean modulus switch of TFHE-rs 1.4: the body absorbs half the sum of the
     /// mask's rounding errors, so the switch's error is Σ e_i (s_i - 1/2) rather than
@@ -26,10 +27,18 @@ public struct ParameterSet: Sendable, Hashable {
     public let source: String
     /// Bits of security the source claims (lattice-estimator), nil for insecure test sets.
     public let securityBits: Int?
-    /// log2 of the probability of a wrong bootstrap that the source states, and what it needs.
+    /// log2 of the stated probability of a wrong bootstrap, for an input at the maximum noise
+    /// level in the worst case (the source's figure where this engine delivers it, else this
+    /// engine's by `NoiseModel`: the note says which), and what it needs.
     public let failureProbabilityLog2: Double
     public let failureProbabilityNote: String?
+    /// Where this engine departs from the set's source (the 32-bit key-switching key on the
+    /// 64-bit sets), and what that costs.
+    public let engineNote: String?
     public let insecure: Bool
+    /// Kept for benchmarks only (its security rests on an outdated estimate): production key
+    /// generation refuses it unless told otherwise (`checkUsableForProductionKeys`).
+    public let benchmarkOnly: Bool
     public let torusBits: Int
     public let lweDimension: Int
     public let glweDimension: Int
@@ -42,6 +51,13 @@ public struct ParameterSet: Sendable, Hashable {
     public let carryBits: Int
     public let order: BootstrapOrder
     public internal(set) var modulusSwitch: ModulusSwitch
+    /// The largest noise level a bootstrap input may have (TFHE-rs's `max_noise_level`, kept
+    /// per parameter set): a level adds under addition and multiplies under scalar
+    /// multiplication, starting at 1 for a bootstrap's output, and the set's p-fail holds for
+    /// inputs up to this level (`NoiseModel.failureProbabilityAtMaxNoiseLog2`). The evaluator
+    /// cleans operands by a bootstrap before they would pass it (`ShortintEncoding`).
+    /// Not part of the fingerprint: it changes how ciphertexts are combined, not what they are.
+    public let maxNoiseLevel: Int
 
     /// Dimension of the big LWE key (the GLWE key flattened): k·N.
     public var bigLWEDimension: Int { glweDimension * polynomialSize }

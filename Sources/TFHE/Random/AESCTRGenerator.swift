@@ -24,19 +24,38 @@ public struct Seed: Sendable, Hashable, Codable {
 /// which uses AES-NI where the CPU has it. The same seed always gives the same stream, which
 /// is what seeded (compressed) keys and reproducible tests need; `init()` seeds from the OS.
 ///
+/// The counter blocks are SP 800-38A's: 128-bit big-endian, incremented by one per block
+/// (its standard incrementing function with m = 128), starting from zero. Each refill asks
+/// BoringSSL for `blocksPerRefill` blocks from the current counter, which it increments across
+/// the whole block, and the next refill continues from the counter after them.
+///
 /// Not thread-safe: each thread or task owns its generator (`fork` derives independent ones).
 public struct AESCTRGenerator: RandomNumberGenerator {
-    private static let blocksPerRefill = 512
+    static let defaultBlocksPerRefill = 512
     private let key: SymmetricKey
-    private var nextBlock: UInt64 = 0
+    private let blocksPerRefill: Int
+    /// The next counter block, high and low 64 bits.
+    private var counterHigh: UInt64
+    private var counterLow: UInt64
     private var buffer: [UInt64] = []
     private var position = 0
 
     public init(seed: Seed) {
-        key = SymmetricKey(data: seed.bytes)
+        self.init(key: seed.bytes, counterHigh: 0, counterLow: 0, blocksPerRefill: Self.defaultBlocksPerRefill)
     }
 
     public init() { self.init(seed: .random()) }
+
+    /// Any 16-byte key and initial counter block, and a refill size: for known-answer tests
+    /// (SP 800-38A's vectors start from another counter than the engine's zero) and for
+    /// testing the continuation across refills. The engine itself only uses `init(seed:)`.
+    init(key: [UInt8], counterHigh: UInt64, counterLow: UInt64, blocksPerRefill: Int) {
+        precondition(key.count == 16 && blocksPerRefill > 0)
+        self.key = SymmetricKey(data: key)
+        self.counterHigh = counterHigh
+        self.counterLow = counterLow
+        self.blocksPerRefill = blocksPerRefill
+    }
 
     public mutating func next() -> UInt64 {
         if position == buffer.count { refill() }
@@ -50,11 +69,8 @@ public struct AESCTRGenerator: RandomNumberGenerator {
     }
 
     private mutating func refill() {
-        // Counter block: 64 zero bits then the 64-bit big-endian block index; BoringSSL
-        // increments the whole 128-bit block, so consecutive refills continue one keystream.
-        var counter = [UInt8](repeating: 0, count: 8)
-        counter += withUnsafeBytes(of: nextBlock.bigEndian) { Array($0) }
-        let zeros = Data(count: 16 * Self.blocksPerRefill)
+        let counter = withUnsafeBytes(of: counterHigh.bigEndian) { Array($0) } + withUnsafeBytes(of: counterLow.bigEndian) { Array($0) }
+        let zeros = Data(count: 16 * blocksPerRefill)
         // Errors can only come from a wrong key or nonce size, which are fixed here.
         let nonce = try! AES._CTR.Nonce(nonceBytes: counter)
         let stream = try! AES._CTR.encrypt(zeros, using: key, nonce: nonce)
@@ -62,6 +78,9 @@ public struct AESCTRGenerator: RandomNumberGenerator {
             (0..<(raw.count / 8)).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
         }
         position = 0
-        nextBlock &+= UInt64(Self.blocksPerRefill)
+        // The 128-bit counter after the blocks just made.
+        let (low, carry) = counterLow.addingReportingOverflow(UInt64(blocksPerRefill))
+        counterLow = low
+        if carry { counterHigh &+= 1 }
     }
 }

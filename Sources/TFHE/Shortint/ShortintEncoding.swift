@@ -3,16 +3,16 @@
 public struct ShortintEncoding: Sendable, Hashable {
     public let messageModulus: UInt64
     public let carryModulus: UInt64
-    /// The largest noise level a bootstrap input may have. TFHE-rs fixes 5 for its
-    /// MESSAGE_2_CARRY_2 sets (`MaxNoiseLevel` in shortint/parameters): its p-fail is
-    /// computed for an input whose noise is 5 times a bootstrap's output noise, which is what
-    /// packing two blocks as `a · 4 + b` produces.
+    /// The largest noise level a bootstrap input may have: the parameter set's
+    /// `max_noise_level` (TFHE-rs's `MaxNoiseLevel`, 5 for its MESSAGE_2_CARRY_2 sets, 3 for
+    /// MESSAGE_1_CARRY_1). Its p-fail holds for inputs up to that level, the worst case being
+    /// one bootstrap output times the level (packing two blocks as `a · 4 + b` has level 5).
     public let maxNoiseLevel: UInt64
 
     public init(parameters: ParameterSet) {
         messageModulus = UInt64(1) << parameters.messageBits
         carryModulus = UInt64(1) << parameters.carryBits
-        maxNoiseLevel = 5
+        maxNoiseLevel = UInt64(parameters.maxNoiseLevel)
     }
 
     /// All plaintext values: message and carry.
