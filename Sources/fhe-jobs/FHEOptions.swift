@@ -77,7 +77,10 @@ struct FHEOptions: ParsableArguments {
             throw StartupError("cannot read the FHE parameter set \(url.path) (--fhe-parameters; run from the repository, or set FHE_PARAMS_DIR)")
         }
         do {
-            return (try ParameterSet.parse(json: data, allowInsecure: fheAllowInsecureParameters), try JSONValue.decode(data))
+            let set = try ParameterSet.parse(json: data, allowInsecure: fheAllowInsecureParameters)
+            // Owners' keys are production keys: a set kept for benchmarks is refused.
+            if !set.insecure { try set.checkUsableForProductionKeys() }
+            return (set, try JSONValue.decode(data))
         } catch {
             throw StartupError("the FHE parameter set \(url.path): \(error)")
         }

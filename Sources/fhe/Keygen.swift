@@ -19,8 +19,16 @@ struct Keygen: ParsableCommand {
     @Flag(help: "Accept an insecure (test-only) parameter set.")
     var allowInsecure = false
 
+    @Flag(help: "Accept a set kept for benchmarks only (its security rests on an outdated estimate).")
+    var allowBenchmarkOnly = false
+
     func run() throws {
         let set = try loadParameters(params, allowInsecure: allowInsecure)
+        if !set.insecure {
+            do { try set.checkUsableForProductionKeys(allowBenchmarkOnly: allowBenchmarkOnly) } catch {
+                throw CLIError("\(error) (--allow-benchmark-only to make keys for a benchmark)")
+            }
+        }
         let folder = URL(fileURLWithPath: out)
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
             throw CLIError("cannot create \(out): \(error.localizedDescription)")

@@ -52,6 +52,9 @@ struct KeyToolTests {
         let keygen = try Self.run(["keygen", "--params", "insecure_test_64", "--out", keys, "--allow-insecure"])
         #expect(keygen.status == 0, "\(keygen.stderr)")
         #expect(keygen.stdout.contains("server.key") && keygen.stdout.contains("compressed"))
+        // A set kept for benchmarks makes no keys unless asked.
+        let benchmarkOnly = try Self.run(["keygen", "--params", "concrete_4bit_n807_k2_n1024", "--out", dir.appendingPathComponent("bench").path])
+        #expect(benchmarkOnly.status != 0 && benchmarkOnly.stderr.contains("--allow-benchmark-only"), "\(benchmarkOnly.stderr)")
         // The client key is its owner's only, and never overwritten; one others may read is refused.
         let clientKey = "\(keys)/client.key"
         #expect(try FileManager.default.attributesOfItem(atPath: clientKey)[.posixPermissions] as? Int == 0o600)
