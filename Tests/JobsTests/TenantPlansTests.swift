@@ -16,18 +16,6 @@ import Testing
         #expect(slowest.default.rateLimit.windowSeconds == 999_999_999)
     }
 
-    /// SplitMix64: a fixed sequence, so the fuzz cases are the same on every run.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func fuzzedPlansFilesLoadOrAreRefusedAndNeverCrashTheLimiter() throws {
         var random = SeededGenerator(state: 20261201)
         let values = ["0", "-1", "1e-300", "0.0009", "0.001", "0.5", "1", "40", "1000000", "1000001", "1e308", "-1e308",

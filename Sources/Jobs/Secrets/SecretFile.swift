@@ -15,24 +15,16 @@ import Foundation
 public enum SecretFile {
     /// Creates `path` with `contents`, mode 0600, and flushes it to disk; refuses an existing file.
     public static func create(_ path: String, contents: Data) throws(SecretFileError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw errno == EEXIST ? .exists(path) : .io(path, "cannot create it: \(String(cString: strerror(errno)))")
+        let file: PosixFile
+        do { file = try PosixFile.create(path) } catch {
+            throw FileManager.default.fileExists(atPath: path) ? .exists(path) : .io(path, "cannot create it: \(error)")
         }
-        defer { close(fd) }
-        let failed = contents.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Bool in
-            var done = 0
-            while done < buffer.count {
-                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n < 0 { if errno == EINTR { continue }; return true }
-                done += n
-            }
-            return false
-        }
-        guard !failed, fsync(fd) == 0 else {
-            let reason = String(cString: strerror(errno))
+        do {
+            try file.write(contents)
+            try file.sync()
+        } catch {
             unlink(path)
-            throw .io(path, "cannot write it: \(reason)")
+            throw .io(path, "cannot write it: \(error)")
         }
     }
 
