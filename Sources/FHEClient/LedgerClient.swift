@@ -60,9 +60,9 @@ public struct LedgerClient: Sendable {
                            entryHash: entryHash, signature: signature, recordedAt: recordedAt)
     }
 
+    /// RFC 3339, with or without fractional seconds (format styles are values: nothing is
+    /// allocated per entry of a long ledger).
     static func date(_ text: String) -> Date? {
-        let precise = ISO8601DateFormatter()
-        precise.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return precise.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 }
