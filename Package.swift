@@ -120,6 +120,7 @@ let package = Package(
                 "Jobs", "FHEPrograms", "TFHE", "SafeFetch",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // HTTP: handlers generated from openapi.yml, auth, limits, problem+json.

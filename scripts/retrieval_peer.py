@@ -9,6 +9,11 @@ the service's answers, so that the protocol is checked by a second implementatio
     retrieval_peer.py open KEY.pem INFO_HEX AAD_HEX ENC_B64 CT_B64   # the plaintext, UTF-8
     retrieval_peer.py verify PUBLIC_B64 MESSAGE_HEX SIGNATURE_B64    # Ed25519; exit 1 if bad
     retrieval_peer.py check-answer PUBLIC_B64 NONCE ANSWER_JSON      # the answer's signature
+    retrieval_peer.py xwing-vectors FILE          # the X-Wing draft's vectors; exit 1 if one fails
+    retrieval_peer.py xwing-public SEED_HEX       # an X-Wing public key from its seed, base64
+    retrieval_peer.py xwing-open SEED_HEX INFO_HEX AAD_HEX ENC_B64 CT_B64  # the plaintext, UTF-8
+
+X-Wing and HPKE over it are xwing.py's, on kyber-py's ML-KEM-768 (pyhpke has no X-Wing).
 """
 import base64
 import hashlib
@@ -19,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from pyhpke import AEADId, CipherSuite, KDFId, KEMId, KEMKey
+
+import xwing
 
 SUITE = CipherSuite.new(KEMId.DHKEM_P256_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.AES256_GCM)
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -78,6 +85,13 @@ def vectors():
     sealing = ec.derive_private_key(int.from_bytes(hashlib.sha256(b"fhe-jobs retrieval test vector: sealing key").digest(), "big") % P256_ORDER,
                                     ec.SECP256R1())
     sealing_point = sealing.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    # An X-Wing sealing key from its 32-byte seed, and a seal to it from a fixed 64-byte eseed
+    # (the draft's EncapsulateDerand): the post-quantum answer, reproducible.
+    xwing_seed = hashlib.sha256(b"fhe-jobs retrieval test vector: x-wing key").digest()
+    xwing_public = xwing.public_key(xwing_seed)
+    xwing_eseed = hashlib.sha512(b"fhe-jobs retrieval test vector: x-wing eseed").digest()
+    xwing_message = request_message(job, nonce, result, xwing_public)
+    xwing_enc, xwing_ciphertext = xwing.seal(xwing_public, info, xwing_message, plaintext, xwing_eseed)
     return {
         "clientPrivateKeyHex": "%064x" % scalar,
         "clientPublicKeyPEM": client_pem,
@@ -100,6 +114,12 @@ def vectors():
         "serviceSignatureHex": service.sign(response).hex(),
         "sealingKeyHex": sealing_point.hex(),
         "messageWithSealingKeyHex": request_message(job, nonce, result, sealing_point).hex(),
+        "xWingSeedHex": xwing_seed.hex(),
+        "xWingSealingKeyBase64": base64.b64encode(xwing_public).decode(),
+        "xWingEseedHex": xwing_eseed.hex(),
+        "messageWithXWingKeyHex": xwing_message.hex(),
+        "xWingEncHex": xwing_enc.hex(),
+        "xWingCiphertextHex": xwing_ciphertext.hex(),
     }
 
 
@@ -134,6 +154,19 @@ def main(argv):
             print("bad signature", file=sys.stderr)
             return 1
         print("ok")
+    elif command == "xwing-vectors":
+        failures = xwing.check_vectors(json.load(open(argv[2]))["vectors"])
+        for failure in failures:
+            print(failure, file=sys.stderr)
+        if failures:
+            return 1
+        print("ok")
+    elif command == "xwing-public":
+        print(base64.b64encode(xwing.public_key(bytes.fromhex(argv[2]))).decode())
+    elif command == "xwing-open":
+        info, aad = bytes.fromhex(argv[3]), bytes.fromhex(argv[4])
+        plaintext = xwing.open_sealed(bytes.fromhex(argv[2]), info, aad, base64.b64decode(argv[5]), base64.b64decode(argv[6]))
+        sys.stdout.write(plaintext.decode())
     elif command == "verify":
         public = ed25519.Ed25519PublicKey.from_public_bytes(base64.b64decode(argv[2]))
         try:

@@ -2,6 +2,7 @@ import Crypto
 import FHEPrograms
 import Foundation
 import Jobs
+import Metrics
 
 /// Result retrieval, the key service's part of `POST /v1/jobs/{jobId}/fhe-result` (after the
 /// job service has found the job, seen that it is confidential and finished, and read the
@@ -12,6 +13,16 @@ extension ConfidentialJobsService {
     public static let maximumRetrievalsPerJob = 1000
 
     public func retrieve(_ job: Job, request: ResultRetrievalRequest, now: Date) async throws -> ResultRetrievalAnswer {
+        let (answer, timings) = try await retrieveTimed(job, request: request, now: now)
+        timings.record(suite: answer.payload)
+        return answer
+    }
+
+    /// `retrieve`, and how long each of its steps took (`fhe-jobs fhe bench` prints them).
+    public func retrieveTimed(_ job: Job, request: ResultRetrievalRequest, now: Date) async throws
+        -> (answer: ResultRetrievalAnswer, timings: RetrievalTimings) {
+        var timings = RetrievalTimings()
+        var clock = RetrievalTimings.Stopwatch()
         guard let record = job.fhe, let resultHash = job.resultHash, let resultBlob = job.result?["result_blob"]?.stringValue else {
             throw JobInputError("the job has no confidential result")
         }
@@ -23,6 +34,7 @@ extension ConfidentialJobsService {
             throw JobServiceError.refused(Refusal("INVALID_SIGNATURE", status: 403,
                 "clientSignature is not a valid ECDSA P-256 signature of the retrieval message for this job, nonce and result by the job's client_public_key"))
         }
+        timings.signatureCheck = clock.lap()
         guard let signingKey = configuration.signingKey else {
             throw JobServiceError.refused(Refusal("KEY_SERVICE_UNAVAILABLE", status: 503, "this process cannot sign answers (no service signing key)"))
         }
@@ -36,10 +48,12 @@ extension ConfidentialJobsService {
             throw JobServiceError.refused(Refusal("RETRIEVAL_LIMIT_REACHED", status: 429,
                 "this job's result was retrieved \(Self.maximumRetrievalsPerJob) times, the most a job allows"))
         }
+        timings.nonce = clock.lap()
 
         let payload: ResultRetrievalAnswer.Payload
         let sealedDigest: String
         let file = try await blobs.read(tenant: job.tenant, id: resultBlob, limit: configuration.maxInputBytes)
+        timings.resultRead = clock.lap()
         if record.serverKeyID != nil {
             // Client-key mode: the service has no secret key; the owner opens the ciphertext.
             payload = .ciphertext(file)
@@ -55,16 +69,20 @@ extension ConfidentialJobsService {
             var plaintext = try ResultPlaintext.encode(outputs: record.quote.outputs, values: try await keys.decrypt(file, keySet: keySet))
             // Zeroized once sealed (the engine's and the seal's own copies are theirs to drop).
             defer { plaintext.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+            timings.decryption = clock.lap()
             let sealed = try Self.seal(plaintext, to: request.sealingKey, clientPublicKey: owner,
                                        info: RetrievalMessages.info(jobID: job.id), aad: message)
+            timings.seal = clock.lap()
             payload = .sealed(suite: sealed.suite, enc: sealed.enc, ciphertext: sealed.ciphertext)
             sealedDigest = SHA256.hash(data: sealed.enc + sealed.ciphertext).hexString
         }
         let suite: HPKESuiteIDs? = if case .sealed(let suite, _, _) = payload { suite } else { nil }
         let response = RetrievalMessages.response(jobID: job.id, nonce: request.nonce, resultHash: resultHash, suite: suite,
                                                   sealedDigest: sealedDigest, confirmation: job.confirmation?.reference)
-        return ResultRetrievalAnswer(jobID: job.id, resultHash: resultHash, payload: payload, confirmation: job.confirmation,
-                                     serviceSignature: try signingKey.signature(for: response))
+        let serviceSignature = try signingKey.signature(for: response)
+        timings.answerSignature = clock.lap()
+        return (ResultRetrievalAnswer(jobID: job.id, resultHash: resultHash, payload: payload, confirmation: job.confirmation,
+                                      serviceSignature: serviceSignature), timings)
     }
 
     /// HPKE base mode (RFC 9180) to the sealing key, or else to the job's client key.
@@ -85,4 +103,57 @@ extension ConfidentialJobsService {
             return (.xWing, sender.encapsulatedKey, try sender.seal(plaintext, authenticating: aad))
         }
     }
+}
+
+/// The key service's steps of one successful retrieval, each timed: the request's signature,
+/// the nonce's consumption (a store round trip), the result blob's read, its decryption (the
+/// owner's secret key unwrapped and expanded, the outputs decrypted and encoded), the HPKE
+/// seal, and the answer's Ed25519 signature. Client-key mode has no decryption or seal.
+public struct RetrievalTimings: Sendable {
+    public var signatureCheck: Duration = .zero
+    public var nonce: Duration = .zero
+    public var resultRead: Duration = .zero
+    public var decryption: Duration = .zero
+    public var seal: Duration = .zero
+    public var answerSignature: Duration = .zero
+
+    public init() {}
+
+    public var total: Duration { signatureCheck + nonce + resultRead + decryption + seal + answerSignature }
+
+    /// The steps by the names the metric's `phase` label and the bench's table use.
+    public var phases: [(name: String, duration: Duration)] {
+        [("signature_check", signatureCheck), ("nonce", nonce), ("result_read", resultRead),
+         ("decryption", decryption), ("seal", seal), ("answer_signature", answerSignature)]
+    }
+
+    /// Into `fhe_jobs_result_retrieval_seconds{phase, suite}` on the operator's metrics listener.
+    func record(suite payload: ResultRetrievalAnswer.Payload) {
+        let suite = switch payload {
+        case .sealed(let ids, _, _): ids == .xWing ? "xwing" : "p256"
+        case .ciphertext: "client_key"
+        }
+        for (name, duration) in phases where !(payload.isCiphertext && (name == "decryption" || name == "seal")) {
+            Metrics.Timer(label: "fhe_jobs_result_retrieval_seconds", dimensions: [("phase", name), ("suite", suite)])
+                .recordNanoseconds(duration.nanoseconds)
+        }
+    }
+
+    /// Laps of a monotonic clock.
+    struct Stopwatch {
+        private var last = ContinuousClock.now
+        mutating func lap() -> Duration {
+            let now = ContinuousClock.now
+            defer { last = now }
+            return now - last
+        }
+    }
+}
+
+private extension ResultRetrievalAnswer.Payload {
+    var isCiphertext: Bool { if case .ciphertext = self { true } else { false } }
+}
+
+private extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

@@ -18,7 +18,9 @@ struct ConfidentialBench {
     let confirmer: ConfirmationService
     let parameters: ParameterSet
     let principal = Principal(subject: "bench-owner", tenant: "bench", role: .developer)
-    let clientKey = P256.Signing.PrivateKey().publicKey.pemRepresentation
+    /// The jobs' owner: its public key is each job's `client_public_key`, and it signs retrievals.
+    let owner = P256.Signing.PrivateKey()
+    var clientKey: String { owner.publicKey.pemRepresentation }
 
     init(fhe: FHEOptions, folder: URL) async throws {
         store = try SQLiteJobStore(path: folder.appendingPathComponent("jobs.sqlite").path)
@@ -42,7 +44,7 @@ struct ConfidentialBench {
         confirmer = ConfirmationService(store: store, confirmer: LocalLedger(store: store, signingKey: .init()), wakeup: confirmations)
     }
 
-    func run(_ cases: [BenchCase], repeats: Int) async throws {
+    func run(_ cases: [BenchCase], repeats: Int, retrievals: Int) async throws {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         print("# fhe-jobs fhe bench: \(BenchMachine.describe()), \(cores) cores; parameters \(parameters.name)")
         let engine = try EngineFigures.measure(parameters)
@@ -75,17 +77,20 @@ struct ConfidentialBench {
             group.addTask { await confirmer.run() }
             defer { group.cancelAll() }
             var random = SystemRandomNumberGenerator()
+            var finished: [(label: String, job: Job)] = []
             for benchCase in cases {
-                for _ in 0..<repeats {
-                    let row = try await runOne(benchCase, keySetID: keySetID, publicKey: publicKey, engine: engine, random: &random)
+                for repeat_ in 0..<repeats {
+                    let (row, job) = try await runOne(benchCase, keySetID: keySetID, publicKey: publicKey, engine: engine, random: &random)
                     print(row)
+                    if repeat_ == 0 { finished.append((benchCase.label, job)) }
                 }
             }
+            try await self.retrievals(of: finished, count: retrievals)
         }
     }
 
     private func runOne(_ benchCase: BenchCase, keySetID: KeySetID, publicKey: PublicKey<UInt64>, engine: EngineFigures,
-                        random: inout some RandomNumberGenerator) async throws -> String {
+                        random: inout some RandomNumberGenerator) async throws -> (row: String, job: Job) {
         let values = benchCase.inputs(&random)
         var clock = ContinuousClock.now
         let file = try EncryptedValues.encrypt(values, keySetID: keySetID, publicKey: publicKey)
@@ -129,10 +134,10 @@ struct ConfidentialBench {
         let serviceShare = submissionSeconds + queueWait + max(0, compute - fheSeconds - keySeconds) + confirmation
         let performed = done.result?["bootstraps"]?.integerValue ?? -1
         let bootstraps = performed == quote.bootstraps ? "\(performed)" : "\(performed) (quoted \(quote.bootstraps))"
-        return String(format: "| %@ | %@ | %d | %.3f s | %.1f kB | %.3f s | %.3f s | %.2f s | %.2f s, %.2f s | %.3f s | %.1f s | %.1f s | %.2f | %.1f s | %.2f | %.3f s | %.0f MB |",
+        return (String(format: "| %@ | %@ | %d | %.3f s | %.1f kB | %.3f s | %.3f s | %.2f s | %.2f s, %.2f s | %.3f s | %.1f s | %.1f s | %.2f | %.1f s | %.2f | %.3f s | %.0f MB |",
                       benchCase.label, bootstraps, depth, encryptSeconds, Double(file.count) / 1e3, submissionSeconds, queueWait, compute,
                       fheSeconds, keySeconds, confirmation, quote.predictedSeconds, target, fheSeconds / target, layerBound,
-                      fheSeconds / layerBound, serviceShare, Double(BenchMachine.residentBytes()) / 1e6)
+                      fheSeconds / layerBound, serviceShare, Double(BenchMachine.residentBytes()) / 1e6), done)
     }
 
     /// The sizes of the bootstrap layers (one layer's bootstraps can all run at once; their

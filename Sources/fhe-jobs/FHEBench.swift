@@ -20,6 +20,7 @@ import TFHE
 /// to confirmed), and sets the compute phase against the engine's own figures measured in the
 /// same run: max(depth x one bootstrap's latency, bootstraps x the batched per-bootstrap cost
 /// on one core / cores). The process's resident memory (all roles) is read after every job.
+/// Then each job's result is retrieved (`RetrievalBench`), and the key service's steps timed.
 struct FHEBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Time confidential jobs end to end on this machine (see BENCHMARKS.md).")
@@ -41,6 +42,9 @@ struct FHEBench: AsyncParsableCommand {
     @Option(help: "Times each job is run one after another (memory is read after each).")
     var repeats: Int = 1
 
+    @Option(help: "Result retrievals per finished job and suite (P-256 and X-Wing), timed step by step (0 for none).")
+    var retrievals: Int = 20
+
     @Option(help: "Scratch folder for the database and blobs (default: a new temporary folder, removed afterwards).")
     var scratch: String?
 
@@ -48,6 +52,9 @@ struct FHEBench: AsyncParsableCommand {
         guard (1...StatisticalAnalysis.maximumLength).contains(length) else { throw ValidationError("--length must be 1 to 4096") }
         guard [8, 16, 32].contains(width) else { throw ValidationError("--width must be 8, 16 or 32") }
         guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be 1 to 1000") }
+        guard (0...ConfidentialJobsService.maximumRetrievalsPerJob / 2).contains(retrievals) else {
+            throw ValidationError("--retrievals must be 0 to \(ConfidentialJobsService.maximumRetrievalsPerJob / 2)")
+        }
         for name in algorithmList where BenchCase.Kind(rawValue: name) == nil {
             throw ValidationError("--algorithms: \(name) is not statistics, transfer or program")
         }
@@ -70,7 +77,7 @@ struct FHEBench: AsyncParsableCommand {
             BenchCase(kind: $0, length: length, valueKind: kind, statistics: statistics)
         }
         let bench = try await ConfidentialBench(fhe: fhe, folder: folder)
-        try await bench.run(cases, repeats: repeats)
+        try await bench.run(cases, repeats: repeats, retrievals: retrievals)
     }
 }
 

@@ -11,7 +11,7 @@ import TFHE
 import Testing
 
 /// The independent client of the protocol (scripts/retrieval_peer.py, Python's `cryptography`
-/// and `pyhpke`, pinned in .build-hpke-venv by scripts/test).
+/// and `pyhpke`, and scripts/xwing.py on kyber-py, pinned in .build-hpke-venv by scripts/test).
 struct RetrievalPeer {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let python = ProcessInfo.processInfo.environment["FHE_JOBS_TEST_HPKE_PYTHON"]
@@ -202,9 +202,11 @@ extension ConfidentialJobsTests {
                     "retrievalNonce": nonce4, "clientSignature": try signed(nonce4), "sealingKey": point.base64EncodedString()])
                 #expect(unnamed.status == .forbidden && unnamed.problemCode == "INVALID_SIGNATURE")
 
-                // Post-quantum hybrid: an X-Wing sealing key (opened here with swift-crypto).
-                let xWing = try XWingMLKEM768X25519.PrivateKey()
-                let xWingKey = xWing.publicKey.rawRepresentation
+                // Post-quantum hybrid: an X-Wing sealing key made and opened by the peer's own
+                // X-Wing (scripts/xwing.py), not swift-crypto's.
+                let xWingSeed = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).hexString
+                let (derived, xWingText) = try RetrievalPeer.run(["xwing-public", xWingSeed])
+                let xWingKey = try #require(Data(base64Encoded: xWingText), "xwing-public: \(derived)")
                 #expect(xWingKey.count == SealingKey.xWingLength)
                 let nonce5 = Self.nonce()
                 let r5 = try await retrieval(client, token: alice, job: id, body: [
@@ -213,13 +215,11 @@ extension ConfidentialJobsTests {
                 try checkAnswer(r5, nonce: nonce5)
                 let sealed5 = try #require(r5.json["sealed"] as? [String: Any])
                 #expect(sealed5["suite"] as? [String: Int] == ["kem": 0x647A, "kdf": 1, "aead": 2])
-                var opener = try HPKE.Recipient(privateKey: xWing, ciphersuite: .XWingMLKEM768X25519_SHA256_AES_GCM_256,
-                                                info: RetrievalMessages.info(jobID: jobID),
-                                                encapsulatedKey: try #require(Data(base64Encoded: sealed5["enc"] as! String)))
-                let plaintext5 = try opener.open(try #require(Data(base64Encoded: sealed5["ciphertext"] as! String)),
-                                                 authenticating: RetrievalMessages.request(jobID: jobID, nonce: nonce5, resultHash: resultHash,
-                                                                                           sealingKey: .xWing(xWingKey)))
-                #expect(try outputs(String(decoding: plaintext5, as: UTF8.self)) == expected as? [String: Int])
+                let message5 = RetrievalMessages.request(jobID: jobID, nonce: nonce5, resultHash: resultHash, sealingKey: .xWing(xWingKey))
+                let (status5, plaintext5) = try RetrievalPeer.run(["xwing-open", xWingSeed, RetrievalMessages.info(jobID: jobID).hexString,
+                                                                   message5.hexString, sealed5["enc"] as! String, sealed5["ciphertext"] as! String])
+                #expect(status5 == 0)
+                #expect(try outputs(plaintext5) == expected as? [String: Int])
 
                 // Every retrieval was audited with its outcome.
                 let audited = try await h.store.listAudit(tenant: "acme", before: nil, limit: 200).filter { $0.action == "job.fhe_result" }

@@ -72,6 +72,25 @@ import Testing
         #expect(try opener.open(try bytes("ciphertextHex"), authenticating: try bytes("messageHex")) == plaintext)
     }
 
+    /// The post-quantum answer: the X-Wing key from its seed and the seal from the spec's eseed
+    /// (made by scripts/xwing.py, an X-Wing of its own), opened by swift-crypto's X-Wing.
+    @Test func theXWingSealOpensToThePaddedOutputs() throws {
+        let key = try XWingMLKEM768X25519.PrivateKey(seedRepresentation: try bytes("xWingSeedHex"), publicKey: nil)
+        let sealingKey = try #require(Data(base64Encoded: try vector("xWingSealingKeyBase64")))
+        #expect(key.publicKey.rawRepresentation == sealingKey)
+        let job = try #require(UUID(uuidString: try vector("jobId")))
+        let message = try bytes("messageWithXWingKeyHex")
+        #expect(RetrievalMessages.request(jobID: job, nonce: try vector("retrievalNonce"), resultHash: try vector("resultHash"),
+                                          sealingKey: try SealingKey(sealingKey)) == message)
+        var opener = try HPKE.Recipient(privateKey: key, ciphersuite: .XWingMLKEM768X25519_SHA256_AES_GCM_256, info: try bytes("infoHex"),
+                                        encapsulatedKey: try bytes("xWingEncHex"))
+        #expect(try opener.open(try bytes("xWingCiphertextHex"), authenticating: message) == (try bytes("plaintextHex")))
+        // Bound to its message: the seal does not open under the P-256 key's message.
+        var other = try HPKE.Recipient(privateKey: key, ciphersuite: .XWingMLKEM768X25519_SHA256_AES_GCM_256, info: try bytes("infoHex"),
+                                       encapsulatedKey: try bytes("xWingEncHex"))
+        #expect(throws: (any Error).self) { try other.open(try bytes("xWingCiphertextHex"), authenticating: try bytes("messageHex")) }
+    }
+
     @Test func theAnswerSignatureIsTheSpecs() throws {
         let service = try Curve25519.Signing.PrivateKey(rawRepresentation: try bytes("serviceSeedHex"))
         #expect(service.publicKey.rawRepresentation == (try bytes("servicePublicKeyHex")))
