@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Jobs
 import OpenAPIRuntime
 import Prometheus
@@ -106,17 +107,24 @@ struct JobsAPI: APIProtocol {
         }
         // Blobs are content-addressed: the id is the SHA-256, a strong validator as it is.
         let etag = "\"\(file.sha256)\""
-        if let match = input.headers.ifNoneMatch, match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+        // As sent, not as the runtime percent-decoded them (RequestScope.headers).
+        let ifNoneMatch = RequestScope.headers[.ifNoneMatch], rangeHeader = RequestScope.headers[.range]
+        if let match = ifNoneMatch, match.utf8.count > Self.maximumIfNoneMatchLength {
+            throw APIProblem.invalid("If-None-Match must be at most \(Self.maximumIfNoneMatchLength) characters")
+        }
+        if let match = ifNoneMatch, match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
             return .notModified(.init(headers: .init(eTag: etag)))
         }
-        if let header = input.headers.range {
-            let range = try ByteRange.parse(header, length: file.bytes)
+        if let header = rangeHeader, let range = try ByteRange.parse(header, length: file.bytes) {
             return .partialContent(.init(
                 headers: .init(eTag: etag, contentRange: "bytes \(range.lowerBound)-\(range.upperBound)/\(file.bytes)"),
                 body: .binary(Self.body(try await file.read(range), length: range.count))))
         }
         return .ok(.init(headers: .init(eTag: etag, acceptRanges: "bytes"), body: .binary(Self.body(try await file.read(nil), length: file.bytes))))
     }
+
+    /// openapi.yml's `maxLength` of the If-None-Match header.
+    static let maximumIfNoneMatchLength = 200
 
     /// A body sent as it is read.
     private static func body(_ chunks: AsyncThrowingStream<Data, any Error>, length: Int) -> HTTPBody {

@@ -10,7 +10,9 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let requestID = request.headers[.xRequestID].flatMap(Self.acceptable) ?? UUID().uuidString.lowercased()
         var response = await RequestScope.$requestID.withValue(requestID) {
-            do { return try await next(request, context) } catch { return responder.response(for: error, request: request) }
+            await RequestScope.$headers.withValue(request.headers) {
+                do { return try await next(request, context) } catch { return responder.response(for: error, request: request) }
+            }
         }
         response.headers[.xRequestID] = requestID
         return response

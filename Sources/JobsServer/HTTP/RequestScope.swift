@@ -1,3 +1,4 @@
+import HTTPTypes
 import Jobs
 import Synchronization
 
@@ -8,6 +9,10 @@ enum RequestScope {
     @TaskLocal static var principal: Principal?
     /// Where a handler notes the object it created (the new job's id) for the audit record.
     @TaskLocal static var auditTarget: AuditTarget?
+    /// The request's headers as they came. The generated handlers' header values are
+    /// percent-decoded (the runtime reads every parameter as a URI component, and drops one
+    /// that does not decode), which RFC 9110 fields such as Range and If-None-Match are not.
+    @TaskLocal static var headers: HTTPFields = [:]
 }
 
 final class AuditTarget: Sendable {
