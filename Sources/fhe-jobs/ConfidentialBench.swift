@@ -26,7 +26,9 @@ struct ConfidentialBench {
         store = try SQLiteJobStore(path: folder.appendingPathComponent("jobs.sqlite").path)
         try await store.migrate()
         let kek = try KeyEncryptionKey(base64: KeyEncryptionKey.generateBase64())
-        api = try fhe.confidentialJobs(store: store, dataDirectory: folder, kek: kek, logger: .init(label: "bench.api"))
+        // One signing identity signs the ledger's entries and the retrieval answers, as in `serve`.
+        let signingKey = Curve25519.Signing.PrivateKey()
+        api = try fhe.confidentialJobs(store: store, dataDirectory: folder, kek: kek, signingKey: signingKey, logger: .init(label: "bench.api"))
         // The worker side has no key-encryption key and a key cache of its own, as a worker process.
         worker = try fhe.confidentialJobs(store: store, dataDirectory: folder, kek: nil, logger: .init(label: "bench.worker"))
         parameters = api.keys.parameters
@@ -41,7 +43,7 @@ struct ConfidentialBench {
         workers.concurrency = 1
         pool = WorkerPool(store: store, executors: service.executors, confidential: worker, configuration: workers,
                           wakeup: wakeup, confirmationWakeup: confirmations)
-        confirmer = ConfirmationService(store: store, confirmer: LocalLedger(store: store, signingKey: .init()), wakeup: confirmations)
+        confirmer = ConfirmationService(store: store, confirmer: LocalLedger(store: store, signingKey: signingKey), wakeup: confirmations)
     }
 
     func run(_ cases: [BenchCase], repeats: Int, retrievals: Int) async throws {
