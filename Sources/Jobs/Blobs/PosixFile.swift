@@ -76,6 +76,13 @@ final class PosixFile: Sendable {
         return data
     }
 
+    /// The file's type and permission bits, from fstat(2) on this descriptor.
+    func mode() throws(BlobStoreError) -> mode_t {
+        var st = stat()
+        guard fstat(descriptor, &st) == 0 else { throw .posix("fstat", path) }
+        return st.st_mode
+    }
+
     func size() throws(BlobStoreError) -> Int {
         var st = stat()
         guard fstat(descriptor, &st) == 0 else { throw .posix("fstat", path) }

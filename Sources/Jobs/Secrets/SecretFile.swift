@@ -31,9 +31,16 @@ public enum SecretFile {
     /// The file's bytes, or nil if there is no file; refuses a file that its group or others
     /// may read or write (symbolic links are followed, as for a mounted secret).
     public static func read(_ path: String) throws(SecretFileError) -> Data? {
+        // Checked by path first (so a FIFO is never opened and waited on), then again on the
+        // descriptor that is read, so the file cannot be swapped between the check and the read.
         guard try checkOwnerOnly(path, missingIsFine: true) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else { throw .io(path, "cannot read it") }
-        return data
+        let opened: PosixFile?
+        do { opened = try PosixFile.openForReading(path) } catch { throw .io(path, "cannot read it: \(error)") }
+        guard let file = opened else { return nil }
+        let mode: mode_t, size: Int
+        do { (mode, size) = (try file.mode(), try file.size()) } catch { throw .io(path, "cannot read it: \(error)") }
+        try requireOwnerOnly(mode, path)
+        do { return try file.read(at: 0, count: size) } catch { throw .io(path, "cannot read it: \(error)") }
     }
 
     /// Checks that `path` is a regular file only its owner may read or write; false if there
@@ -45,10 +52,15 @@ public enum SecretFile {
             if errno == ENOENT, missingIsFine { return false }
             throw .io(path, "cannot read it: \(String(cString: strerror(errno)))")
         }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw .io(path, "it is not a regular file") }
-        let mode = Int(status.st_mode & 0o777)
-        guard mode & 0o077 == 0 else { throw .exposed(path, mode: mode) }
+        try requireOwnerOnly(status.st_mode, path)
         return true
+    }
+
+    /// A regular file that neither its group nor others may read or write.
+    private static func requireOwnerOnly(_ mode: mode_t, _ path: String) throws(SecretFileError) {
+        guard (mode & S_IFMT) == S_IFREG else { throw .io(path, "it is not a regular file") }
+        let permissions = Int(mode & 0o777)
+        guard permissions & 0o077 == 0 else { throw .exposed(path, mode: permissions) }
     }
 }
 
