@@ -16,9 +16,11 @@ extension ClientKey {
             payload.storeBytes(of: UInt32(glweKey.count).littleEndian, toByteOffset: 4, as: UInt32.self)
             var offset = counts
             for key in [lweKey, glweKey] {
-                for i in 0..<key.count {
-                    payload[offset] = UInt8(truncatingIfNeeded: key.pointer[i])
-                    offset += 1
+                key.withCoefficients { bits in
+                    for bit in bits {
+                        payload[offset] = UInt8(truncatingIfNeeded: bit)
+                        offset += 1
+                    }
                 }
             }
         }
