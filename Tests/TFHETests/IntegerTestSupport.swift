@@ -109,3 +109,31 @@ func checkScalarPredicate<C: FixedWidthInteger & UnsignedInteger & Sendable>(
     try checkPairs(name, pairs, { try fhe(try FheUint($0, keys), $1).clear(keys) }, clear,
                    keys: keys, sourceLocation: sourceLocation)
 }
+
+/// Operand pairs drawn from a seeded generator (the seed is in every failure message, so a
+/// failing draw reproduces by rerunning its test). Uniform pairs alone would, at the wide
+/// widths, nearly always differ in the top block and give quotients of 0 or 1, so the draws
+/// cycle through three shapes:
+/// - uniform a and b;
+/// - b equal to a above a random bit position and random below it (comparisons decided in a
+///   low block, subtractions with long borrow chains);
+/// - b of a random bit length (multipliers of every size, divisors with long quotients).
+enum RandomOperands {
+    static func pairs<C: FixedWidthInteger & UnsignedInteger>(_: C.Type, count: Int, seed: UInt64) -> [(C, C)] {
+        var rng = TestGenerator(seed)
+        return (0..<count).map { i in
+            let a = C.random(in: 0...C.max, using: &rng), r = C.random(in: 0...C.max, using: &rng)
+            let position = Int.random(in: 0..<C.bitWidth, using: &rng)
+            switch i % 3 {
+            case 0: return (a, r)
+            case 1: return (a, a ^ (r & ((C(1) << position) - 1)))
+            default: return (a, r >> position)
+            }
+        }
+    }
+
+    /// The same draws with every second operand made nonzero (divisors).
+    static func nonzeroSecond<C: FixedWidthInteger & UnsignedInteger>(_: C.Type, count: Int, seed: UInt64) -> [(C, C)] {
+        pairs(C.self, count: count, seed: seed).map { ($0, $1 == 0 ? 1 : $1) }
+    }
+}
