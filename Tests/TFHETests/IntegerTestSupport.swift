@@ -25,6 +25,10 @@ final class IntegerTestKeys: Sendable {
 
     static let insecure22Name = "insecure_test_64_2_2"
     static let insecure = try! IntegerTestKeys(parameterSet: insecure22Name, seed: 1)
+    /// The secure 2_2 set, for the integer tests that check its tight noise budget (made on
+    /// first use: its key generation takes seconds).
+    static let secure22Name = "tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128"
+    static let secure22 = try! IntegerTestKeys(parameterSet: secure22Name, seed: 2)
 }
 
 /// Test inputs: the edge values of the issue (0, 1, max, max - 1, powers of two) and random
