@@ -60,17 +60,3 @@ struct IntegerParallelTests {
         for i in 0..<4 { #expect(sums[i] == (UInt64(i) * 0x1111 + UInt64((i + 1) % 4) * 0x1111) & 0xFFFF) }
     }
 }
-
-@Suite("FheUint8 on TFHE-rs's 2_2 TUniform parameters")
-struct IntegerSecureParameterTests {
-    @Test func addAndCompare() throws {
-        let keys = try IntegerTestKeys(parameterSet: "tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128", seed: 7)
-        try FheContext.with(keys.server) {
-            for (a, b) in [(UInt8(200), UInt8(100)), (17, 230)] {
-                let x = try FheUint8(a, keys), y = try FheUint8(b, keys)
-                #expect(try (x + y).clear(keys) == a &+ b)
-                #expect(try x.gt(y).clear(keys) == (a > b))
-            }
-        }
-    }
-}

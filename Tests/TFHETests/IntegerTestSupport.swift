@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import TFHE
 
-/// Keys of the insecure 2_2 test set, made once for all integer tests.
+/// Keys of a 2_2 parameter set, made once for all integer tests that use the set.
 final class IntegerTestKeys: Sendable {
     let client: ClientKey<UInt64>
     let serverKey: ServerKey<UInt64>
@@ -21,8 +21,14 @@ final class IntegerTestKeys: Sendable {
         try IntegerServerKey(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize)
     }
 
+    var parameterSetName: String { client.parameters.name }
+
     static let insecure22Name = "insecure_test_64_2_2"
     static let insecure = try! IntegerTestKeys(parameterSet: insecure22Name, seed: 1)
+    /// The secure 2_2 set, for the integer tests that check its tight noise budget (made on
+    /// first use: its key generation takes seconds).
+    static let secure22Name = "tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128"
+    static let secure22 = try! IntegerTestKeys(parameterSet: secure22Name, seed: 2)
 }
 
 /// Test inputs: the edge values of the issue (0, 1, max, max - 1, powers of two) and random
@@ -56,16 +62,18 @@ extension FheBool {
     func clear(_ keys: IntegerTestKeys = .insecure) throws -> Bool { try decrypt(with: keys.client) }
 }
 
-/// Runs `homomorphic` on every pair inside the test key's context (it encrypts, computes and
-/// decrypts) and checks the result against Swift's own operation.
+/// Runs `homomorphic` on every pair inside the key's context (it encrypts, computes and
+/// decrypts) and checks the result against Swift's own operation. A failure names the
+/// operation, the operands and the parameter set; random operands' names carry their seed.
 private func checkPairs<C: FixedWidthInteger & UnsignedInteger & Sendable, V: Equatable>(
     _ name: String, _ pairs: [(C, C)], _ homomorphic: (C, C) throws -> V, _ clear: (C, C) -> V,
-    sourceLocation: SourceLocation
+    keys: IntegerTestKeys, sourceLocation: SourceLocation
 ) throws {
-    try FheContext.with(IntegerTestKeys.insecure.server) {
+    try FheContext.with(keys.server) {
         for (a, b) in pairs {
             let result = try homomorphic(a, b)
-            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b))", sourceLocation: sourceLocation)
+            #expect(result == clear(a, b), "\(name) \(C.self)(\(a), \(b)) on \(keys.parameterSetName)",
+                    sourceLocation: sourceLocation)
         }
     }
 }
@@ -73,31 +81,63 @@ private func checkPairs<C: FixedWidthInteger & UnsignedInteger & Sendable, V: Eq
 /// Both operands encrypted, an integer result.
 func checkBinary<C: FixedWidthInteger & UnsignedInteger & Sendable>(
     _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, FheUint<C>) throws -> FheUint<C>, _ clear: (C, C) -> C,
-    sourceLocation: SourceLocation = #_sourceLocation
+    keys: IntegerTestKeys = .insecure, sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-    try checkPairs(name, pairs, { try fhe(try FheUint($0), try FheUint($1)).clear() }, clear, sourceLocation: sourceLocation)
+    try checkPairs(name, pairs, { try fhe(try FheUint($0, keys), try FheUint($1, keys)).clear(keys) }, clear,
+                   keys: keys, sourceLocation: sourceLocation)
 }
 
 /// Both operands encrypted, a boolean result.
 func checkPredicate<C: FixedWidthInteger & UnsignedInteger & Sendable>(
     _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, FheUint<C>) throws -> FheBool, _ clear: (C, C) -> Bool,
-    sourceLocation: SourceLocation = #_sourceLocation
+    keys: IntegerTestKeys = .insecure, sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-    try checkPairs(name, pairs, { try fhe(try FheUint($0), try FheUint($1)).clear() }, clear, sourceLocation: sourceLocation)
+    try checkPairs(name, pairs, { try fhe(try FheUint($0, keys), try FheUint($1, keys)).clear(keys) }, clear,
+                   keys: keys, sourceLocation: sourceLocation)
 }
 
 /// The second operand in the clear, an integer result.
 func checkScalar<C: FixedWidthInteger & UnsignedInteger & Sendable>(
     _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, C) throws -> FheUint<C>, _ clear: (C, C) -> C,
-    sourceLocation: SourceLocation = #_sourceLocation
+    keys: IntegerTestKeys = .insecure, sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-    try checkPairs(name, pairs, { try fhe(try FheUint($0), $1).clear() }, clear, sourceLocation: sourceLocation)
+    try checkPairs(name, pairs, { try fhe(try FheUint($0, keys), $1).clear(keys) }, clear,
+                   keys: keys, sourceLocation: sourceLocation)
 }
 
 /// The second operand in the clear, a boolean result.
 func checkScalarPredicate<C: FixedWidthInteger & UnsignedInteger & Sendable>(
     _ name: String, _ pairs: [(C, C)], _ fhe: (FheUint<C>, C) throws -> FheBool, _ clear: (C, C) -> Bool,
-    sourceLocation: SourceLocation = #_sourceLocation
+    keys: IntegerTestKeys = .insecure, sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
-    try checkPairs(name, pairs, { try fhe(try FheUint($0), $1).clear() }, clear, sourceLocation: sourceLocation)
+    try checkPairs(name, pairs, { try fhe(try FheUint($0, keys), $1).clear(keys) }, clear,
+                   keys: keys, sourceLocation: sourceLocation)
+}
+
+/// Operand pairs drawn from a seeded generator (the seed is in every failure message, so a
+/// failing draw reproduces by rerunning its test). Uniform pairs alone would, at the wide
+/// widths, nearly always differ in the top block and give quotients of 0 or 1, so the draws
+/// cycle through three shapes:
+/// - uniform a and b;
+/// - b equal to a above a random bit position and random below it (comparisons decided in a
+///   low block, subtractions with long borrow chains);
+/// - b of a random bit length (multipliers of every size, divisors with long quotients).
+enum RandomOperands {
+    static func pairs<C: FixedWidthInteger & UnsignedInteger>(_: C.Type, count: Int, seed: UInt64) -> [(C, C)] {
+        var rng = TestGenerator(seed)
+        return (0..<count).map { i in
+            let a = C.random(in: 0...C.max, using: &rng), r = C.random(in: 0...C.max, using: &rng)
+            let position = Int.random(in: 0..<C.bitWidth, using: &rng)
+            switch i % 3 {
+            case 0: return (a, r)
+            case 1: return (a, a ^ (r & ((C(1) << position) - 1)))
+            default: return (a, r >> position)
+            }
+        }
+    }
+
+    /// The same draws with every second operand made nonzero (divisors).
+    static func nonzeroSecond<C: FixedWidthInteger & UnsignedInteger>(_: C.Type, count: Int, seed: UInt64) -> [(C, C)] {
+        pairs(C.self, count: count, seed: seed).map { ($0, $1 == 0 ? 1 : $1) }
+    }
 }

@@ -65,7 +65,7 @@ struct SecureParameterTests {
                 }
             }
             var read = switched[n]
-            for i in 0..<n where client.lweKey.pointer[i] == 1 { read -= switched[i] }
+            for i in 0..<n where client.lweKey[i] == 1 { read -= switched[i] }
             // Steps from the window's centre: φ̃ + 1/2 against m's position m·2N/2p.
             var error = Double(((read % twoN) + twoN) % twoN) + 0.5 - Double(m) * Double(twoN) / Double(2 * p)
             error -= Double(twoN) * (error / Double(twoN)).rounded()
@@ -156,13 +156,15 @@ struct SecureParameterTests {
         var moments = SampleMoments()
         for _ in 0..<count {
             var big = LWECiphertext<T>(dimension: params.bigLWEDimension, parameterFingerprint: params.fingerprint)
-            big.data.withUnsafeMutableBufferPointer {
-                LWE.encrypt(0, key: client.glweKey.pointer, dimension: params.bigLWEDimension, distribution: params.glweNoise,
-                            into: $0.baseAddress!, randomness: &randomness)
+            big.data.withUnsafeMutableBufferPointer { out in
+                client.glweKey.withCoefficients {
+                    LWE.encrypt(0, key: $0.baseAddress!, dimension: params.bigLWEDimension, distribution: params.glweNoise,
+                                into: out.baseAddress!, randomness: &randomness)
+                }
             }
             let small = try server.keySwitch(big)
-            let phase = small.data.withUnsafeBufferPointer {
-                LWE.phase($0.baseAddress!, key: client.lweKey.pointer, dimension: params.lweDimension)
+            let phase = small.data.withUnsafeBufferPointer { data in
+                client.lweKey.withCoefficients { LWE.phase(data.baseAddress!, key: $0.baseAddress!, dimension: params.lweDimension) }
             }
             moments.add(phase.torusValue)
         }
@@ -233,11 +235,15 @@ struct ModulusSwitchTests {
         var ciphertext = [T](repeating: 0, count: n + 1)
         var moments = SampleMoments()
         for _ in 0..<16_000 {
-            ciphertext.withUnsafeMutableBufferPointer {
-                LWE.encrypt(0, key: client.lweKey.pointer, dimension: n, distribution: .gaussian(standardDeviation: 1e-9),
-                            into: $0.baseAddress!, randomness: &randomness)
+            client.lweKey.withCoefficients { key in
+                ciphertext.withUnsafeMutableBufferPointer {
+                    LWE.encrypt(0, key: key.baseAddress!, dimension: n, distribution: .gaussian(standardDeviation: 1e-9),
+                                into: $0.baseAddress!, randomness: &randomness)
+                }
             }
-            let phase = ciphertext.withUnsafeBufferPointer { LWE.phase($0.baseAddress!, key: client.lweKey.pointer, dimension: n) }
+            let phase = ciphertext.withUnsafeBufferPointer { data in
+                client.lweKey.withCoefficients { LWE.phase(data.baseAddress!, key: $0.baseAddress!, dimension: n) }
+            }
             ciphertext.withUnsafeBufferPointer { input in
                 switched.withUnsafeMutableBufferPointer {
                     BlindRotation.switchModulus(input.baseAddress!, dimension: n, logTwoN: logTwoN, mode: params.modulusSwitch,
@@ -245,7 +251,7 @@ struct ModulusSwitchTests {
                 }
             }
             var switchedPhase = switched[n]
-            for i in 0..<n where client.lweKey.pointer[i] == 1 { switchedPhase -= switched[i] }
+            for i in 0..<n where client.lweKey[i] == 1 { switchedPhase -= switched[i] }
             switchedPhase = ((switchedPhase % twoN) + twoN) % twoN
             // In steps of the switch: the centre of the window that φ̃ selects, minus the
             // exact phase, brought to (-N, N].

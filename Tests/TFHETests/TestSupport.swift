@@ -29,6 +29,13 @@ struct TestGenerator: RandomNumberGenerator {
     mutating func next() -> UInt64 { inner.next() }
 }
 
+extension BinarySecretKey {
+    /// Whether two keys hold the same coefficients, compared in place (no copy of either).
+    func hasSameCoefficients(as other: BinarySecretKey) -> Bool {
+        withCoefficients { a in other.withCoefficients { b in a.elementsEqual(b) } }
+    }
+}
+
 /// The negacyclic product a·b by the engine's FFT path: both forward, Fourier-domain
 /// multiply-accumulate, inverse with rounding back to the torus.
 func fftProduct(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {

@@ -30,7 +30,7 @@ public struct FourierBootstrappingKey: Sendable {
         let products = BinaryProductEngine(fft: fft)
         self.init(inputDimension: lweKey.count, glweDimension: k, fft: fft, decomposition: decomposition) {
             (row: UnsafeMutablePointer<T>, i: Int, c: Int, v: Int) in
-            Self.encryptRow(row, bit: lweKey.pointer[i], column: c, level: v, glweKey: glweKey, glweDimension: k,
+            Self.encryptRow(row, bit: lweKey[i], column: c, level: v, glweKey: glweKey, glweDimension: k,
                             products: products, decomposition: decomposition, noise: noise, randomness: &randomness)
         }
     }
@@ -52,8 +52,10 @@ public struct FourierBootstrappingKey: Sendable {
             // Adding g = m·q/B^v to mask c would move the phase by -g·S_c; subtracting g·S_c
             // from the body moves it the same, and leaves every mask exactly the stream's
             // output, which is what lets a seeded key regenerate them (TFHE-rs does the same).
-            let s = glweKey.pointer + c * n
-            for j in 0..<n { body[j] = body[j] &- gadget &* s[j] }
+            glweKey.withCoefficients { key in
+                let s = key.baseAddress! + c * n
+                for j in 0..<n { body[j] = body[j] &- gadget &* s[j] }
+            }
         }
     }
 

@@ -11,10 +11,12 @@ enum GLWE {
         for j in 0..<n {
             body[j] = (message?[j] ?? 0) &+ randomness.noise.noise(distribution, T.self)
         }
-        for p in 0..<k {
-            let mask = output + p * n
-            for j in 0..<n { mask[j] = randomness.mask.uniformTorus() }
-            products.multiplyAdd(UnsafePointer(mask), binaryKey: key.pointer + p * n, into: body)
+        key.withCoefficients { s in
+            for p in 0..<k {
+                let mask = output + p * n
+                for j in 0..<n { mask[j] = randomness.mask.uniformTorus() }
+                products.multiplyAdd(UnsafePointer(mask), binaryKey: s.baseAddress! + p * n, into: body)
+            }
         }
     }
 
@@ -26,8 +28,8 @@ enum GLWE {
         for j in 0..<n { output[j] = ciphertext[k * n + j] }
         for p in 0..<k {
             for j in 0..<n { negatedMask[j] = 0 &- ciphertext[p * n + j] }
-            negatedMask.withUnsafeBufferPointer {
-                products.multiplyAdd($0.baseAddress!, binaryKey: key.pointer + p * n, into: output)
+            negatedMask.withUnsafeBufferPointer { mask in
+                key.withCoefficients { products.multiplyAdd(mask.baseAddress!, binaryKey: $0.baseAddress! + p * n, into: output) }
             }
         }
     }

@@ -38,7 +38,7 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
          noise: NoiseDistribution, randomness: inout EncryptionRandomness) {
         let full = AlignedBuffer<T>(count: output.count + 1)
         self.init(inputDimension: input.count, outputDimension: output.count, decomposition: decomposition) { row, j, level in
-            Self.encryptRow(row, inputCoefficient: input.pointer[j], level: level, outputKey: output,
+            Self.encryptRow(row, inputCoefficient: input[j], level: level, outputKey: output,
                             decomposition: decomposition, noise: noise, scratch: full.pointer, randomness: &randomness)
         }
         full.zeroize()
@@ -50,8 +50,10 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
                            outputKey: BinarySecretKey<T>, decomposition: GadgetDecomposition, noise: NoiseDistribution,
                            scratch full: UnsafeMutablePointer<T>, randomness: inout EncryptionRandomness) {
         let message = inputCoefficient &* decomposition.factor(level: level, as: T.self)
-        LWE.encrypt(message, key: outputKey.pointer, dimension: outputKey.count, distribution: noise,
-                    into: full, randomness: &randomness)
+        outputKey.withCoefficients {
+            LWE.encrypt(message, key: $0.baseAddress!, dimension: outputKey.count, distribution: noise,
+                        into: full, randomness: &randomness)
+        }
         for t in 0...outputKey.count { row[t] = roundedToKeyWord(full[t]) }
     }
 

@@ -42,9 +42,11 @@ public final class ClientKey<T: TorusScalar>: @unchecked Sendable {
     public func encrypt(torus value: T, randomness: inout EncryptionRandomness) -> LWECiphertext<T> {
         let key = ciphertextKey
         var data = [T](repeating: 0, count: key.count + 1)
-        data.withUnsafeMutableBufferPointer {
-            LWE.encrypt(value, key: key.pointer, dimension: key.count, distribution: ciphertextNoise,
-                        into: $0.baseAddress!, randomness: &randomness)
+        data.withUnsafeMutableBufferPointer { out in
+            key.withCoefficients {
+                LWE.encrypt(value, key: $0.baseAddress!, dimension: key.count, distribution: ciphertextNoise,
+                            into: out.baseAddress!, randomness: &randomness)
+            }
         }
         return LWECiphertext(data: data, parameterFingerprint: parameters.fingerprint)
     }
@@ -53,7 +55,9 @@ public final class ClientKey<T: TorusScalar>: @unchecked Sendable {
     public func phase(_ ciphertext: LWECiphertext<T>) throws -> T {
         try check(ciphertext)
         let key = ciphertextKey
-        return ciphertext.data.withUnsafeBufferPointer { LWE.phase($0.baseAddress!, key: key.pointer, dimension: key.count) }
+        return ciphertext.data.withUnsafeBufferPointer { data in
+            key.withCoefficients { LWE.phase(data.baseAddress!, key: $0.baseAddress!, dimension: key.count) }
+        }
     }
 
     func check(_ ciphertext: LWECiphertext<T>) throws {

@@ -65,14 +65,17 @@ extension PublicKey {
         var masks = [T](repeating: 0, count: k * n)
         let product = AlignedBuffer<T>(count: n)
         var bodies = [T](repeating: 0, count: messages.count)
-        polynomials.withUnsafeBufferPointer { pk in
-            masks.withUnsafeMutableBufferPointer { c in
-                for j in 0..<k {
-                    for t in 0..<n { c[j * n + t] = randomness.noise.noise(parameters.glweNoise, T.self) }
-                    products.multiplyAdd(pk.baseAddress! + j * n, binaryKey: r.pointer, into: c.baseAddress! + j * n)
+        r.withCoefficients { secret in
+            let r = secret.baseAddress!
+            polynomials.withUnsafeBufferPointer { pk in
+                masks.withUnsafeMutableBufferPointer { c in
+                    for j in 0..<k {
+                        for t in 0..<n { c[j * n + t] = randomness.noise.noise(parameters.glweNoise, T.self) }
+                        products.multiplyAdd(pk.baseAddress! + j * n, binaryKey: r, into: c.baseAddress! + j * n)
+                    }
                 }
+                products.multiplyAdd(pk.baseAddress! + k * n, binaryKey: r, into: product.pointer)
             }
-            products.multiplyAdd(pk.baseAddress! + k * n, binaryKey: r.pointer, into: product.pointer)
         }
         for i in 0..<messages.count {
             bodies[i] = product.pointer[i] &+ randomness.noise.noise(parameters.glweNoise, T.self)

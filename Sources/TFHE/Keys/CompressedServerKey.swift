@@ -34,7 +34,7 @@ public struct CompressedServerKey<T: TorusScalar>: Sendable {
                 for c in 0...k {
                     for v in 1...levels {
                         FourierBootstrappingKey.encryptRow(
-                            row.pointer, bit: clientKey.lweKey.pointer[i], column: c, level: v, glweKey: clientKey.glweKey,
+                            row.pointer, bit: clientKey.lweKey[i], column: c, level: v, glweKey: clientKey.glweKey,
                             glweDimension: k, products: products, decomposition: p.bootstrapDecomposition,
                             noise: p.glweNoise, randomness: &randomness)
                         (out.baseAddress! + index * n).update(from: row.pointer + k * n, count: n)
@@ -52,7 +52,7 @@ public struct CompressedServerKey<T: TorusScalar>: Sendable {
         for j in 0..<p.bigLWEDimension {
             for level in 1...ksLevels {
                 KeySwitchingKey<T>.encryptRow(
-                    entry.pointer, inputCoefficient: clientKey.glweKey.pointer[j], level: level, outputKey: clientKey.lweKey,
+                    entry.pointer, inputCoefficient: clientKey.glweKey[j], level: level, outputKey: clientKey.lweKey,
                     decomposition: p.keySwitchDecomposition, noise: p.lweNoise, scratch: full.pointer, randomness: &randomness)
                 keySwitchBodies[j * ksLevels + level - 1] = entry.pointer[p.lweDimension]
             }

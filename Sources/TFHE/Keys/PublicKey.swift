@@ -72,20 +72,23 @@ public final class PublicKey<T: TorusScalar>: @unchecked Sendable {
         let r = BinarySecretKey<T>(count: n, generator: &randomness.noise)
         var data = [T](repeating: 0, count: k * n + 1)
         let c = AlignedBuffer<T>(count: n)
-        polynomials.withUnsafeBufferPointer { pk in
-            data.withUnsafeMutableBufferPointer { out in
-                for j in 0..<k {
-                    // C_j = A_j·R + E'_j, then its constant coefficient's extraction.
-                    for t in 0..<n { c.pointer[t] = randomness.noise.noise(parameters.glweNoise, T.self) }
-                    products.multiplyAdd(pk.baseAddress! + j * n, binaryKey: r.pointer, into: c.pointer)
-                    out[j * n] = c.pointer[0]
-                    for t in 1..<n { out[j * n + t] = 0 &- c.pointer[n - t] }
+        r.withCoefficients { secret in
+            let r = secret.baseAddress!
+            polynomials.withUnsafeBufferPointer { pk in
+                data.withUnsafeMutableBufferPointer { out in
+                    for j in 0..<k {
+                        // C_j = A_j·R + E'_j, then its constant coefficient's extraction.
+                        for t in 0..<n { c.pointer[t] = randomness.noise.noise(parameters.glweNoise, T.self) }
+                        products.multiplyAdd(pk.baseAddress! + j * n, binaryKey: r, into: c.pointer)
+                        out[j * n] = c.pointer[0]
+                        for t in 1..<n { out[j * n + t] = 0 &- c.pointer[n - t] }
+                    }
+                    // (B·R)[0] = B[0]·R[0] - Σ_{t≥1} B[N-t]·R[t].
+                    let b = pk.baseAddress! + k * n
+                    var body = b[0] &* r[0]
+                    for t in 1..<n { body = body &- b[n - t] &* r[t] }
+                    out[k * n] = body &+ randomness.noise.noise(parameters.glweNoise, T.self) &+ value
                 }
-                // (B·R)[0] = B[0]·R[0] - Σ_{t≥1} B[N-t]·R[t].
-                let b = pk.baseAddress! + k * n
-                var body = b[0] &* r.pointer[0]
-                for t in 1..<n { body = body &- b[n - t] &* r.pointer[t] }
-                out[k * n] = body &+ randomness.noise.noise(parameters.glweNoise, T.self) &+ value
             }
         }
         c.zeroize()

@@ -1,35 +1,43 @@
-/// A binary secret key of `count` coefficients in {0, 1}, zeroized when released.
+/// A binary secret key of `count` coefficients in {0, 1}.
 /// It is used both as an LWE key (dimension n) and as a GLWE key (k polynomials of N
 /// coefficients, which read flat is the "big" LWE key of dimension kN).
+///
+/// The coefficients live in a `SecretBuffer`, wiped when the key is released, and are only
+/// lent out: to a closure (`withCoefficients`) or one at a time (the subscript). They are never
+/// handed out as an array, whose copies nobody would wipe. Best effort (see `SecretMemory`).
 public final class BinarySecretKey<T: TorusScalar>: @unchecked Sendable {
-    let storage: AlignedBuffer<T>
+    private let storage: SecretBuffer<T>
     public var count: Int { storage.count }
-    var pointer: UnsafePointer<T> { UnsafePointer(storage.pointer) }
 
-    init(count: Int, generator: inout AESCTRGenerator) {
-        storage = AlignedBuffer(count: count)
-        for i in 0..<count { storage.pointer[i] = generator.uniformBit() }
+    init(count: Int, generator: inout AESCTRGenerator, releaseObserver: ((UnsafeRawBufferPointer) -> Void)? = nil) {
+        storage = SecretBuffer(count: count, releaseObserver: releaseObserver) { words in
+            for i in 0..<count { words[i] = generator.uniformBit() }
+        }
     }
 
     /// A key whose coefficients come one by one (deserialization), so no other copy is made.
     init(count: Int, coefficient: (Int) throws -> T) rethrows {
-        storage = AlignedBuffer(count: count)
-        for i in 0..<count { storage.pointer[i] = try coefficient(i) }
+        storage = try SecretBuffer(count: count) { words in
+            for i in 0..<count { words[i] = try coefficient(i) }
+        }
     }
 
-    init(coefficients: [T]) {
-        storage = AlignedBuffer(coefficients)
-    }
+    /// Coefficient i.
+    subscript(i: Int) -> T { storage[i] }
 
-    /// The coefficients, for serialization inside the key boundary and for tests.
-    public var coefficients: [T] { storage.array }
+    /// The coefficients, lent to `body` for its duration (serialization inside the key boundary,
+    /// encryption, key generation, tests). `body` must neither keep the pointer nor copy the
+    /// coefficients into storage that outlives it.
+    public func withCoefficients<R>(_ body: (UnsafeBufferPointer<T>) throws -> R) rethrows -> R {
+        try storage.withUnsafeBufferPointer(body)
+    }
 
     /// Number of ones (the Hamming weight), which the noise formulas use.
     public var hammingWeight: Int {
-        var w = 0
-        for i in 0..<count where storage.pointer[i] != 0 { w += 1 }
-        return w
+        withCoefficients { words in
+            var w = 0
+            for word in words where word != 0 { w += 1 }
+            return w
+        }
     }
-
-    deinit { storage.zeroize() }
 }

@@ -19,10 +19,11 @@ public final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable 
         values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
     }
 
-    /// Overwrites the contents with zeros (also how secret material is wiped before release).
+    /// Overwrites the contents with zeros, by a wipe the optimiser keeps even just before the
+    /// buffer is released (`SecretMemory`): how scratch space that held secret-derived words is
+    /// cleaned. Secret keys themselves live in a `SecretBuffer`.
     public func zeroize() {
-        UnsafeMutableRawPointer(pointer).initializeMemory(
-            as: UInt8.self, repeating: 0, count: count * MemoryLayout<Element>.stride)
+        SecretMemory.wipe(pointer, byteCount: count * MemoryLayout<Element>.stride)
     }
 
     public var array: [Element] { Array(UnsafeBufferPointer(start: pointer, count: count)) }

@@ -67,6 +67,11 @@ final class BinaryProductEngine: @unchecked Sendable {
         limbRe = AlignedBuffer(count: n / 2); limbIm = AlignedBuffer(count: n / 2)
     }
 
+    /// The buffers hold the last key's coefficients and their transform, and products by it.
+    deinit {
+        for buffer in [coefficients, keyRe, keyIm, limbRe, limbIm] { buffer.zeroize() }
+    }
+
     /// output += a · key (mod q, mod X^N + 1) with key coefficients in {0, 1}.
     func multiplyAdd<T: TorusScalar>(_ a: UnsafePointer<T>, binaryKey key: UnsafePointer<T>, into output: UnsafeMutablePointer<T>) {
         for j in 0..<n { coefficients.pointer[j] = Double(UInt64(key[j])) }

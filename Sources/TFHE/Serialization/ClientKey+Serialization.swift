@@ -4,20 +4,26 @@ import Foundation
 /// (0 or 1) per binary coefficient. There is no compressed form: a client key is secret, so
 /// its generation seed must not be what is stored.
 ///
-/// The returned `Data` holds the key's bits: keep it inside the key boundary and overwrite it
-/// when done (the engine wipes its own copies: the key's buffers and the writer's).
+/// The returned `Data` holds the key's bits: keep it inside the key boundary and wipe it when
+/// done. The bits are written straight from the key's buffers into it, through no other buffer.
 extension ClientKey {
     public func serialized() -> Data {
-        var writer = ByteWriter(reservingCapacity: 8 + lweKey.count + glweKey.count)
-        writer.append(UInt32(lweKey.count))
-        writer.append(UInt32(glweKey.count))
-        for key in [lweKey, glweKey] {
-            for i in 0..<key.count { writer.append(UInt8(truncatingIfNeeded: key.pointer[i])) }
+        let counts = 8
+        return ObjectHeader.seal(kind: .clientKey, compressed: false, wordBits: T.bitWidth,
+                                 parameterFingerprint: parameters.fingerprint,
+                                 payloadByteCount: counts + lweKey.count + glweKey.count) { payload in
+            payload.storeBytes(of: UInt32(lweKey.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+            payload.storeBytes(of: UInt32(glweKey.count).littleEndian, toByteOffset: 4, as: UInt32.self)
+            var offset = counts
+            for key in [lweKey, glweKey] {
+                key.withCoefficients { bits in
+                    for bit in bits {
+                        payload[offset] = UInt8(truncatingIfNeeded: bit)
+                        offset += 1
+                    }
+                }
+            }
         }
-        let data = ObjectHeader.seal(kind: .clientKey, compressed: false, wordBits: T.bitWidth,
-                                     parameterFingerprint: parameters.fingerprint, payload: writer.bytes)
-        writer.zeroize()
-        return data
     }
 
     public convenience init(serialized data: Data, parameters: ParameterSet) throws {
@@ -38,12 +44,5 @@ extension ClientKey {
         let bit = try reader.read(UInt8.self, "key coefficient")
         guard bit <= 1 else { throw SerializationError.invalidPayload("key coefficient \(bit) is not 0 or 1") }
         return T(bit)
-    }
-}
-
-extension ByteWriter {
-    /// Overwrites the buffer (it held secret material).
-    mutating func zeroize() {
-        bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) }
     }
 }

@@ -99,6 +99,17 @@ public struct ObjectHeader: Sendable, Equatable {
     /// Writes header and checksum in front of a payload.
     package static func seal(kind: ObjectKind, compressed: Bool, wordBits: Int, parameterFingerprint: UInt64,
                      payload: [UInt8]) -> Data {
+        seal(kind: kind, compressed: compressed, wordBits: wordBits, parameterFingerprint: parameterFingerprint,
+             payloadByteCount: payload.count) { out in
+            payload.withUnsafeBytes { out.copyMemory(from: $0) }
+        }
+    }
+
+    /// Writes header and checksum in front of a payload of `payloadByteCount` bytes that
+    /// `writePayload` writes in place, into the object's own memory: a secret payload (a client
+    /// key) then exists in no buffer but the returned object.
+    static func seal(kind: ObjectKind, compressed: Bool, wordBits: Int, parameterFingerprint: UInt64,
+                     payloadByteCount: Int, writePayload: (UnsafeMutableRawBufferPointer) -> Void) -> Data {
         var head = ByteWriter(reservingCapacity: size)
         head.append(bytes: magic)
         head.append(formatVersion)
@@ -106,12 +117,14 @@ public struct ObjectHeader: Sendable, Equatable {
         head.append(compressed ? flagCompressed : 0)
         head.append(UInt16(wordBits))
         head.append(parameterFingerprint)
-        head.append(UInt64(payload.count))
-        var data = Data(capacity: size + payload.count)
-        data.append(contentsOf: head.bytes)
-        data.append(contentsOf: [UInt8](repeating: 0, count: 32))
-        data.append(contentsOf: payload)
-        data.replaceSubrange(32..<64, with: checksum(of: data))
+        head.append(UInt64(payloadByteCount))
+        var data = Data(count: size + payloadByteCount)
+        data.withUnsafeMutableBytes { raw in
+            raw.copyBytes(from: head.bytes)
+            writePayload(UnsafeMutableRawBufferPointer(rebasing: raw[size...]))
+        }
+        let sum = checksum(of: data)
+        data.withUnsafeMutableBytes { raw in UnsafeMutableRawBufferPointer(rebasing: raw[32..<64]).copyBytes(from: sum) }
         return data
     }
 
