@@ -107,12 +107,14 @@ struct JobsAPI: APIProtocol {
         }
         // Blobs are content-addressed: the id is the SHA-256, a strong validator as it is.
         let etag = "\"\(file.sha256)\""
-        // As sent, not as the runtime percent-decoded them (RequestScope.headers).
-        let ifNoneMatch = RequestScope.headers[.ifNoneMatch], rangeHeader = RequestScope.headers[.range]
-        if let match = ifNoneMatch, match.utf8.count > Self.maximumIfNoneMatchLength {
+        // Limits and the range as sent, not as the runtime percent-decoded them (RequestScope.headers).
+        let rangeHeader = RequestScope.headers[.range]
+        if let match = RequestScope.headers[.ifNoneMatch], match.utf8.count > Self.maximumIfNoneMatchLength {
             throw APIProblem.invalid("If-None-Match must be at most \(Self.maximumIfNoneMatchLength) characters")
         }
-        if let match = ifNoneMatch, match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
+        // The validator is compared as the runtime decodes it: the runtime sends the ETag
+        // percent-encoded (%22…%22), and clients send it back as they got it.
+        if let match = input.headers.ifNoneMatch ?? RequestScope.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0 == "*" }) {
             return .notModified(.init(headers: .init(eTag: etag)))
         }
         if let header = rangeHeader, let range = try ByteRange.parse(header, length: file.bytes) {
