@@ -135,7 +135,7 @@ public struct RetrievalTimings: Sendable {
         }
         for (name, duration) in phases where !(payload.isCiphertext && (name == "decryption" || name == "seal")) {
             Metrics.Timer(label: "fhe_jobs_result_retrieval_seconds", dimensions: [("phase", name), ("suite", suite)])
-                .recordNanoseconds(duration.nanoseconds)
+                .recordSeconds(duration.seconds)
         }
     }
 
@@ -152,8 +152,4 @@ public struct RetrievalTimings: Sendable {
 
 private extension ResultRetrievalAnswer.Payload {
     var isCiphertext: Bool { if case .ciphertext = self { true } else { false } }
-}
-
-private extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }
