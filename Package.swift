@@ -24,10 +24,16 @@ func engineTargetCPU() -> String? {
     return nil
 }
 
+// CPUs with AVX-512DQ, which converts between 64-bit integer and Double lanes in one
+// instruction; elsewhere the engine converts by exact floating-point tricks
+// (SIMDBuiltins.swift), which LLVM's lane-by-lane fallback is several times slower than.
+let avx512TargetCPUs: Set<String> = ["skylake-avx512", "cascadelake", "cooperlake", "icelake-server", "icelake-client",
+                                     "tigerlake", "sapphirerapids", "emeraldrapids", "graniterapids", "znver4", "znver5", "x86-64-v4"]
+
 let engineSettings: [SwiftSetting] = [
     .unsafeFlags(["-cross-module-optimization"] + (engineTargetCPU().map { ["-target-cpu", $0] } ?? []),
                  .when(configuration: .release)),
-]
+] + (engineTargetCPU().map(avx512TargetCPUs.contains) == true ? [.define("NATIVE_INT64_DOUBLE_CONVERSIONS")] : [])
 
 // The FFT permutes SIMD lanes with LLVM's `shufflevector` (Builtin.shufflevector, as the
 // standard library's own SIMD code does); Swift's element-wise initialisers compile to scalar

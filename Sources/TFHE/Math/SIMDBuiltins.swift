@@ -57,6 +57,45 @@ extension SIMD8 where Scalar == Double {
     }
 }
 
+extension SIMD8 where Scalar == Double {
+    /// Exact for |v| < 2^51 (gadget digits). AVX-512DQ converts 64-bit lanes in one
+    /// instruction (vcvtqq2pd); AVX2 has no such instruction, and LLVM's fallback converts lane
+    /// by lane (extract, vcvtsi2sd, insert). Below 2^51, v + (2^52 + 2^51) read as a Double's
+    /// bits is exactly 2^52 + 2^51 + v (its exponent gives an ulp of 1), so an integer add and
+    /// a subtraction convert four lanes at once.
+    @inline(__always) @usableFromInline
+    init(convertingSmall v: SIMD8<Int64>) {
+        #if NATIVE_INT64_DOUBLE_CONVERSIONS
+        self.init(converting: v)
+        #else
+        let magic = SIMD8<Int64>(repeating: 0x4338_0000_0000_0000)
+        self = unsafeBitCast(v &+ magic, to: SIMD8<Double>.self) - SIMD8(repeating: 0x1.8p52)
+        #endif
+    }
+}
+
+extension SIMD8 where Scalar == UInt64 {
+    /// round(v) mod 2^64 for |v| ≤ 2^63. With AVX-512DQ one vcvtpd2qq after the rounding; on
+    /// AVX2 (no 64-bit conversion, see `init(convertingSmall:)`) the rounded value is split
+    /// exactly as hi·2^32 + lo with lo in [0, 2^32), and each half is read from the mantissa
+    /// of (half + 2^52 + 2^51): hi's bits shifted up by 32 leave hi mod 2^32 in the top half
+    /// (the constant's bits shift out), lo's low 32 bits are lo.
+    @inline(__always) @usableFromInline
+    init(wrappingRounded v: SIMD8<Double>) {
+        let r = v.rounded(.toNearestOrEven)
+        #if NATIVE_INT64_DOUBLE_CONVERSIONS
+        self = unsafeBitCast(SIMD8<Int64>(truncating: r), to: SIMD8<UInt64>.self)
+        #else
+        let hi = (r * 0x1p-32).rounded(.down)
+        let lo = r.addingProduct(hi, SIMD8<Double>(repeating: -0x1p32))
+        let magic = SIMD8<Double>(repeating: 0x1.8p52)
+        let hiBits = unsafeBitCast(hi + magic, to: SIMD8<UInt64>.self) &<< 32
+        let loBits = unsafeBitCast(lo + magic, to: SIMD8<UInt64>.self) & SIMD8(repeating: 0xffff_ffff)
+        self = hiBits | loBits
+        #endif
+    }
+}
+
 extension SIMD8 where Scalar == Int64 {
     /// Each lane truncated toward zero. Callers pass |v| ≤ 2^63; +2^63 itself gives
     /// 0x8000_0000_0000_0000 on x86 (`vcvttpd2qq`), right modulo 2^64, and 2^63 - 1 on ARM

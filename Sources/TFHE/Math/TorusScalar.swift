@@ -62,6 +62,8 @@ extension UInt64: TorusScalar {
         let half = SIMD8<UInt64>(repeating: 1 &<< UInt64(baseLog - 1))
         let base = SIMD8<UInt64>(repeating: 1 &<< UInt64(baseLog))
         var carry = SIMD8<UInt64>(repeating: 0)
+        // Digits below 2^51 in magnitude convert by the short path.
+        let smallDigits = baseLog <= 51
         var level = levels - 1
         while level >= 0 {
             let raw = (rest & mask) &+ carry
@@ -70,7 +72,9 @@ extension UInt64: TorusScalar {
             carry = SIMD8<UInt64>(repeating: 0).replacing(with: 1, where: borrow)
             let digit = raw &- SIMD8<UInt64>(repeating: 0).replacing(with: base, where: borrow)
             UnsafeMutableRawPointer(digits + level * stride).storeBytes(
-                of: SIMD8<Double>(converting: unsafeBitCast(digit, to: SIMD8<Int64>.self)), as: SIMD8<Double>.self)
+                of: smallDigits ? SIMD8<Double>(convertingSmall: unsafeBitCast(digit, to: SIMD8<Int64>.self))
+                                : SIMD8<Double>(converting: unsafeBitCast(digit, to: SIMD8<Int64>.self)),
+                as: SIMD8<Double>.self)
             level -= 1
         }
     }
@@ -78,7 +82,8 @@ extension UInt64: TorusScalar {
     public static func topDigits(_ pointer: UnsafePointer<UInt64>, offset: UInt64, shift: Int) -> SIMD8<Double> {
         let x = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<UInt64>.self) &+ SIMD8(repeating: offset)
         let digits = unsafeBitCast(x, to: SIMD8<Int64>.self) &>> SIMD8<Int64>(repeating: Int64(shift))
-        return SIMD8<Double>(converting: digits)
+        // Digits of up to 51 bits (every published set's) convert by the short path.
+        return shift >= 13 ? SIMD8<Double>(convertingSmall: digits) : SIMD8<Double>(converting: digits)
     }
     @inlinable @inline(__always)
     public static func addWrapping(_ x: SIMD8<Double>, to pointer: UnsafeMutablePointer<UInt64>) {
@@ -87,7 +92,7 @@ extension UInt64: TorusScalar {
         // |x| ≥ 2^53, and the result is at most 2^63), so it rounds and converts exactly;
         // +2^63 converts to 0x8000_0000_0000_0000, which is right modulo 2^64.
         let reduced = x.addingProduct(-(x * 0x1p-64).rounded(.toNearestOrEven), SIMD8(repeating: 0x1p64))
-        let value = unsafeBitCast(SIMD8<Int64>(truncating: reduced.rounded(.toNearestOrEven)), to: SIMD8<UInt64>.self)
+        let value = SIMD8<UInt64>(wrappingRounded: reduced)
         let raw = UnsafeMutableRawPointer(pointer)
         raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt64>.self) &+ value, as: SIMD8<UInt64>.self)
     }
