@@ -24,16 +24,18 @@ func engineTargetCPU() -> String? {
     return nil
 }
 
-// CPUs with AVX-512DQ, which converts between 64-bit integer and Double lanes in one
-// instruction; elsewhere the engine converts by exact floating-point tricks
-// (SIMDBuiltins.swift), which LLVM's lane-by-lane fallback is several times slower than.
+// CPUs with AVX-512 (F, DQ, BW, VL). The engine's kernels are written for both vector
+// widths, and ENGINE_AVX512 picks the wide one: 32 registers of eight Doubles hold an FFT
+// butterfly pass on eight lanes (FourierLanes.swift), and AVX-512DQ converts 64-bit integer
+// lanes to and from Doubles in one instruction; elsewhere the passes run on four lanes and
+// the conversions by exact floating-point tricks (SIMDBuiltins.swift).
 let avx512TargetCPUs: Set<String> = ["skylake-avx512", "cascadelake", "cooperlake", "icelake-server", "icelake-client",
                                      "tigerlake", "sapphirerapids", "emeraldrapids", "graniterapids", "znver4", "znver5", "x86-64-v4"]
 
 let engineSettings: [SwiftSetting] = [
     .unsafeFlags(["-cross-module-optimization"] + (engineTargetCPU().map { ["-target-cpu", $0] } ?? []),
                  .when(configuration: .release)),
-] + (engineTargetCPU().map(avx512TargetCPUs.contains) == true ? [.define("NATIVE_INT64_DOUBLE_CONVERSIONS")] : [])
+] + (engineTargetCPU().map(avx512TargetCPUs.contains) == true ? [.define("ENGINE_AVX512")] : [])
 
 // The FFT permutes SIMD lanes with LLVM's `shufflevector` (Builtin.shufflevector, as the
 // standard library's own SIMD code does); Swift's element-wise initialisers compile to scalar

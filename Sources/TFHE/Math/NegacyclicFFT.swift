@@ -14,7 +14,8 @@ import Foundation
 /// out) and the inverse a decimation-in-time one (bit-reversed in, natural out), so no
 /// permutation is ever done: the Fourier domain is only used for pointwise products, which
 /// do not care about the order of the points. Real and imaginary parts live in separate
-/// arrays so that every butterfly runs on SIMD8<Double> lanes.
+/// arrays so that every butterfly runs on SIMD lanes (`PassLanes`: eight with AVX-512, four
+/// with AVX2, see FourierLanes.swift).
 public final class NegacyclicFFT: @unchecked Sendable {
     public let polynomialSize: Int
     /// Number of complex points, N/2.
@@ -91,20 +92,20 @@ public final class NegacyclicFFT: @unchecked Sendable {
         let m = pointCount, h = m / 2, q = m / 4
         let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
         let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
-        @inline(__always) func twisted(_ j: Int) -> (SIMD8<Double>, SIMD8<Double>) {
-            let a = T.topDigits(values + j, offset: offset, shift: shift)
-            let b = T.topDigits(values + m + j, offset: offset, shift: shift)
-            return complexMultiply(a, b, load8(twistRe.pointer + j), load8(twistIm.pointer + j))
+        typealias V = PassLanes
+        @inline(__always) func twisted(_ j: Int) -> (V, V) {
+            let a = V.topDigits(values + j, offset: offset, shift: shift)
+            let b = V.topDigits(values + m + j, offset: offset, shift: shift)
+            return complexMultiply(a, b, V.load(twistRe.pointer + j), V.load(twistIm.pointer + j))
         }
         var t = 0
         while t < q {
             let (x0r, x0i) = twisted(t), (x1r, x1i) = twisted(t &+ q)
             let (x2r, x2i) = twisted(t &+ h), (x3r, x3i) = twisted(t &+ h &+ q)
             let y = Self.forwardButterfly4((x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i),
-                                           load8(w1Re + t), load8(w1Im + t), load8(w2Re + t), load8(w2Im + t))
-            store8(y.0, re + t); store8(y.1, im + t); store8(y.2, re + t + q); store8(y.3, im + t + q)
-            store8(y.4, re + t + h); store8(y.5, im + t + h); store8(y.6, re + t + h + q); store8(y.7, im + t + h + q)
-            t &+= 8
+                                           V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
+            Self.store(y, re: re, im: im, at: (t, t &+ q, t &+ h, t &+ h &+ q))
+            t &+= V.scalarCount
         }
         forwardInPlace(re: re, im: im, firstSpan: m / 8)
     }
@@ -220,6 +221,7 @@ public final class NegacyclicFFT: @unchecked Sendable {
     /// One decimation-in-frequency stage of span h: (x, y) → (x + y, (x - y)·w_h^t).
     @inline(__always)
     private func forwardRadix2(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
+        typealias V = PassLanes
         let m = pointCount
         let wRe = twiddleRe.pointer + h, wIm = twiddleIm.pointer + h
         var base = 0
@@ -227,27 +229,43 @@ public final class NegacyclicFFT: @unchecked Sendable {
             var t = 0
             while t < h {
                 let i0 = base &+ t, i1 = i0 &+ h
-                let xr = load8(re + i0), xi = load8(im + i0), yr = load8(re + i1), yi = load8(im + i1)
+                let xr = V.load(re + i0), xi = V.load(im + i0), yr = V.load(re + i1), yi = V.load(im + i1)
                 let dr = xr - yr, di = xi - yi
-                let wr = load8(wRe + t), wi = load8(wIm + t)
-                store8(xr + yr, re + i0); store8(xi + yi, im + i0)
+                let wr = V.load(wRe + t), wi = V.load(wIm + t)
+                (xr + yr).store(to: re + i0); (xi + yi).store(to: im + i0)
                 let (pr, pi) = complexMultiply(dr, di, wr, wi)
-                store8(pr, re + i1); store8(pi, im + i1)
-                t &+= 8
+                pr.store(to: re + i1); pi.store(to: im + i1)
+                t &+= V.scalarCount
             }
             base &+= 2 &* h
         }
     }
 
-    typealias Quad = (SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>,
-                      SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>)
+    /// Four complex points (re, im, re, im, ...), or eight vectors of any `FourierLanes`.
+    typealias Quad<V: FourierLanes> = (V, V, V, V, V, V, V, V)
+
+    /// Loads the four points at indices i of split arrays.
+    @inline(__always)
+    static func loadQuad(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
+                         at i: (Int, Int, Int, Int)) -> Quad<PassLanes> {
+        typealias V = PassLanes
+        return (V.load(re + i.0), V.load(im + i.0), V.load(re + i.1), V.load(im + i.1),
+                V.load(re + i.2), V.load(im + i.2), V.load(re + i.3), V.load(im + i.3))
+    }
+
+    /// Stores four points at indices i of split arrays.
+    @inline(__always)
+    static func store(_ x: Quad<PassLanes>, re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
+                      at i: (Int, Int, Int, Int)) {
+        x.0.store(to: re + i.0); x.1.store(to: im + i.0); x.2.store(to: re + i.1); x.3.store(to: im + i.1)
+        x.4.store(to: re + i.2); x.5.store(to: im + i.2); x.6.store(to: re + i.3); x.7.store(to: im + i.3)
+    }
 
     /// Spans h and h/2 of decimation in frequency on (x0, x1, x2, x3) = points (t, t+h/2, t+h,
     /// t+3h/2), as (re, im) pairs, with a = w_h^t and b = w_{h/2}^t. The span-h twiddle of the
     /// second quarter is w_h^{t+h/2} = -i·w_h^t.
     @inline(__always)
-    static func forwardButterfly4(_ x: Quad, _ ar: SIMD8<Double>, _ ai: SIMD8<Double>,
-                                  _ br: SIMD8<Double>, _ bi: SIMD8<Double>) -> Quad {
+    static func forwardButterfly4<V: FourierLanes>(_ x: Quad<V>, _ ar: V, _ ai: V, _ br: V, _ bi: V) -> Quad<V> {
         let s0r = x.0 + x.4, s0i = x.1 + x.5, s1r = x.2 + x.6, s1i = x.3 + x.7
         let d0r = x.0 - x.4, d0i = x.1 - x.5, d1r = x.2 - x.6, d1i = x.3 - x.7
         let (e0r, e0i) = complexMultiply(d0r, d0i, ar, ai)
@@ -261,8 +279,7 @@ public final class NegacyclicFFT: @unchecked Sendable {
 
     /// The inverse of `forwardButterfly4` (times 4): spans h/2 then h, conjugate twiddles.
     @inline(__always)
-    static func inverseButterfly4(_ y: Quad, _ ar: SIMD8<Double>, _ ai: SIMD8<Double>,
-                                  _ br: SIMD8<Double>, _ bi: SIMD8<Double>) -> Quad {
+    static func inverseButterfly4<V: FourierLanes>(_ y: Quad<V>, _ ar: V, _ ai: V, _ br: V, _ bi: V) -> Quad<V> {
         let (y1r, y1i) = complexMultiplyConjugate(y.2, y.3, br, bi)
         let (y3r, y3i) = complexMultiplyConjugate(y.6, y.7, br, bi)
         let a0r = y.0 + y1r, a0i = y.1 + y1i, a1r = y.0 - y1r, a1i = y.1 - y1i
@@ -279,6 +296,7 @@ public final class NegacyclicFFT: @unchecked Sendable {
     /// twiddle of the second quarter is w_h^{t+h/2} = -i·w_h^t.
     @inline(__always)
     private func forwardRadix4(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
+        typealias V = PassLanes
         let m = pointCount, q = h / 2
         let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
         let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
@@ -287,12 +305,10 @@ public final class NegacyclicFFT: @unchecked Sendable {
             var t = 0
             while t < q {
                 let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
-                let x = (load8(re + i0), load8(im + i0), load8(re + i1), load8(im + i1),
-                         load8(re + i2), load8(im + i2), load8(re + i3), load8(im + i3))
-                let y = Self.forwardButterfly4(x, load8(w1Re + t), load8(w1Im + t), load8(w2Re + t), load8(w2Im + t))
-                store8(y.0, re + i0); store8(y.1, im + i0); store8(y.2, re + i1); store8(y.3, im + i1)
-                store8(y.4, re + i2); store8(y.5, im + i2); store8(y.6, re + i3); store8(y.7, im + i3)
-                t &+= 8
+                let x = Self.loadQuad(re: re, im: im, at: (i0, i1, i2, i3))
+                let y = Self.forwardButterfly4(x, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
+                Self.store(y, re: re, im: im, at: (i0, i1, i2, i3))
+                t &+= V.scalarCount
             }
             base &+= 2 &* h
         }
@@ -301,6 +317,7 @@ public final class NegacyclicFFT: @unchecked Sendable {
     /// One decimation-in-time stage of span h: (x, y) → (x + y·conj(w), x - y·conj(w)).
     @inline(__always)
     private func inverseRadix2(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
+        typealias V = PassLanes
         let m = pointCount
         let wRe = twiddleRe.pointer + h, wIm = twiddleIm.pointer + h
         var base = 0
@@ -308,12 +325,12 @@ public final class NegacyclicFFT: @unchecked Sendable {
             var t = 0
             while t < h {
                 let i0 = base &+ t, i1 = i0 &+ h
-                let xr = load8(re + i0), xi = load8(im + i0), yr0 = load8(re + i1), yi0 = load8(im + i1)
-                let wr = load8(wRe + t), wi = load8(wIm + t)
+                let xr = V.load(re + i0), xi = V.load(im + i0), yr0 = V.load(re + i1), yi0 = V.load(im + i1)
+                let wr = V.load(wRe + t), wi = V.load(wIm + t)
                 let (yr, yi) = complexMultiplyConjugate(yr0, yi0, wr, wi)
-                store8(xr + yr, re + i0); store8(xi + yi, im + i0)
-                store8(xr - yr, re + i1); store8(xi - yi, im + i1)
-                t &+= 8
+                (xr + yr).store(to: re + i0); (xi + yi).store(to: im + i0)
+                (xr - yr).store(to: re + i1); (xi - yi).store(to: im + i1)
+                t &+= V.scalarCount
             }
             base &+= 2 &* h
         }
@@ -322,6 +339,7 @@ public final class NegacyclicFFT: @unchecked Sendable {
     /// The inverse of `forwardRadix4(span: h)`: spans h/2 then h, conjugate twiddles.
     @inline(__always)
     private func inverseRadix4(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
+        typealias V = PassLanes
         let m = pointCount, q = h / 2
         let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
         let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
@@ -330,12 +348,10 @@ public final class NegacyclicFFT: @unchecked Sendable {
             var t = 0
             while t < q {
                 let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
-                let y = (load8(re + i0), load8(im + i0), load8(re + i1), load8(im + i1),
-                         load8(re + i2), load8(im + i2), load8(re + i3), load8(im + i3))
-                let x = Self.inverseButterfly4(y, load8(w1Re + t), load8(w1Im + t), load8(w2Re + t), load8(w2Im + t))
-                store8(x.0, re + i0); store8(x.1, im + i0); store8(x.2, re + i1); store8(x.3, im + i1)
-                store8(x.4, re + i2); store8(x.5, im + i2); store8(x.6, re + i3); store8(x.7, im + i3)
-                t &+= 8
+                let y = Self.loadQuad(re: re, im: im, at: (i0, i1, i2, i3))
+                let x = Self.inverseButterfly4(y, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
+                Self.store(x, re: re, im: im, at: (i0, i1, i2, i3))
+                t &+= V.scalarCount
             }
             base &+= 2 &* h
         }
@@ -442,19 +458,19 @@ public final class NegacyclicFFT: @unchecked Sendable {
         let m = pointCount, h = m / 2, q = m / 4
         let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
         let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
-        let scale = SIMD8<Double>(repeating: 1 / Double(m))
-        @inline(__always) func add(_ xr: SIMD8<Double>, _ xi: SIMD8<Double>, at j: Int) {
-            let (r, i) = complexMultiplyConjugate(xr * scale, xi * scale, load8(twistRe.pointer + j), load8(twistIm.pointer + j))
-            T.addWrapping(r, to: output + j)
-            T.addWrapping(i, to: output + m + j)
+        typealias V = PassLanes
+        let scale = V(repeating: 1 / Double(m))
+        @inline(__always) func add(_ xr: V, _ xi: V, at j: Int) {
+            let (r, i) = complexMultiplyConjugate(xr * scale, xi * scale, V.load(twistRe.pointer + j), V.load(twistIm.pointer + j))
+            r.addWrapping(to: output + j)
+            i.addWrapping(to: output + m + j)
         }
         var t = 0
         while t < q {
-            let y = (load8(re + t), load8(im + t), load8(re + t + q), load8(im + t + q),
-                     load8(re + t + h), load8(im + t + h), load8(re + t + h + q), load8(im + t + h + q))
-            let x = Self.inverseButterfly4(y, load8(w1Re + t), load8(w1Im + t), load8(w2Re + t), load8(w2Im + t))
+            let y = Self.loadQuad(re: re, im: im, at: (t, t &+ q, t &+ h, t &+ h &+ q))
+            let x = Self.inverseButterfly4(y, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
             add(x.0, x.1, at: t); add(x.2, x.3, at: t &+ q); add(x.4, x.5, at: t &+ h); add(x.6, x.7, at: t &+ h &+ q)
-            t &+= 8
+            t &+= V.scalarCount
         }
     }
 
@@ -481,18 +497,4 @@ public final class NegacyclicFFT: @unchecked Sendable {
             }
         }
     }
-}
-
-/// (ar + i·ai)(br + i·bi) on eight lanes, with fused multiply-adds.
-@inline(__always) @usableFromInline
-func complexMultiply(_ ar: SIMD8<Double>, _ ai: SIMD8<Double>, _ br: SIMD8<Double>, _ bi: SIMD8<Double>)
-    -> (SIMD8<Double>, SIMD8<Double>) {
-    ((ar * br).addingProduct(-ai, bi), (ar * bi).addingProduct(ai, br))
-}
-
-/// (ar + i·ai)·conj(br + i·bi) on eight lanes, with fused multiply-adds.
-@inline(__always) @usableFromInline
-func complexMultiplyConjugate(_ ar: SIMD8<Double>, _ ai: SIMD8<Double>, _ br: SIMD8<Double>, _ bi: SIMD8<Double>)
-    -> (SIMD8<Double>, SIMD8<Double>) {
-    ((ar * br).addingProduct(ai, bi), (ai * br).addingProduct(-ar, bi))
 }

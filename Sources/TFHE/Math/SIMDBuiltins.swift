@@ -65,7 +65,7 @@ extension SIMD8 where Scalar == Double {
     /// a subtraction convert four lanes at once.
     @inline(__always) @usableFromInline
     init(convertingSmall v: SIMD8<Int64>) {
-        #if NATIVE_INT64_DOUBLE_CONVERSIONS
+        #if ENGINE_AVX512
         self.init(converting: v)
         #else
         let magic = SIMD8<Int64>(repeating: 0x4338_0000_0000_0000)
@@ -83,7 +83,7 @@ extension SIMD8 where Scalar == UInt64 {
     @inline(__always) @usableFromInline
     init(wrappingRounded v: SIMD8<Double>) {
         let r = v.rounded(.toNearestOrEven)
-        #if NATIVE_INT64_DOUBLE_CONVERSIONS
+        #if ENGINE_AVX512
         self = unsafeBitCast(SIMD8<Int64>(truncating: r), to: SIMD8<UInt64>.self)
         #else
         let hi = (r * 0x1p-32).rounded(.down)
@@ -113,5 +113,46 @@ extension SIMD8 where Scalar == Int32 {
     init(truncating v: SIMD8<Double>) {
         self.init()
         _storage._value = Builtin.fptosi_Vec8xFPIEEE64_Vec8xInt32(v._storage._value)
+    }
+}
+
+// The four-lane forms, for the FFT's passes on AVX2 (`FourierLanes`). Four-lane builds have
+// no AVX-512, so the 64-bit conversions always take the floating-point route.
+extension SIMD4 where Scalar == Double {
+    /// Exact for |v| < 2^51 (as `SIMD8.init(convertingSmall:)`).
+    @inline(__always) @usableFromInline
+    init(convertingSmall v: SIMD4<Int64>) {
+        let magic = SIMD4<Int64>(repeating: 0x4338_0000_0000_0000)
+        self = unsafeBitCast(v &+ magic, to: SIMD4<Double>.self) - SIMD4(repeating: 0x1.8p52)
+    }
+
+    /// Always exact (vcvtdq2pd).
+    @inline(__always) @usableFromInline
+    init(converting v: SIMD4<Int32>) {
+        self.init()
+        _storage._value = Builtin.sitofp_Vec4xInt32_Vec4xFPIEEE64(v._storage._value)
+    }
+}
+
+extension SIMD4 where Scalar == UInt64 {
+    /// round(v) mod 2^64 for |v| ≤ 2^63 (as `SIMD8.init(wrappingRounded:)` without AVX-512).
+    @inline(__always) @usableFromInline
+    init(wrappingRounded v: SIMD4<Double>) {
+        let r = v.rounded(.toNearestOrEven)
+        let hi = (r * 0x1p-32).rounded(.down)
+        let lo = r.addingProduct(hi, SIMD4<Double>(repeating: -0x1p32))
+        let magic = SIMD4<Double>(repeating: 0x1.8p52)
+        let hiBits = unsafeBitCast(hi + magic, to: SIMD4<UInt64>.self) &<< 32
+        let loBits = unsafeBitCast(lo + magic, to: SIMD4<UInt64>.self) & SIMD4(repeating: 0xffff_ffff)
+        self = hiBits | loBits
+    }
+}
+
+extension SIMD4 where Scalar == Int32 {
+    /// Each lane truncated toward zero (vcvttpd2dq); as `SIMD8<Int32>.init(truncating:)`.
+    @inline(__always) @usableFromInline
+    init(truncating v: SIMD4<Double>) {
+        self.init()
+        _storage._value = Builtin.fptosi_Vec4xFPIEEE64_Vec4xInt32(v._storage._value)
     }
 }

@@ -27,6 +27,9 @@ where Magnitude == Self {
                                into digits: UnsafeMutablePointer<Double>, stride: Int)
     /// Eight one-level gadget digits: the signed values of (x + offset) >> shift, as Doubles.
     static func topDigits(_ pointer: UnsafePointer<Self>, offset: Self, shift: Int) -> SIMD8<Double>
+    /// `topDigits` and `addWrapping` on four lanes (the FFT's passes on AVX2, `FourierLanes`).
+    static func topDigits4(_ pointer: UnsafePointer<Self>, offset: Self, shift: Int) -> SIMD4<Double>
+    static func addWrapping4(_ x: SIMD4<Double>, to pointer: UnsafeMutablePointer<Self>)
 }
 
 extension UInt64: TorusScalar {
@@ -96,7 +99,20 @@ extension UInt64: TorusScalar {
         let raw = UnsafeMutableRawPointer(pointer)
         raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt64>.self) &+ value, as: SIMD8<UInt64>.self)
     }
-
+    @inlinable @inline(__always)
+    public static func topDigits4(_ pointer: UnsafePointer<UInt64>, offset: UInt64, shift: Int) -> SIMD4<Double> {
+        let x = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<UInt64>.self) &+ SIMD4(repeating: offset)
+        let digits = unsafeBitCast(x, to: SIMD4<Int64>.self) &>> SIMD4<Int64>(repeating: Int64(shift))
+        if shift >= 13 { return SIMD4<Double>(convertingSmall: digits) }
+        return SIMD4(Double(digits[0]), Double(digits[1]), Double(digits[2]), Double(digits[3]))
+    }
+    @inlinable @inline(__always)
+    public static func addWrapping4(_ x: SIMD4<Double>, to pointer: UnsafeMutablePointer<UInt64>) {
+        let reduced = x.addingProduct(-(x * 0x1p-64).rounded(.toNearestOrEven), SIMD4(repeating: 0x1p64))
+        let value = SIMD4<UInt64>(wrappingRounded: reduced)
+        let raw = UnsafeMutableRawPointer(pointer)
+        raw.storeBytes(of: raw.loadUnaligned(as: SIMD4<UInt64>.self) &+ value, as: SIMD4<UInt64>.self)
+    }
 }
 
 extension UInt32: TorusScalar {
@@ -151,7 +167,19 @@ extension UInt32: TorusScalar {
         let raw = UnsafeMutableRawPointer(pointer)
         raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt32>.self) &+ value, as: SIMD8<UInt32>.self)
     }
-
+    @inlinable @inline(__always)
+    public static func topDigits4(_ pointer: UnsafePointer<UInt32>, offset: UInt32, shift: Int) -> SIMD4<Double> {
+        let x = UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<UInt32>.self) &+ SIMD4(repeating: offset)
+        let digits = unsafeBitCast(x, to: SIMD4<Int32>.self) &>> SIMD4<Int32>(repeating: Int32(shift))
+        return SIMD4<Double>(converting: digits)
+    }
+    @inlinable @inline(__always)
+    public static func addWrapping4(_ x: SIMD4<Double>, to pointer: UnsafeMutablePointer<UInt32>) {
+        let reduced = x.addingProduct(-(x * 0x1p-32).rounded(.toNearestOrEven), SIMD4(repeating: 0x1p32))
+        let value = unsafeBitCast(SIMD4<Int32>(truncating: reduced.rounded(.toNearestOrEven)), to: SIMD4<UInt32>.self)
+        let raw = UnsafeMutableRawPointer(pointer)
+        raw.storeBytes(of: raw.loadUnaligned(as: SIMD4<UInt32>.self) &+ value, as: SIMD4<UInt32>.self)
+    }
 }
 
 extension TorusScalar {
