@@ -44,6 +44,8 @@ struct Bench: ParsableCommand {
         let parameters: String
         let bootstrappingKeyBytes: Int
         let keySwitchingKeyBytes: Int
+        /// The engine's vector kernels (`EngineKernels.description`).
+        let kernels: String
         let results: [Result]
     }
 
@@ -95,6 +97,7 @@ struct Bench: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print("\(report.parameters)  (bootstrapping key \(report.bootstrappingKeyBytes / 1_000_000) MB, key-switching key \(report.keySwitchingKeyBytes / 1_000_000) MB)")
+            print("  kernels: \(report.kernels)")
             for r in report.results {
                 print("  \(r.operation.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%10.4f", r.milliseconds)) ms   (median of \(r.iterations))")
             }
@@ -192,6 +195,7 @@ struct BenchRunner<T: TorusScalar> {
             results.append(.init(operation: op, milliseconds: ms, iterations: iterations))
         }
         return Bench.Report(parameters: parameters.name, bootstrappingKeyBytes: server.bootstrappingKey.byteCount,
-                            keySwitchingKeyBytes: server.keySwitchingKey.byteCount, results: results)
+                            keySwitchingKeyBytes: server.keySwitchingKey.byteCount,
+                            kernels: EngineKernels.description, results: results)
     }
 }
