@@ -68,8 +68,7 @@ extension SIMD8 where Scalar == Double {
         #if ENGINE_AVX512
         self.init(converting: v)
         #else
-        let magic = SIMD8<Int64>(repeating: 0x4338_0000_0000_0000)
-        self = unsafeBitCast(v &+ magic, to: SIMD8<Double>.self) - SIMD8(repeating: 0x1.8p52)
+        self = convertingSmallByMagic(v)
         #endif
     }
 }
@@ -86,12 +85,7 @@ extension SIMD8 where Scalar == UInt64 {
         #if ENGINE_AVX512
         self = unsafeBitCast(SIMD8<Int64>(truncating: r), to: SIMD8<UInt64>.self)
         #else
-        let hi = (r * 0x1p-32).rounded(.down)
-        let lo = r.addingProduct(hi, SIMD8<Double>(repeating: -0x1p32))
-        let magic = SIMD8<Double>(repeating: 0x1.8p52)
-        let hiBits = unsafeBitCast(hi + magic, to: SIMD8<UInt64>.self) &<< 32
-        let loBits = unsafeBitCast(lo + magic, to: SIMD8<UInt64>.self) & SIMD8(repeating: 0xffff_ffff)
-        self = hiBits | loBits
+        self = wrappingBySplitting(r)
         #endif
     }
 }
@@ -122,8 +116,7 @@ extension SIMD4 where Scalar == Double {
     /// Exact for |v| < 2^51 (as `SIMD8.init(convertingSmall:)`).
     @inline(__always) @usableFromInline
     init(convertingSmall v: SIMD4<Int64>) {
-        let magic = SIMD4<Int64>(repeating: 0x4338_0000_0000_0000)
-        self = unsafeBitCast(v &+ magic, to: SIMD4<Double>.self) - SIMD4(repeating: 0x1.8p52)
+        self = convertingSmallByMagic(v)
     }
 
     /// Always exact (vcvtdq2pd).
@@ -138,13 +131,7 @@ extension SIMD4 where Scalar == UInt64 {
     /// round(v) mod 2^64 for |v| ≤ 2^63 (as `SIMD8.init(wrappingRounded:)` without AVX-512).
     @inline(__always) @usableFromInline
     init(wrappingRounded v: SIMD4<Double>) {
-        let r = v.rounded(.toNearestOrEven)
-        let hi = (r * 0x1p-32).rounded(.down)
-        let lo = r.addingProduct(hi, SIMD4<Double>(repeating: -0x1p32))
-        let magic = SIMD4<Double>(repeating: 0x1.8p52)
-        let hiBits = unsafeBitCast(hi + magic, to: SIMD4<UInt64>.self) &<< 32
-        let loBits = unsafeBitCast(lo + magic, to: SIMD4<UInt64>.self) & SIMD4(repeating: 0xffff_ffff)
-        self = hiBits | loBits
+        self = wrappingBySplitting(v.rounded(.toNearestOrEven))
     }
 }
 
@@ -155,4 +142,22 @@ extension SIMD4 where Scalar == Int32 {
         self.init()
         _storage._value = Builtin.fptosi_Vec4xFPIEEE64_Vec4xInt32(v._storage._value)
     }
+}
+
+/// `init(convertingSmall:)` without a 64-bit conversion instruction, on any lane count: below
+/// 2^51, v + (2^52 + 2^51) read as a Double's bits is exactly 2^52 + 2^51 + v.
+@inline(__always) @usableFromInline
+func convertingSmallByMagic<I: SIMD, D: SIMD>(_ v: I) -> D where I.Scalar == Int64, D.Scalar == Double {
+    unsafeBitCast(v &+ I(repeating: 0x4338_0000_0000_0000), to: D.self) - D(repeating: 0x1.8p52)
+}
+
+/// `init(wrappingRounded:)` without a 64-bit conversion instruction, on any lane count: the
+/// rounded r (|r| ≤ 2^63) split exactly as hi·2^32 + lo with lo in [0, 2^32), each half read
+/// from the mantissa of (half + 2^52 + 2^51).
+@inline(__always) @usableFromInline
+func wrappingBySplitting<D: SIMD, U: SIMD>(_ r: D) -> U where D.Scalar == Double, U.Scalar == UInt64 {
+    let hi = (r * 0x1p-32).rounded(.down)
+    let lo = r.addingProduct(hi, D(repeating: -0x1p32))
+    let magic = D(repeating: 0x1.8p52)
+    return (unsafeBitCast(hi + magic, to: U.self) &<< 32) | (unsafeBitCast(lo + magic, to: U.self) & U(repeating: 0xffff_ffff))
 }
