@@ -32,6 +32,24 @@ func engineTargetCPU() -> String? {
 let avx512TargetCPUs: Set<String> = ["skylake-avx512", "cascadelake", "cooperlake", "icelake-server", "icelake-client",
                                      "tigerlake", "sapphirerapids", "emeraldrapids", "graniterapids", "znver4", "znver5", "x86-64-v4"]
 
+// CPUs with AVX2, FMA and BMI2 but not AVX-512.
+let avx2TargetCPUs: Set<String> = ["haswell", "broadwell", "skylake", "alderlake", "raptorlake", "meteorlake", "arrowlake",
+                                   "znver1", "znver2", "znver3", "x86-64-v3"]
+
+// The extensions the compiler may use at the engine's target CPU (the ones its choice above
+// rests on). CPUFeatureGuard checks them before main, so a build copied to a CPU without
+// them stops with one line instead of SIGILL. A CPU named in FHE_TARGET_CPU outside these
+// lists is not checked.
+func engineRequiredFeatures(_ cpu: String?) -> [String] {
+    guard let cpu else { return [] }
+    if avx512TargetCPUs.contains(cpu) { return ["avx2", "fma", "bmi2", "avx512f", "avx512dq", "avx512bw", "avx512vl"] }
+    if avx2TargetCPUs.contains(cpu) { return ["avx2", "fma", "bmi2"] }
+    return []
+}
+
+let cpuGuardSettings: [CSetting] = (engineTargetCPU().map { [.define("FHE_ENGINE_TARGET_CPU", to: $0)] } ?? [])
+    + engineRequiredFeatures(engineTargetCPU()).map { .define("FHE_NEEDS_" + $0.uppercased()) }
+
 let engineSettings: [SwiftSetting] = [
     .unsafeFlags(["-cross-module-optimization"] + (engineTargetCPU().map { ["-target-cpu", $0] } ?? []),
                  .when(configuration: .release)),
@@ -78,9 +96,12 @@ let package = Package(
         // MARK: Engine
         .target(
             name: "TFHE",
-            dependencies: [.product(name: "_CryptoExtras", package: "swift-crypto")],
+            dependencies: ["CPUFeatureGuard", .product(name: "_CryptoExtras", package: "swift-crypto")],
             swiftSettings: laneShuffleSettings
         ),
+        // Stops a program before main when the CPU lacks an extension the engine was compiled
+        // for (C, built for the baseline x86-64, so the check itself cannot fault).
+        .target(name: "CPUFeatureGuard", cSettings: cpuGuardSettings),
         .executableTarget(
             name: "fhe",
             dependencies: ["TFHE", "FHEPrograms", "FHEClient", "Jobs", "Chain",
@@ -204,6 +225,8 @@ let package = Package(
 
 // Code that calls the engine gets its generic functions specialised into its own module, so
 // every target is compiled with the engine's settings.
-for target in package.targets where target.type != .plugin && target.type != .system && target.type != .binary {
+// (CPUFeatureGuard is C, compiled for the baseline CPU on purpose.)
+for target in package.targets where target.type != .plugin && target.type != .system && target.type != .binary
+    && target.name != "CPUFeatureGuard" {
     target.swiftSettings = (target.swiftSettings ?? []) + engineSettings
 }

@@ -60,15 +60,3 @@ func complexMultiply<V: FourierLanes>(_ ar: V, _ ai: V, _ br: V, _ bi: V) -> (V,
 func complexMultiplyConjugate<V: FourierLanes>(_ ar: V, _ ai: V, _ br: V, _ bi: V) -> (V, V) {
     ((ar * br).addingProduct(ai, bi), (ai * br).addingProduct(-ar, bi))
 }
-
-/// The vector kernels this build of the engine runs, for `fhe bench` and logs.
-public enum EngineKernels {
-    public static var description: String {
-        #if ENGINE_AVX512
-        let conversions = "64-bit lane conversions by AVX-512DQ instructions"
-        #else
-        let conversions = "64-bit lane conversions by exact floating-point splitting"
-        #endif
-        return "FFT passes on \(PassLanes.scalarCount) Double lanes, \(conversions) (chosen when the engine was compiled)"
-    }
-}
