@@ -39,7 +39,7 @@ actor BootstrapCalibration {
 
     private static func measure(_ parameters: ParameterSet) throws -> Double {
         let client = try ClientKey<UInt64>(parameters: parameters, seed: .random())
-        let pool = BootstrapPool(serverKey: ServerKey(clientKey: client, seed: .random()), workerCount: 1, batchSize: 8)
+        let pool = BootstrapPool(serverKey: ServerKey(clientKey: client, seed: .random()), workerCount: 1)
         let table = pool.serverKey.lookupTable { $0 }
         let inputs = try (0..<16).map { _ in try client.encrypt(0) }
         let tables = Array(repeating: table, count: inputs.count)

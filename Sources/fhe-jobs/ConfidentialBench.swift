@@ -159,7 +159,8 @@ struct ConfidentialBench {
 struct EngineFigures {
     /// One bootstrap (key switch and PBS) alone on one core.
     var latency: Double
-    /// Per bootstrap, in batches of 8 on one core (the form integer operations use).
+    /// Per bootstrap, in batches on one core, of the size integer operations use
+    /// (`ServerKey.preferredBatchSize`).
     var batchedPerCore: Double
     /// Per bootstrap, in batches spread over every core.
     var allCores: Double
@@ -184,8 +185,8 @@ struct EngineFigures {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         return EngineFigures(
             latency: try perBootstrap(single, count: 1, rounds: 10),
-            batchedPerCore: try perBootstrap(BootstrapPool(serverKey: serverKey, workerCount: 1, batchSize: 8), count: 16, rounds: 3),
-            allCores: try perBootstrap(BootstrapPool(serverKey: serverKey, workerCount: cores, batchSize: 8), count: 16 * cores, rounds: 3))
+            batchedPerCore: try perBootstrap(BootstrapPool(serverKey: serverKey, workerCount: 1), count: 16, rounds: 3),
+            allCores: try perBootstrap(BootstrapPool(serverKey: serverKey, workerCount: cores), count: 16 * cores, rounds: 3))
     }
 }
 

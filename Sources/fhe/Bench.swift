@@ -25,11 +25,11 @@ struct Bench: ParsableCommand {
     @Option(help: "Workers of the integer operations (default: all cores).")
     var workers: Int?
 
-    @Option(help: "Bootstraps per pass over the key within a worker, for integer operations (1: one at a time).")
-    var integerBatch: Int = 8
+    @Option(help: "Bootstraps per pass over the key within a worker, for integer operations (1: one at a time; default: as many as fit the core's cache, ServerKey.preferredBatchSize).")
+    var integerBatch: Int?
 
-    @Option(help: "Batch size for the 'ks+pbs batch' and 'gate batch' figures (bootstraps sharing one pass over the key).")
-    var batch: Int = 8
+    @Option(help: "Batch size for the 'ks+pbs batch' and 'gate batch' figures (bootstraps sharing one pass over the key; default: as many as fit the core's cache, ServerKey.preferredBatchSize).")
+    var batch: Int?
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
@@ -46,12 +46,16 @@ struct Bench: ParsableCommand {
         let keySwitchingKeyBytes: Int
         /// The engine's vector kernels (`EngineKernels.description`).
         let kernels: String
+        /// The caches the batch size was chosen from (`CacheSizes.current`).
+        let caches: String
+        /// The batch of the batched figures.
+        let batch: Int
         let results: [Result]
     }
 
     func validate() throws {
         guard (1...100_000).contains(iterations) else { throw ValidationError("--iterations must be in 1...100000") }
-        guard (1...1024).contains(batch) else { throw ValidationError("--batch must be in 1...1024") }
+        if let batch, !(1...1024).contains(batch) { throw ValidationError("--batch must be in 1...1024") }
         let known = Set(BenchRunner<UInt64>.allOperations + IntegerBenchRunner.operations)
         for op in operations.split(separator: ",") where !known.contains(String(op)) {
             throw ValidationError("unknown operation '\(op)' (known: \((BenchRunner<UInt64>.allOperations + IntegerBenchRunner.operations).joined(separator: ", ")))")
@@ -61,7 +65,7 @@ struct Bench: ParsableCommand {
         }
         guard (1...1000).contains(integerIterations) else { throw ValidationError("--integer-iterations must be in 1...1000") }
         if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be in 1...1024") }
-        guard (1...64).contains(integerBatch) else { throw ValidationError("--integer-batch must be in 1...64") }
+        if let integerBatch, !(1...64).contains(integerBatch) { throw ValidationError("--integer-batch must be in 1...64") }
     }
 
     func run() throws {
@@ -98,6 +102,7 @@ struct Bench: ParsableCommand {
         } else {
             print("\(report.parameters)  (bootstrapping key \(report.bootstrappingKeyBytes / 1_000_000) MB, key-switching key \(report.keySwitchingKeyBytes / 1_000_000) MB)")
             print("  kernels: \(report.kernels)")
+            print("  caches: \(report.caches); batch of \(report.batch)")
             for r in report.results {
                 print("  \(r.operation.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%10.4f", r.milliseconds)) ms   (median of \(r.iterations))")
             }
@@ -111,7 +116,8 @@ struct BenchRunner<T: TorusScalar> {
     }
     let parameters: ParameterSet
     let iterations: Int
-    let batch: Int
+    /// nil: the size that fits the core's cache (`ServerKey.preferredBatchSize`).
+    let batch: Int?
 
     func median(_ body: () throws -> Void) rethrows -> Double {
         try body()  // warm-up
@@ -130,6 +136,7 @@ struct BenchRunner<T: TorusScalar> {
         let keygenStart = DispatchTime.now().uptimeNanoseconds
         let server = ServerKey(clientKey: client)
         let keygenMs = Double(DispatchTime.now().uptimeNanoseconds - keygenStart) / 1e6
+        let batch = self.batch ?? server.preferredBatchSize()
         let scratch = server.makeScratch()
         var results: [Bench.Result] = []
         let input = try client.encrypt(1 % client.plaintextModulus)
@@ -196,6 +203,7 @@ struct BenchRunner<T: TorusScalar> {
         }
         return Bench.Report(parameters: parameters.name, bootstrappingKeyBytes: server.bootstrappingKey.byteCount,
                             keySwitchingKeyBytes: server.keySwitchingKey.byteCount,
-                            kernels: EngineKernels.description, results: results)
+                            kernels: EngineKernels.description, caches: CacheSizes.current.description, batch: batch,
+                            results: results)
     }
 }

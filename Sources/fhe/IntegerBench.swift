@@ -32,11 +32,13 @@ struct IntegerBenchRunner {
     let parameters: ParameterSet
     let iterations: Int
     let workers: Int?
-    let batchSize: Int
+    /// nil: the size that fits the core's cache (`ServerKey.preferredBatchSize`).
+    let batchSize: Int?
 
     func run(_ operations: [String], widths: [Int], log: (String) -> Void) throws -> Report {
         let client = try ClientKey<UInt64>(parameters: parameters)
         let server = ServerKey(clientKey: client)
+        let batchSize = self.batchSize ?? server.preferredBatchSize()
         let key = try IntegerServerKey(serverKey: server, workerCount: workers, batchSize: batchSize)
         // Single-thread KS+PBS, median of 20.
         let scratch = server.makeScratch()

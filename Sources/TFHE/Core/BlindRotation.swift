@@ -33,6 +33,17 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
         small = AlignedBuffer(count: max(p.lweDimension, p.bigLWEDimension) + 1)
         keySwitchSums = AlignedBuffer(count: p.lweDimension + 1)
     }
+
+    /// The bytes of this scratch that one CMux of the blind rotation touches: the accumulator,
+    /// the rotated difference, the digits (with more than one level), their transforms and one
+    /// output column. A batch's working set is this per ciphertext beside the key's GGSWs
+    /// (`ServerKey.preferredBatchSize`).
+    public static func cmuxWorkingSetBytes(parameters p: ParameterSet) -> Int {
+        let n = p.polynomialSize, columns = p.glweDimension + 1, levels = p.bootstrapDecomposition.levelCount
+        let torusWords = (columns + 1) * n
+        let doubles = (levels > 1 ? levels * n : 0) + columns * levels * n + n
+        return torusWords * MemoryLayout<T>.stride + doubles * MemoryLayout<Double>.stride
+    }
 }
 
 enum BlindRotation {

@@ -17,7 +17,15 @@ public struct FourierBootstrappingKey: Sendable {
     var pointCount: Int { polynomialSize / 2 }
     var rowsPerGGSW: Int { (glweDimension + 1) * decomposition.levelCount }
     /// Doubles per GGSW: rows × output columns × (re + im).
-    var ggswStride: Int { rowsPerGGSW * (glweDimension + 1) * polynomialSize }
+    var ggswStride: Int {
+        Self.ggswStride(glweDimension: glweDimension, levels: decomposition.levelCount, polynomialSize: polynomialSize)
+    }
+
+    /// Doubles per GGSW of a key of this shape: (k+1)·l rows of k+1 polynomials of N/2 complex
+    /// points.
+    static func ggswStride(glweDimension k: Int, levels: Int, polynomialSize n: Int) -> Int {
+        (k + 1) * levels * (k + 1) * n
+    }
 
     /// Memory taken by the key, in bytes.
     public var byteCount: Int { storage.count * MemoryLayout<Double>.stride }
@@ -70,7 +78,7 @@ public struct FourierBootstrappingKey: Sendable {
         polynomialSize = fft.polynomialSize
         self.decomposition = decomposition
         let n = fft.polynomialSize, m = n / 2, columns = k + 1
-        let ggswStride = (k + 1) * decomposition.levelCount * columns * n
+        let ggswStride = Self.ggswStride(glweDimension: k, levels: decomposition.levelCount, polynomialSize: n)
         storage = AlignedBuffer(count: inputDimension * ggswStride)
         let row = AlignedBuffer<T>(count: columns * n)
         let real = AlignedBuffer<Double>(count: n)

@@ -10,7 +10,7 @@ public final class IntegerServerKey<T: TorusScalar>: Sendable {
 
     public init(shortint: ShortintServerKey<T>) { self.shortint = shortint }
 
-    public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
+    public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int? = nil) throws {
         try self.init(shortint: ShortintServerKey(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize))
     }
 

@@ -4,6 +4,38 @@
 /// once and applies it to every ciphertext while it is in cache. Results are those of
 /// `programmableBootstrap` one by one (the same arithmetic in another order).
 extension ServerKey {
+    /// The bootstraps per pass over the key whose blind rotation stays in this core's share of
+    /// the last-level cache (`CacheSizes.lastLevelPerCore`): the GGSW in use and the next one,
+    /// which is prefetched while it runs, beside each ciphertext's CMux working set
+    /// (`BootstrapScratch.cmuxWorkingSetBytes`). Past that, every CMux would fetch the
+    /// ciphertexts' buffers from memory as well as the key.
+    ///
+    /// Not L2: on the AMD EPYC of BENCHMARKS.md ("Batch size from the cache"), a batch of 5
+    /// (what fits its 512 KB L2 on concrete's set) was 5% slower per bootstrap than one of 8,
+    /// whose buffers spill to L3. The key comes from memory at 1/b of its size per bootstrap,
+    /// and that saving outweighs the L3 traffic.
+    ///
+    /// At least 2, since a pair of CMuxes loads each key point once for both
+    /// (`BlindRotation.cmux(keyIndex:rotations:)`), and at most `maximumBatchSize`.
+    public func preferredBatchSize(cache: CacheSizes = .current) -> Int {
+        Self.preferredBatchSize(parameters: parameters, cache: cache)
+    }
+
+    /// The same, for any key of the set `p`.
+    public static func preferredBatchSize(parameters p: ParameterSet, cache: CacheSizes = .current) -> Int {
+        let ggswBytes = FourierBootstrappingKey.ggswStride(glweDimension: p.glweDimension, levels: p.bootstrapDecomposition.levelCount,
+                                                           polynomialSize: p.polynomialSize) * MemoryLayout<Double>.stride
+        let perCiphertext = BootstrapScratch<T>.cmuxWorkingSetBytes(parameters: p)
+        let fitting = (cache.lastLevelPerCore - 2 * ggswBytes) / perCiphertext
+        return min(Self.maximumBatchSize, max(2, fitting))
+    }
+
+    /// A batch reads a GGSW once for all its ciphertexts, so the key's memory traffic per
+    /// bootstrap is 1/b of the key: past 8 the saving is below the machine's noise, and a batch
+    /// of 12 was up to 15% slower than 8 in one run of two (BENCHMARKS.md, "Batch size from the
+    /// cache").
+    public static var maximumBatchSize: Int { 8 }
+
     /// Scratch space for batches of up to `capacity` ciphertexts (one worker's, reusable).
     public func makeBatchScratch(capacity: Int) -> [BootstrapScratch<T>] {
         (0..<capacity).map { _ in makeScratch() }

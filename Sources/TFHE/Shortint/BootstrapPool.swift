@@ -13,9 +13,8 @@ import Synchronization
 /// once on the same key never share a buffer.
 ///
 /// With `batchSize` above 1 a worker bootstraps its chunk in batches that share one pass over
-/// the bootstrapping key (`ServerKey.programmableBootstrap(batch:)`). On this machine a batch
-/// of up to 8 per worker is faster than one bootstrap at a time (`fhe bench --integer-batch`,
-/// BENCHMARKS.md), so the integer keys default to 8.
+/// the bootstrapping key (`ServerKey.programmableBootstrap(batch:)`). Without a size given, a
+/// batch is as large as fits the core's cache (`ServerKey.preferredBatchSize`, from 2 to 8).
 public final class BootstrapPool<T: TorusScalar>: Sendable {
     public let serverKey: ServerKey<T>
     public let workerCount: Int
@@ -23,10 +22,10 @@ public final class BootstrapPool<T: TorusScalar>: Sendable {
     private let idleScratch = Mutex<[[BootstrapScratch<T>]]>([])
     private let counter = Atomic<Int>(0)
 
-    public init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) {
+    public init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int? = nil) {
         self.serverKey = serverKey
         self.workerCount = max(1, workerCount ?? ProcessInfo.processInfo.activeProcessorCount)
-        self.batchSize = max(1, batchSize)
+        self.batchSize = max(1, batchSize ?? serverKey.preferredBatchSize())
     }
 
     /// Bootstraps performed through this pool since it was made (all operations, all threads).

@@ -38,7 +38,7 @@ public final class ShortintServerKey<T: TorusScalar>: Sendable {
     // A convenience initializer, so that the check throws before any stored property (the
     // atomic counter among them) exists: Swift 6.3's optimizer crashes ("Found ownership
     // error") specialising a throwing designated initializer of this class across modules.
-    public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int = 8) throws {
+    public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int? = nil) throws {
         try Self.checkPacking(serverKey.parameters)
         self.init(evaluation: .cryptographic(serverKey, BootstrapPool(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize)),
                   parameters: serverKey.parameters, observer: nil)
