@@ -354,6 +354,20 @@ static void cmux(const struct floor_state *f, const double *ggsw)
     }
 }
 
+/*
+ * The transforms and the multiply-accumulate of one CMux alone, without the decomposition,
+ * fold and unfold loops around them: the estimate as issue 15 words it ("FFTW plus a plain C
+ * multiply-accumulate"), kept beside the full floor to show what those loops add.
+ */
+static void transforms_and_mac(const struct floor_state *f, const double *ggsw)
+{
+    for (long row = 0; row < f->rows; row++)
+        fftw_execute_dft(f->forward, f->fft_in, f->fft_out);
+    multiply_accumulate(f->rows, f->k1, f->M, f->spec_re, f->spec_im, ggsw, f->acc_re, f->acc_im);
+    for (long c = 0; c < f->k1; c++)
+        fftw_execute_dft(f->inverse, f->fft_in, f->fft_out);
+}
+
 /* ---------- a check that the pipeline computes negacyclic products ---------- */
 
 /*
@@ -458,7 +472,7 @@ static int compare_doubles(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-enum step { FFT_FORWARD, FFT_INVERSE, FOLD, UNFOLD, DECOMPOSE, MAC, CMUX_CACHED, CMUX_STREAMED };
+enum step { FFT_FORWARD, FFT_INVERSE, FOLD, UNFOLD, DECOMPOSE, MAC, CMUX_CACHED, CMUX_STREAMED, FFT_MAC_STREAMED };
 
 /* Runs `count` repetitions of one step. */
 static void run_step(struct floor_state *f, enum step s, long count)
@@ -481,6 +495,7 @@ static void run_step(struct floor_state *f, enum step s, long count)
             break;
         case CMUX_CACHED: cmux(f, f->key); break;
         case CMUX_STREAMED: cmux(f, f->key + (size_t)(i % f->n) * f->ggsw_doubles); break;
+        case FFT_MAC_STREAMED: transforms_and_mac(f, f->key + (size_t)(i % f->n) * f->ggsw_doubles); break;
         }
     }
 }
@@ -670,6 +685,7 @@ int main(int argc, char **argv)
     double cmux_cached = median_seconds(&f, CMUX_CACHED, f.n, I, samples);
     double cmux_streamed = median_seconds(&f, CMUX_STREAMED, f.n, I, samples);
     double rotation = cmux_streamed * (double)f.n;
+    double fft_mac = median_seconds(&f, FFT_MAC_STREAMED, f.n, I, samples);
 
     if (o.json) {
         printf("{\"tool\":\"fft_floor\",\"fftw\":");
@@ -684,9 +700,10 @@ int main(int argc, char **argv)
                o.n, o.k, o.N, o.l, o.base_log, I, key_bytes, f.ggsw_doubles * d, planning_seconds);
         printf(",\"fft_forward_us\":%.4f,\"fft_inverse_us\":%.4f,\"fold_twist_us\":%.4f,\"untwist_unfold_us\":%.4f,"
                "\"decomposition_us\":%.4f,\"multiply_accumulate_cached_us\":%.4f,"
-               "\"cmux_cached_us\":%.4f,\"cmux_streamed_us\":%.4f,\"blind_rotation_ms\":%.4f}\n",
+               "\"cmux_cached_us\":%.4f,\"cmux_streamed_us\":%.4f,\"blind_rotation_ms\":%.4f,"
+               "\"ffts_and_mac_streamed_us\":%.4f,\"blind_rotation_ffts_and_mac_ms\":%.4f}\n",
                fwd * 1e6, inv * 1e6, fold * 1e6, unfold * 1e6, decomp * 1e6, mac * 1e6,
-               cmux_cached * 1e6, cmux_streamed * 1e6, rotation * 1e3);
+               cmux_cached * 1e6, cmux_streamed * 1e6, rotation * 1e3, fft_mac * 1e6, fft_mac * (double)f.n * 1e3);
     } else {
         printf("fft_floor: FFTW %s, %s plans, one thread, median of %ld\n", fftw_version, o.planner_name, I);
         printf("CPU: %s (avx2 %s, fma %s, avx512f %s)\n", cpu.model, flag_text(&cpu, cpu.avx2),
@@ -702,6 +719,8 @@ int main(int argc, char **argv)
         printf("  %-48s %10.3f us\n", "CMux floor, key in cache (one GGSW)", cmux_cached * 1e6);
         printf("  %-48s %10.3f us\n", "CMux floor, key streamed (all n GGSWs)", cmux_streamed * 1e6);
         printf("  %-48s %10.3f ms\n", "blind rotation floor, n x streamed CMux", rotation * 1e3);
+        printf("  %-48s %10.3f us\n", "FFTs + multiply-accumulate alone, key streamed", fft_mac * 1e6);
+        printf("  %-48s %10.3f ms\n", "n x that (no decomposition, fold, unfold)", fft_mac * (double)f.n * 1e3);
     }
 
 done:
