@@ -70,4 +70,35 @@ struct CPUFeatureGuardTests {
         #expect(allowed.status == 0 && allowed.out == "reached main\n" && allowed.err.isEmpty)
         #endif
     }
+
+    /// The real `fhe` built beside these tests, run by qemu's user-mode emulator as a Nehalem
+    /// (SSE4.2, no AVX): a build for AVX2 or AVX-512 must stop with the guard's line, a portable
+    /// build must run.
+    @Test func theBuiltToolOnAnOlderCPU() throws {
+        #if os(Linux) && arch(x86_64)
+        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fhe")
+        let qemu = try #require(["/usr/bin/qemu-x86_64", "/usr/bin/qemu-x86_64-static"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                "qemu-user is missing (scripts/test installs it)")
+        try #require(FileManager.default.isExecutableFile(atPath: tool.path), "build fhe first (scripts/test does)")
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: qemu)
+        run.arguments = ["-cpu", "Nehalem", tool.path, "--help"]
+        let out = Pipe(), err = Pipe()
+        run.standardOutput = out
+        run.standardError = err
+        try run.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        run.waitUntilExit()
+        if let first = EngineKernels.requiredCPUFeatures.first {
+            #expect(run.terminationStatus == 1, "\(errors)")
+            #expect(output.isEmpty)
+            #expect(errors == "error: this build's TFHE engine was compiled for \(EngineKernels.targetCPU) "
+                    + "(\(EngineKernels.requiredCPUFeatures.joined(separator: " "))) and this CPU has no \(first); "
+                    + "rebuild it on this machine, or with FHE_TARGET_CPU=generic for any x86-64\n")
+        } else {
+            #expect(run.terminationStatus == 0 && output.contains("USAGE"), "\(errors)")
+        }
+        #endif
+    }
 }
