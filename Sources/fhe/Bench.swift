@@ -183,8 +183,10 @@ struct BenchRunner<T: TorusScalar> {
                 results.append(.init(operation: "ks+pbs per op, batch \(batch)", milliseconds: ms, iterations: iterations))
                 continue
             case "gate":
+                // Into a reused output, as a circuit evaluated gate by gate would (no allocation).
                 let a = client.encrypt(true), b = client.encrypt(false)
-                ms = try median { _ = try server.nand(a, b, scratch: scratch) }
+                var gateOutput = LWECiphertext<T>(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
+                ms = try median { try server.evaluate(.nand, a, b, scratch: scratch, into: &gateOutput) }
             case "gate-batch":
                 // Per gate, NAND over `batch` pairs in one pass over the keys.
                 let pairs = (0..<batch).map { _ in (client.encrypt(true), client.encrypt(false)) }

@@ -62,6 +62,40 @@ struct BootstrapTests {
     }
 }
 
+@Suite("Gates into a reused output")
+struct InPlaceGateTests {
+    /// `evaluate(_:_:_:scratch:into:)` gives the same words as the gate functions, in both
+    /// bootstrap orders, and an output of another dimension is a typed error.
+    @Test(arguments: [TestParameters.insecure64, TestParameters.insecure32])
+    func sameCiphertextsAsTheGateFunctions(name: String) throws {
+        let params = try TestParameters.load(name)
+        if params.torusBits == 32 { try check(UInt32.self, params) } else { try check(UInt64.self, params) }
+    }
+
+    func check<T: TorusScalar>(_: T.Type, _ params: ParameterSet) throws {
+        let client = try ClientKey<T>(parameters: params, seed: Seed(high: 9, low: 1))
+        let server = ServerKey(clientKey: client, seed: Seed(high: 9, low: 2))
+        let scratch = server.makeScratch()
+        var output = LWECiphertext<T>(dimension: params.ciphertextDimension, parameterFingerprint: params.fingerprint)
+        let functions: [BooleanGate: (LWECiphertext<T>, LWECiphertext<T>) throws -> LWECiphertext<T>] = [
+            .and: { try server.and($0, $1) }, .or: { try server.or($0, $1) }, .nand: { try server.nand($0, $1) },
+            .nor: { try server.nor($0, $1) }, .xor: { try server.xor($0, $1) }, .xnor: { try server.xnor($0, $1) },
+        ]
+        for a in [false, true] {
+            for b in [false, true] {
+                let ca = client.encrypt(a), cb = client.encrypt(b)
+                for gate in BooleanGate.allCases {
+                    try server.evaluate(gate, ca, cb, scratch: scratch, into: &output)
+                    #expect(output == (try functions[gate]!(ca, cb)), "\(gate) \(a) \(b)")
+                }
+            }
+        }
+        // Only a ciphertext can be the output; a wrong dimension is refused before any work.
+        var wrong = LWECiphertext<T>(dimension: params.ciphertextDimension + 1, parameterFingerprint: params.fingerprint)
+        #expect(throws: TFHEError.self) { try server.evaluate(.and, output, output, scratch: scratch, into: &wrong) }
+    }
+}
+
 @Suite("Batched bootstrapping")
 struct BatchedBootstrapTests {
     /// Every gate over all four input pairs in one batch: the truth tables, and the same

@@ -51,22 +51,50 @@ extension ServerKey {
         }
     }
 
-    var signTable: LookupTable<T> {
-        LookupTable(polynomialSize: parameters.polynomialSize, constant: BooleanEncoding<T>.eighth)
-    }
-
     /// Bootstraps the gate's linear combination (its sign is the gate's value).
     private func gate(_ gate: BooleanGate, _ a: LWECiphertext<T>, _ b: LWECiphertext<T>,
                       scratch: BootstrapScratch<T>?) throws -> LWECiphertext<T> {
+        var output = LWECiphertext<T>(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
+        try evaluate(gate, a, b, scratch: scratch ?? makeScratch(), into: &output)
+        return output
+    }
+
+    /// One gate into `output`, through `scratch` and nothing else: the combination is formed
+    /// in `output`, bootstrapped and key-switched through the scratch's buffers and written
+    /// back, so a circuit evaluated gate by gate allocates nothing per gate (as
+    /// `programmableBootstrap(_:table:scratch:into:)`, once `output` is its own). `output` must
+    /// have the ciphertext dimension.
+    public func evaluate(_ gate: BooleanGate, _ a: LWECiphertext<T>, _ b: LWECiphertext<T>,
+                         scratch: BootstrapScratch<T>, into output: inout LWECiphertext<T>) throws {
         try check(a)
         try check(b)
-        if let scratch { try check(scratch) }
-        let combination = gate.combination(a, b)
-        var big = [T](repeating: 0, count: parameters.bigLWEDimension + 1)
-        big.withUnsafeMutableBufferPointer {
-            bootstrapToBig(combination, table: signTable, scratch: scratch ?? makeScratch(), into: $0.baseAddress!)
+        try check(scratch)
+        guard output.dimension == parameters.ciphertextDimension else {
+            throw TFHEError.dimensionMismatch(expected: parameters.ciphertextDimension, found: output.dimension)
         }
-        return finish(big: big)
+        if output.parameterFingerprint != parameters.fingerprint {
+            output = LWECiphertext(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
+        }
+        let p = parameters
+        a.data.withUnsafeBufferPointer { x in
+            b.data.withUnsafeBufferPointer { y in
+                output.data.withUnsafeMutableBufferPointer { out in
+                    let o = out.baseAddress!
+                    gate.combine(x.baseAddress!, y.baseAddress!, count: out.count, into: o)
+                    let small = scratch.small.pointer
+                    switch p.order {
+                    case .keySwitchThenBootstrap:
+                        // The combination is under the big key: to the small key, then back.
+                        keySwitchingKey.keySwitch(UnsafePointer(o), into: small, sum: scratch.keySwitchSums.pointer)
+                        bootstrapSmall(UnsafePointer(small), table: booleanSignTable, scratch: scratch, into: o)
+                    case .bootstrapThenKeySwitch:
+                        // The big-key result waits in the scratch for the key switch.
+                        bootstrapSmall(UnsafePointer(o), table: booleanSignTable, scratch: scratch, into: small)
+                        keySwitchingKey.keySwitch(UnsafePointer(small), into: o, sum: scratch.keySwitchSums.pointer)
+                    }
+                }
+            }
+        }
     }
 
     public func and(_ a: LWECiphertext<T>, _ b: LWECiphertext<T>, scratch: BootstrapScratch<T>? = nil) throws -> LWECiphertext<T> {
@@ -97,7 +125,7 @@ extension ServerKey {
         var outputs = [LWECiphertext<T>](
             repeating: LWECiphertext(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint),
             count: pairs.count)
-        try programmableBootstrap(batch: combinations, tables: [signTable], scratches: scratches, into: &outputs)
+        try programmableBootstrap(batch: combinations, tables: [booleanSignTable], scratches: scratches, into: &outputs)
         return outputs
     }
 
@@ -120,8 +148,8 @@ extension ServerKey {
         let second = (b - condition).adding(constant: minusEighth)
         var bigFirst = [T](repeating: 0, count: parameters.bigLWEDimension + 1)
         var bigSecond = bigFirst
-        bigFirst.withUnsafeMutableBufferPointer { bootstrapToBig(first, table: signTable, scratch: scratch, into: $0.baseAddress!) }
-        bigSecond.withUnsafeMutableBufferPointer { bootstrapToBig(second, table: signTable, scratch: scratch, into: $0.baseAddress!) }
+        bigFirst.withUnsafeMutableBufferPointer { bootstrapToBig(first, table: booleanSignTable, scratch: scratch, into: $0.baseAddress!) }
+        bigSecond.withUnsafeMutableBufferPointer { bootstrapToBig(second, table: booleanSignTable, scratch: scratch, into: $0.baseAddress!) }
         for i in 0..<bigFirst.count { bigFirst[i] = bigFirst[i] &+ bigSecond[i] }
         bigFirst[bigFirst.count - 1] = bigFirst[bigFirst.count - 1] &+ BooleanEncoding<T>.eighth
         return finish(big: bigFirst)
@@ -147,8 +175,20 @@ public enum BooleanGate: String, Sendable, CaseIterable {
     }
 
     func combination<T: TorusScalar>(_ a: LWECiphertext<T>, _ b: LWECiphertext<T>) -> LWECiphertext<T> {
+        var result = LWECiphertext<T>(dimension: a.dimension, parameterFingerprint: a.parameterFingerprint)
+        a.data.withUnsafeBufferPointer { x in
+            b.data.withUnsafeBufferPointer { y in
+                result.data.withUnsafeMutableBufferPointer { combine(x.baseAddress!, y.baseAddress!, count: $0.count, into: $0.baseAddress!) }
+            }
+        }
+        return result
+    }
+
+    /// The words of w·(a + b) + c/8 from those of a and b (`count` each, body last).
+    func combine<T: TorusScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, count: Int, into output: UnsafeMutablePointer<T>) {
         let (weight, eighths) = weightAndConstant
-        let constant = T(truncatingIfNeeded: eighths) &* BooleanEncoding<T>.eighth
-        return ((a + b) * T(truncatingIfNeeded: weight)).adding(constant: constant)
+        let w = T(truncatingIfNeeded: weight)
+        for i in 0..<count { output[i] = (a[i] &+ b[i]) &* w }
+        output[count - 1] = output[count - 1] &+ T(truncatingIfNeeded: eighths) &* BooleanEncoding<T>.eighth
     }
 }

@@ -6,6 +6,9 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
     public let bootstrappingKey: FourierBootstrappingKey
     public let keySwitchingKey: KeySwitchingKey<T>
     let fft: NegacyclicFFT
+    /// The gates' table, the constant q/8 (BooleanGates.swift): made once, so that a gate
+    /// allocates nothing.
+    let booleanSignTable: LookupTable<T>
 
     /// Makes the server key of a client key. `seed` fixes all of its randomness.
     public init(clientKey: ClientKey<T>, seed: Seed = .random()) {
@@ -19,6 +22,7 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         keySwitchingKey = KeySwitchingKey(
             from: clientKey.glweKey, to: clientKey.lweKey, decomposition: p.keySwitchDecomposition,
             noise: p.lweNoise, randomness: &randomness)
+        booleanSignTable = LookupTable(polynomialSize: p.polynomialSize, constant: BooleanEncoding<T>.eighth)
     }
 
     /// A key from its parts (decompression and deserialization, which check the shapes).
@@ -28,6 +32,7 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         self.bootstrappingKey = bootstrappingKey
         self.keySwitchingKey = keySwitchingKey
         self.fft = fft
+        booleanSignTable = LookupTable(polynomialSize: parameters.polynomialSize, constant: BooleanEncoding<T>.eighth)
     }
 
     public func makeScratch() -> BootstrapScratch<T> { BootstrapScratch(parameters: parameters) }
