@@ -75,23 +75,12 @@ extension ServerKey {
         if output.parameterFingerprint != parameters.fingerprint {
             output = LWECiphertext(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
         }
-        let p = parameters
         a.data.withUnsafeBufferPointer { x in
             b.data.withUnsafeBufferPointer { y in
                 output.data.withUnsafeMutableBufferPointer { out in
-                    let o = out.baseAddress!
-                    gate.combine(x.baseAddress!, y.baseAddress!, count: out.count, into: o)
-                    let small = scratch.small.pointer
-                    switch p.order {
-                    case .keySwitchThenBootstrap:
-                        // The combination is under the big key: to the small key, then back.
-                        keySwitchingKey.keySwitch(UnsafePointer(o), into: small, sum: scratch.keySwitchSums.pointer)
-                        bootstrapSmall(UnsafePointer(small), table: booleanSignTable, scratch: scratch, into: o)
-                    case .bootstrapThenKeySwitch:
-                        // The big-key result waits in the scratch for the key switch.
-                        bootstrapSmall(UnsafePointer(o), table: booleanSignTable, scratch: scratch, into: small)
-                        keySwitchingKey.keySwitch(UnsafePointer(small), into: o, sum: scratch.keySwitchSums.pointer)
-                    }
+                    gate.combine(x.baseAddress!, y.baseAddress!, count: out.count, into: out.baseAddress!)
+                    programmableBootstrap(UnsafePointer(out.baseAddress!), table: booleanSignTable, scratch: scratch,
+                                          into: out.baseAddress!)
                 }
             }
         }

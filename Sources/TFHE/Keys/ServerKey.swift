@@ -141,17 +141,25 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         }
         try check(scratch)
         input.data.withUnsafeBufferPointer { inp in
-            output.data.withUnsafeMutableBufferPointer { out in
-                let small = scratch.small.pointer
-                switch parameters.order {
-                case .keySwitchThenBootstrap:
-                    keySwitchingKey.keySwitch(inp.baseAddress!, into: small, sum: scratch.keySwitchSums.pointer)
-                    bootstrapSmall(UnsafePointer(small), table: table, scratch: scratch, into: out.baseAddress!)
-                case .bootstrapThenKeySwitch:
-                    bootstrapSmall(inp.baseAddress!, table: table, scratch: scratch, into: small)
-                    keySwitchingKey.keySwitch(UnsafePointer(small), into: out.baseAddress!, sum: scratch.keySwitchSums.pointer)
-                }
+            output.data.withUnsafeMutableBufferPointer {
+                programmableBootstrap(inp.baseAddress!, table: table, scratch: scratch, into: $0.baseAddress!)
             }
+        }
+    }
+
+    /// The bootstrap on words of the ciphertext dimension, through the scratch alone (checked
+    /// by the caller). `input` may be `output`: the first step reads all of it into the scratch
+    /// before the second writes the output (how a gate bootstraps its combination in place).
+    func programmableBootstrap(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>,
+                               into output: UnsafeMutablePointer<T>) {
+        let small = scratch.small.pointer
+        switch parameters.order {
+        case .keySwitchThenBootstrap:
+            keySwitchingKey.keySwitch(input, into: small, sum: scratch.keySwitchSums.pointer)
+            bootstrapSmall(UnsafePointer(small), table: table, scratch: scratch, into: output)
+        case .bootstrapThenKeySwitch:
+            bootstrapSmall(input, table: table, scratch: scratch, into: small)
+            keySwitchingKey.keySwitch(UnsafePointer(small), into: output, sum: scratch.keySwitchSums.pointer)
         }
     }
 
