@@ -10,6 +10,13 @@ import PackageDescription
 // become AVX-512 or AVX2 instructions (and Double rounding a single instruction rather than a
 // libm call). FHE_TARGET_CPU overrides the choice (a clang CPU name, or "generic" for a
 // portable build).
+//
+// The extensions each choice rests on, which are also what the compiler may then use and so
+// what CPUFeatureGuard checks before main: a build copied to a CPU without them stops with one
+// line instead of SIGILL.
+let avx2Features = ["avx2", "fma", "bmi2"]
+let avx512Features = avx2Features + ["avx512f", "avx512dq", "avx512bw", "avx512vl"]
+
 func engineTargetCPU() -> String? {
     if let chosen = ProcessInfo.processInfo.environment["FHE_TARGET_CPU"] {
         return chosen == "generic" ? nil : chosen
@@ -18,8 +25,8 @@ func engineTargetCPU() -> String? {
     guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
           let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
     let flags = Set(flagsLine.split(separator: " ").map(String.init))
-    if flags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl", "fma"]) { return "skylake-avx512" }
-    if flags.isSuperset(of: ["avx2", "fma", "bmi2"]) { return "haswell" }
+    if flags.isSuperset(of: avx512Features) { return "skylake-avx512" }
+    if flags.isSuperset(of: avx2Features) { return "haswell" }
     #endif
     return nil
 }
@@ -36,24 +43,22 @@ let avx512TargetCPUs: Set<String> = ["skylake-avx512", "cascadelake", "cooperlak
 let avx2TargetCPUs: Set<String> = ["haswell", "broadwell", "skylake", "alderlake", "raptorlake", "meteorlake", "arrowlake",
                                    "znver1", "znver2", "znver3", "x86-64-v3"]
 
-// The extensions the compiler may use at the engine's target CPU (the ones its choice above
-// rests on). CPUFeatureGuard checks them before main, so a build copied to a CPU without
-// them stops with one line instead of SIGILL. A CPU named in FHE_TARGET_CPU outside these
-// lists is not checked.
-func engineRequiredFeatures(_ cpu: String?) -> [String] {
-    guard let cpu else { return [] }
-    if avx512TargetCPUs.contains(cpu) { return ["avx2", "fma", "bmi2", "avx512f", "avx512dq", "avx512bw", "avx512vl"] }
-    if avx2TargetCPUs.contains(cpu) { return ["avx2", "fma", "bmi2"] }
-    return []
-}
+// Decided once (it reads /proc/cpuinfo).
+let engineCPU = engineTargetCPU()
 
-let cpuGuardSettings: [CSetting] = (engineTargetCPU().map { [.define("FHE_ENGINE_TARGET_CPU", to: $0)] } ?? [])
-    + engineRequiredFeatures(engineTargetCPU()).map { .define("FHE_NEEDS_" + $0.uppercased()) }
+// The extensions CPUFeatureGuard checks for the engine's target CPU. A CPU named in
+// FHE_TARGET_CPU outside the two lists above is not checked.
+let engineRequiredFeatures: [String] = engineCPU.map { cpu in
+    avx512TargetCPUs.contains(cpu) ? avx512Features : avx2TargetCPUs.contains(cpu) ? avx2Features : []
+} ?? []
+
+let cpuGuardSettings: [CSetting] = (engineCPU.map { [.define("FHE_ENGINE_TARGET_CPU", to: $0)] } ?? [])
+    + engineRequiredFeatures.map { .define("FHE_NEEDS_" + $0.uppercased()) }
 
 let engineSettings: [SwiftSetting] = [
-    .unsafeFlags(["-cross-module-optimization"] + (engineTargetCPU().map { ["-target-cpu", $0] } ?? []),
+    .unsafeFlags(["-cross-module-optimization"] + (engineCPU.map { ["-target-cpu", $0] } ?? []),
                  .when(configuration: .release)),
-] + (engineTargetCPU().map(avx512TargetCPUs.contains) == true ? [.define("ENGINE_AVX512")] : [])
+] + (engineCPU.map(avx512TargetCPUs.contains) == true ? [.define("ENGINE_AVX512")] : [])
 
 // The FFT permutes SIMD lanes with LLVM's `shufflevector` (Builtin.shufflevector, as the
 // standard library's own SIMD code does); Swift's element-wise initialisers compile to scalar
