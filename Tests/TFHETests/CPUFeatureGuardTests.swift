@@ -6,9 +6,7 @@ import Testing
 /// lacks an extension it was compiled for, instead of dying of SIGILL somewhere later.
 @Suite("CPU feature guard")
 struct CPUFeatureGuardTests {
-    static let source = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Sources/CPUFeatureGuard")
+    static let source = TestPaths.repository.appendingPathComponent("Sources/CPUFeatureGuard")
 
     @Test func thisBuildsRequirementsAreMet() throws {
         #expect(EngineKernels.missingCPUFeature == nil)
@@ -27,47 +25,33 @@ struct CPUFeatureGuardTests {
 
     /// Compiles the guard with a stand-in main, as a build for `cpu` needing `features`, on a
     /// CPU that has every extension or none; returns the exit status, stdout and stderr.
-    func runGuard(cpu: String, features: [String], cpuHasThem: Bool) throws -> (status: Int32, out: String, err: String) {
+    func runGuard(cpu: String, features: [String], cpuHasThem: Bool) throws -> (status: Int32, output: String, errors: String) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cpu-guard-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let main = folder.appendingPathComponent("main.c")
         try "#include <stdio.h>\nint main(void) { puts(\"reached main\"); return 0; }\n".write(to: main, atomically: true, encoding: .utf8)
         let binary = folder.appendingPathComponent("guarded")
-        let compile = Process()
-        compile.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        compile.arguments = ["clang", "-Wall", "-Werror", "-I", Self.source.appendingPathComponent("include").path,
-                             "-DFHE_ENGINE_TARGET_CPU=\(cpu)", "-DFHE_CPU_SUPPORTS(name)=\(cpuHasThem ? 1 : 0)"]
-            + features.map { "-DFHE_NEEDS_\($0.uppercased())" }
-            + [Self.source.appendingPathComponent("guard.c").path, main.path, "-o", binary.path]
-        try compile.run()
-        compile.waitUntilExit()
-        #expect(compile.terminationStatus == 0, "clang (the Swift toolchain's) compiles the guard")
-
-        let run = Process()
-        run.executableURL = binary
-        let out = Pipe(), err = Pipe()
-        run.standardOutput = out
-        run.standardError = err
-        try run.run()
-        run.waitUntilExit()
-        return (run.terminationStatus,
-                String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-                String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        let compile = try TestPaths.run(URL(fileURLWithPath: "/usr/bin/env"), [
+            "clang", "-Wall", "-Werror", "-I", Self.source.appendingPathComponent("include").path,
+            "-DFHE_ENGINE_TARGET_CPU=\(cpu)", "-DFHE_CPU_SUPPORTS(name)=\(cpuHasThem ? 1 : 0)",
+        ] + features.map { "-DFHE_NEEDS_\($0.uppercased())" } + [Self.source.appendingPathComponent("guard.c").path, main.path, "-o", binary.path])
+        #expect(compile.status == 0, "clang (the Swift toolchain's) compiles the guard: \(compile.errors)")
+        return try TestPaths.run(binary)
     }
 
     @Test func aCPUWithoutTheExtensionsIsRefusedBeforeMain() throws {
         #if arch(x86_64)
         let refused = try runGuard(cpu: "skylake-avx512", features: ["avx2", "fma", "avx512f", "avx512dq"], cpuHasThem: false)
         #expect(refused.status == 1)
-        #expect(refused.out.isEmpty, "main never ran")
-        let lines = refused.err.split(separator: "\n")
+        #expect(refused.output.isEmpty, "main never ran")
+        let lines = refused.errors.split(separator: "\n")
         #expect(lines.count == 1)
-        #expect(refused.err.contains("compiled for skylake-avx512 (avx2 fma avx512f avx512dq)"))
-        #expect(refused.err.contains("has no avx2"), "the first missing extension is named")
+        #expect(refused.errors.contains("compiled for skylake-avx512 (avx2 fma avx512f avx512dq)"))
+        #expect(refused.errors.contains("has no avx2"), "the first missing extension is named")
 
         let allowed = try runGuard(cpu: "haswell", features: ["avx2", "fma", "bmi2"], cpuHasThem: true)
-        #expect(allowed.status == 0 && allowed.out == "reached main\n" && allowed.err.isEmpty)
+        #expect(allowed.status == 0 && allowed.output == "reached main\n" && allowed.errors.isEmpty)
         #endif
     }
 
@@ -76,28 +60,19 @@ struct CPUFeatureGuardTests {
     /// build must run.
     @Test func theBuiltToolOnAnOlderCPU() throws {
         #if os(Linux) && arch(x86_64)
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fhe")
+        let tool = TestPaths.built("fhe")
         let qemu = try #require(["/usr/bin/qemu-x86_64", "/usr/bin/qemu-x86_64-static"].first { FileManager.default.isExecutableFile(atPath: $0) },
                                 "qemu-user is missing (scripts/test installs it)")
         try #require(FileManager.default.isExecutableFile(atPath: tool.path), "build fhe first (scripts/test does)")
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: qemu)
-        run.arguments = ["-cpu", "Nehalem", tool.path, "--help"]
-        let out = Pipe(), err = Pipe()
-        run.standardOutput = out
-        run.standardError = err
-        try run.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        run.waitUntilExit()
+        let (status, output, errors) = try TestPaths.run(URL(fileURLWithPath: qemu), ["-cpu", "Nehalem", tool.path, "--help"])
         if let first = EngineKernels.requiredCPUFeatures.first {
-            #expect(run.terminationStatus == 1, "\(errors)")
+            #expect(status == 1, "\(errors)")
             #expect(output.isEmpty)
             #expect(errors == "error: this build's TFHE engine was compiled for \(EngineKernels.targetCPU) "
                     + "(\(EngineKernels.requiredCPUFeatures.joined(separator: " "))) and this CPU has no \(first); "
                     + "rebuild it on this machine, or with FHE_TARGET_CPU=generic for any x86-64\n")
         } else {
-            #expect(run.terminationStatus == 0 && output.contains("USAGE"), "\(errors)")
+            #expect(status == 0 && output.contains("USAGE"), "\(errors)")
         }
         #endif
     }

@@ -6,7 +6,7 @@ import Testing
 /// inspection, and one-line errors with a non-zero status.
 @Suite("fhe key tool (runs the built binary)")
 struct KeyToolTests {
-    static let root = TestParameters.folder.deletingLastPathComponent()
+    static let root = TestPaths.repository
     static let binary = root.appendingPathComponent(".build/release/fhe")
 
     struct Outcome {

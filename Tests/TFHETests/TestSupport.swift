@@ -1,11 +1,38 @@
 import Foundation
 @testable import TFHE
 
+/// The repository, the programs built beside the tests, and running one of them.
+enum TestPaths {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// An executable of this package, built beside the test bundle (scripts/test builds them).
+    static func built(_ name: String) -> URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name)
+    }
+
+    /// Runs `executable` to its end: its exit status, standard output and standard error. For
+    /// programs that print little: the two pipes are read one after the other.
+    static func run(_ executable: URL, _ arguments: [String] = [], in directory: URL? = nil) throws
+        -> (status: Int32, output: String, errors: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    }
+}
+
 /// Parameter sets of the repository's params/ folder.
 enum TestParameters {
-    static let folder = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("params")
+    static let folder = TestPaths.repository.appendingPathComponent("params")
 
     static func load(_ name: String) throws -> ParameterSet {
         try ParameterSet.load(contentsOf: folder.appendingPathComponent(name + ".json"), allowInsecure: true)
