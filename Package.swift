@@ -6,64 +6,47 @@ import PackageDescription
 // `-c release` (see scripts/test). Cross-module optimization lets the CLI and the job
 // service specialise the engine's generic entry points.
 //
-// Like `-march=native`, the engine is compiled for the CPU that builds it, so its SIMD types
-// become AVX-512 or AVX2 instructions (and Double rounding a single instruction rather than a
-// libm call). FHE_TARGET_CPU overrides the choice (a clang CPU name, or "generic" for a
-// portable build).
+// One binary runs at full speed on every x86-64 CPU: the engine's hot kernels (the FFT, the
+// blind rotation, the key switch: Sources/TFHE/Kernels) are compiled once per instruction set,
+// each variant target taking the same files through a folder symlink, and `EngineKernels`
+// picks the best one the CPU runs when the program starts. Everything else is compiled for
+// the architecture's baseline, so a binary or image built on one machine runs on any other.
 //
-// The extensions each choice rests on, which are also what the compiler may then use and so
-// what CPUFeatureGuard checks before main: a build copied to a CPU without them stops with one
-// line instead of SIGILL.
-let avx2Features = ["avx2", "fma", "bmi2"]
-let avx512Features = avx2Features + ["avx512f", "avx512dq", "avx512bw", "avx512vl"]
-
-func engineTargetCPU() -> String? {
-    if let chosen = ProcessInfo.processInfo.environment["FHE_TARGET_CPU"] {
-        return chosen == "generic" ? nil : chosen
-    }
-    #if arch(x86_64) && os(Linux)
-    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-          let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
-    let flags = Set(flagsLine.split(separator: " ").map(String.init))
-    if flags.isSuperset(of: avx512Features) { return "skylake-avx512" }
-    if flags.isSuperset(of: avx2Features) { return "haswell" }
-    #endif
-    return nil
+// AVX-512 (x86-64-v4: F, DQ, BW, VL): 32 registers of eight Doubles hold an FFT butterfly
+// pass on eight lanes, and AVX-512DQ converts 64-bit integer lanes to and from Doubles in one
+// instruction (ENGINE_AVX512). AVX2 with FMA (x86-64-v3): the passes on four lanes, the
+// conversions by exact floating-point tricks (FourierLanes.swift, SIMDBuiltins.swift). The
+// portable set is the one compiled into TFHE itself. `EngineKernels.required` holds the
+// feature level each variant is checked against; keep it in step with the CPUs named here.
+struct KernelVariant {
+    let target: String
+    let cpu: String
+    let defines: [String]
 }
+#if arch(x86_64)
+let kernelVariants = [
+    KernelVariant(target: "TFHEKernelsAVX512", cpu: "skylake-avx512", defines: ["ENGINE_AVX512", "KERNELS_AVX512"]),
+    KernelVariant(target: "TFHEKernelsAVX2", cpu: "haswell", defines: ["KERNELS_AVX2"]),
+]
+#else
+let kernelVariants: [KernelVariant] = []
+#endif
 
-// CPUs with AVX-512 (F, DQ, BW, VL). The engine's kernels are written for both vector
-// widths, and ENGINE_AVX512 picks the wide one: 32 registers of eight Doubles hold an FFT
-// butterfly pass on eight lanes (FourierLanes.swift), and AVX-512DQ converts 64-bit integer
-// lanes to and from Doubles in one instruction; elsewhere the passes run on four lanes and
-// the conversions by exact floating-point tricks (SIMDBuiltins.swift).
-let avx512TargetCPUs: Set<String> = ["skylake-avx512", "cascadelake", "cooperlake", "icelake-server", "icelake-client",
-                                     "tigerlake", "sapphirerapids", "emeraldrapids", "graniterapids", "znver4", "znver5", "x86-64-v4"]
-
-// CPUs with AVX2, FMA and BMI2 but not AVX-512.
-let avx2TargetCPUs: Set<String> = ["haswell", "broadwell", "skylake", "alderlake", "raptorlake", "meteorlake", "arrowlake",
-                                   "znver1", "znver2", "znver3", "x86-64-v3"]
-
-// Decided once (it reads /proc/cpuinfo).
-let engineCPU = engineTargetCPU()
-
-// The extensions CPUFeatureGuard checks for the engine's target CPU. A CPU named in
-// FHE_TARGET_CPU outside the two lists above is not checked.
-let engineRequiredFeatures: [String] = engineCPU.map { cpu in
-    avx512TargetCPUs.contains(cpu) ? avx512Features : avx2TargetCPUs.contains(cpu) ? avx2Features : []
-} ?? []
-
-let cpuGuardSettings: [CSetting] = (engineCPU.map { [.define("FHE_ENGINE_TARGET_CPU", to: $0)] } ?? [])
-    + engineRequiredFeatures.map { .define("FHE_NEEDS_" + $0.uppercased()) }
-
-let engineSettings: [SwiftSetting] = [
-    .unsafeFlags(["-cross-module-optimization"] + (engineCPU.map { ["-target-cpu", $0] } ?? []),
-                 .when(configuration: .release)),
-] + (engineCPU.map(avx512TargetCPUs.contains) == true ? [.define("ENGINE_AVX512")] : [])
+let engineSettings: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
 // The FFT permutes SIMD lanes with LLVM's `shufflevector` (Builtin.shufflevector, as the
 // standard library's own SIMD code does); Swift's element-wise initialisers compile to scalar
 // code inside the FFT's kernels.
 let laneShuffleSettings: [SwiftSetting] = [.unsafeFlags(["-enable-builtin-module"])]
+
+let kernelVariantTargets: [Target] = kernelVariants.map { variant in
+    .target(
+        name: variant.target,
+        dependencies: ["TFHEKernelABI"],
+        swiftSettings: laneShuffleSettings + variant.defines.map { .define($0) }
+            + [.unsafeFlags(["-target-cpu", variant.cpu], .when(configuration: .release))]
+    )
+}
 
 let package = Package(
     name: "fhe-jobs",
@@ -101,12 +84,16 @@ let package = Package(
         // MARK: Engine
         .target(
             name: "TFHE",
-            dependencies: ["CPUFeatureGuard", .product(name: "_CryptoExtras", package: "swift-crypto")],
-            swiftSettings: laneShuffleSettings
+            dependencies: ["TFHEKernelABI", "CPUFeatures", .product(name: "_CryptoExtras", package: "swift-crypto")]
+                + kernelVariants.map { .target(name: $0.target) },
+            // The variants are imported by one file (EngineKernels+Variants.swift): their copies of
+            // the kernels' extensions must not be seen anywhere else.
+            swiftSettings: laneShuffleSettings + [.enableUpcomingFeature("MemberImportVisibility")]
         ),
-        // Stops a program before main when the CPU lacks an extension the engine was compiled
-        // for (C, built for the baseline x86-64, so the check itself cannot fault).
-        .target(name: "CPUFeatureGuard", cSettings: cpuGuardSettings),
+        // What the kernels take and give across the per-CPU compilations (pointers and sizes).
+        .target(name: "TFHEKernelABI"),
+        // The CPU's feature levels, through the compiler's own detection (C).
+        .target(name: "CPUFeatures"),
         .executableTarget(
             name: "fhe",
             dependencies: ["TFHE", "FHEPrograms", "FHEClient", "Jobs", "Chain",
@@ -116,7 +103,10 @@ let package = Package(
         // The client of the confidential-job flow (`fhe client`): the REST API, saved keys and
         // pins, the retrieval protocol's client side.
         .target(name: "FHEClient", dependencies: ["FHEPrograms", "Jobs", "TFHE", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "TFHETests", dependencies: ["TFHE"], resources: []),
+        // MemberImportVisibility: `@testable import TFHE` brings in the kernel variants, whose copies
+        // of the kernels' extensions a file may see only through a module it imports itself.
+        .testTarget(name: "TFHETests", dependencies: ["TFHE", "TFHEKernelABI"], resources: [],
+                    swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
         // Encrypted algorithms on radix integers: typed inputs and outputs, exact cost, progress.
         .target(name: "FHEPrograms", dependencies: ["TFHE"]),
         .testTarget(name: "FHEProgramsTests", dependencies: ["FHEPrograms", "TFHE"]),
@@ -225,13 +215,12 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
-    ]
+    ] + kernelVariantTargets
 )
 
 // Code that calls the engine gets its generic functions specialised into its own module, so
-// every target is compiled with the engine's settings.
-// (CPUFeatureGuard is C, compiled for the baseline CPU on purpose.)
+// every Swift target is compiled with the engine's settings.
 for target in package.targets where target.type != .plugin && target.type != .system && target.type != .binary
-    && target.name != "CPUFeatureGuard" {
+    && target.name != "CPUFeatures" {
     target.swiftSettings = (target.swiftSettings ?? []) + engineSettings
 }

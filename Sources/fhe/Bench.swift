@@ -78,7 +78,7 @@ struct Bench: ParsableCommand {
             guard set.torusBits == 64, set.messageBits == 2, set.carryBits >= 2 else {
                 throw CLIError("integer operations need a 64-bit message_2_carry_2 parameter set; \(set.name) is not one")
             }
-            print(set.name)
+            if !json { print(set.name) }
             let runner = IntegerBenchRunner(parameters: set, iterations: integerIterations, workers: workers, batchSize: integerBatch)
             let report = try runner.run(integerOps, widths: width.split(separator: ",").compactMap { Int($0) },
                                         log: { if !json { print($0) } })

@@ -13,12 +13,14 @@ enum TestPaths {
 
     /// Runs `executable` to its end: its exit status, standard output and standard error. For
     /// programs that print little: the two pipes are read one after the other.
-    static func run(_ executable: URL, _ arguments: [String] = [], in directory: URL? = nil) throws
-        -> (status: Int32, output: String, errors: String) {
+    /// `environment` is added to this process's own.
+    static func run(_ executable: URL, _ arguments: [String] = [], in directory: URL? = nil,
+                    environment: [String: String] = [:]) throws -> (status: Int32, output: String, errors: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -29,7 +29,7 @@ extension ServerKey {
         input.data.withUnsafeBufferPointer { inp in
             switch parameters.order {
             case .keySwitchThenBootstrap:
-                keySwitchingKey.keySwitch(inp.baseAddress!, into: scratch.small.pointer, sum: scratch.keySwitchSums.pointer)
+                keySwitchingKey.keySwitch(inp.baseAddress!, into: scratch.small.pointer, sum: scratch.keySwitchSums.pointer, kernels: kernels)
                 bootstrapSmall(UnsafePointer(scratch.small.pointer), table: table, scratch: scratch, into: big)
             case .bootstrapThenKeySwitch:
                 bootstrapSmall(inp.baseAddress!, table: table, scratch: scratch, into: big)
@@ -45,7 +45,7 @@ extension ServerKey {
         case .bootstrapThenKeySwitch:
             var output = LWECiphertext<T>(dimension: parameters.lweDimension, parameterFingerprint: parameters.fingerprint)
             big.withUnsafeBufferPointer { b in
-                output.data.withUnsafeMutableBufferPointer { keySwitchingKey.keySwitch(b.baseAddress!, into: $0.baseAddress!) }
+                output.data.withUnsafeMutableBufferPointer { keySwitchingKey.keySwitch(b.baseAddress!, into: $0.baseAddress!, kernels: kernels) }
             }
             return output
         }

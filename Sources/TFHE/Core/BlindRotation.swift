@@ -1,3 +1,5 @@
+import TFHEKernelABI
+
 /// Scratch space for one bootstrap at a time: a worker owns one and reuses it, so the
 /// bootstrap itself allocates nothing (tfhe-go's evaluator pattern).
 public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
@@ -34,6 +36,13 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
         keySwitchSums = AlignedBuffer(count: p.lweDimension + 1)
     }
 
+    /// The kernels' view of the buffers (valid while this scratch lives).
+    var buffers: BootstrapBuffers {
+        BootstrapBuffers(accumulator: UnsafeMutableRawPointer(accumulator.pointer), difference: UnsafeMutableRawPointer(difference.pointer),
+                         digits: digits.pointer, digitFourier: digitFourier.pointer,
+                         fourierAccumulator: fourierAccumulator.pointer, switched: switched.pointer)
+    }
+
     /// The bytes of this scratch that one CMux of the blind rotation touches: the accumulator,
     /// the rotated difference, the digits (with more than one level), their transforms and one
     /// output column. A batch's working set is this per ciphertext beside the key's GGSWs
@@ -46,7 +55,7 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
     }
 }
 
-enum BlindRotation {
+extension BlindRotation {
     /// Modulus switch of an LWE ciphertext from Z_q to Z_2N (CGGI 2020 §4.3), with the
     /// centred-mean correction of the body when the parameter set asks for it.
     ///
@@ -90,155 +99,6 @@ enum BlindRotation {
             output[n] = Int(scaled.rounded(.down)) & mask
         } else {
             output[n] = Int(truncatingIfNeeded: b &>> shift) & mask
-        }
-    }
-
-    /// ACC ← X^{-b̃ + Σ ã_i s_i} · v, by one CMux per key coefficient (CGGI 2020 Algorithm 3):
-    /// ACC ← ACC + ExtProd(BSK_i, X^{ã_i}·ACC - ACC). The product is taken in the Fourier domain
-    /// and every column accumulates there before a single inverse FFT.
-    static func blindRotate<T: TorusScalar>(switched: UnsafePointer<Int>, lookupTable: UnsafePointer<T>,
-                                            key: FourierBootstrappingKey, fft: NegacyclicFFT,
-                                            scratch: BootstrapScratch<T>) {
-        initializeAccumulator(switchedBody: switched[key.inputDimension], lookupTable: lookupTable,
-                              key: key, scratch: scratch)
-        let ggswBytes = key.ggswStride * MemoryLayout<Double>.stride
-        for i in 0..<key.inputDimension {
-            // The next GGSW is streamed into L2 while this one is used (as in the batch), a
-            // share at each of the CMux's steps rather than all at once.
-            let next = i + 1 < key.inputDimension ? UnsafeRawPointer(key.storage.pointer + (i + 1) * key.ggswStride) : nil
-            // X^0·ACC - ACC = 0: a zero rotation leaves ACC unchanged, so it is skipped.
-            if switched[i] != 0 {
-                cmux(keyIndex: i, rotation: switched[i], key: key, fft: fft, scratch: scratch, prefetching: next, byteCount: ggswBytes)
-            } else if let next {
-                prefetchIntoL2(next, byteCount: ggswBytes)
-            }
-        }
-    }
-
-    /// ACC = trivial GLWE (0, ..., 0, X^{-b̃}·v).
-    static func initializeAccumulator<T: TorusScalar>(switchedBody b: Int, lookupTable: UnsafePointer<T>,
-                                                      key: FourierBootstrappingKey, scratch: BootstrapScratch<T>) {
-        let n = key.polynomialSize, k = key.glweDimension
-        let acc = scratch.accumulator.pointer
-        for j in 0..<(k * n) { acc[j] = 0 }
-        Polynomial.multiplyByMonomial(lookupTable, power: (2 * n - b) % (2 * n), count: n, into: acc + k * n)
-    }
-
-    /// Blind rotation of several accumulators at once, key coefficient by key coefficient: each
-    /// GGSW of the bootstrapping key is read from memory once per batch instead of once per
-    /// ciphertext, and stays in cache for the others. `switched[b]` and `scratches[b]` belong
-    /// to ciphertext b, whose accumulator must already be initialised.
-    static func blindRotateBatch<T: TorusScalar>(switched: [UnsafePointer<Int>], key: FourierBootstrappingKey,
-                                                 fft: NegacyclicFFT, scratches: [BootstrapScratch<T>]) {
-        let count = switched.count
-        let ggswBytes = key.ggswStride * MemoryLayout<Double>.stride
-        // Each ciphertext's CMux with GGSW i first asks for its share of GGSW i+1, so that the
-        // next key reaches L2 from memory while this one is in use (the hardware prefetchers do
-        // not run that far ahead).
-        let share = (ggswBytes / count + 63) & ~63
-        for i in 0..<key.inputDimension {
-            let next = i + 1 < key.inputDimension ? UnsafeRawPointer(key.storage.pointer + (i + 1) * key.ggswStride) : nil
-            @inline(__always) func prefetchShare(_ b: Int) {
-                if let next, b * share < ggswBytes { prefetchIntoL2(next + b * share, byteCount: min(share, ggswBytes - b * share)) }
-            }
-            // Ciphertexts two by two, so that each key point is loaded once for both.
-            var b = 0
-            while b < count {
-                prefetchShare(b)
-                if b + 1 < count && switched[b][i] != 0 && switched[b + 1][i] != 0 {
-                    prefetchShare(b + 1)
-                    cmux(keyIndex: i, rotations: (switched[b][i], switched[b + 1][i]), key: key, fft: fft,
-                         scratches: (scratches[b], scratches[b + 1]))
-                    b += 2
-                } else {
-                    if switched[b][i] != 0 {
-                        cmux(keyIndex: i, rotation: switched[b][i], key: key, fft: fft, scratch: scratches[b])
-                    }
-                    b += 1
-                }
-            }
-        }
-    }
-
-    /// One step of the blind rotation: ACC ← ACC + ExtProd(BSK_i, X^a·ACC - ACC). All the
-    /// digits are transformed first; then each output column is summed over the GGSW's rows
-    /// in registers, point by point, and transformed back (one store per point, not one per
-    /// row, and the sum goes through the inverse's first stages before it is stored).
-    @inline(__always)
-    static func cmux<T: TorusScalar>(keyIndex i: Int, rotation a: Int, key: FourierBootstrappingKey,
-                                     fft: NegacyclicFFT, scratch: BootstrapScratch<T>,
-                                     prefetching next: UnsafeRawPointer? = nil, byteCount: Int = 0) {
-        let n = key.polynomialSize, m = n / 2, columns = key.glweDimension + 1
-        let rows = columns * key.decomposition.levelCount
-        let acc = scratch.accumulator.pointer
-        let digitFourier = scratch.digitFourier.pointer
-        let fourierAcc = scratch.fourierAccumulator.pointer
-        let ggsw = UnsafePointer(key.storage.pointer) + i * key.ggswStride
-        // `next` (if any) is asked for in 2(k+1) shares, one before each transform step.
-        let share = (byteCount / (2 * columns) + 63) & ~63
-        @inline(__always) func prefetchShare(_ step: Int) {
-            if let next, step * share < byteCount { prefetchIntoL2(next + step * share, byteCount: min(share, byteCount - step * share)) }
-        }
-
-        for c in 0..<columns {
-            prefetchShare(c)
-            transformDigits(column: c, rotation: a, key: key, fft: fft, scratch: scratch)
-        }
-        // Row r of the GGSW holds its k+1 output polynomials consecutively.
-        for out in 0..<columns {
-            prefetchShare(columns + out)
-            fft.inverseAddSumOfProducts(UnsafePointer(digitFourier), ggsw + out * n, rows: rows, keyRowStride: columns * n,
-                                        re: fourierAcc, im: fourierAcc + m, into: acc + out * n)
-        }
-    }
-
-    /// The CMux of two ciphertexts with the same GGSW (a batch's case): each key point is
-    /// loaded once for both.
-    @inline(__always)
-    static func cmux<T: TorusScalar>(keyIndex i: Int, rotations: (Int, Int), key: FourierBootstrappingKey,
-                                     fft: NegacyclicFFT, scratches: (BootstrapScratch<T>, BootstrapScratch<T>)) {
-        let n = key.polynomialSize, columns = key.glweDimension + 1
-        let rows = columns * key.decomposition.levelCount
-        for c in 0..<columns {
-            transformDigits(column: c, rotation: rotations.0, key: key, fft: fft, scratch: scratches.0)
-            transformDigits(column: c, rotation: rotations.1, key: key, fft: fft, scratch: scratches.1)
-        }
-        let ggsw = UnsafePointer(key.storage.pointer) + i * key.ggswStride
-        for out in 0..<columns {
-            fft.inverseAddSumOfProducts(
-                pair: (UnsafePointer(scratches.0.digitFourier.pointer), UnsafePointer(scratches.1.digitFourier.pointer)),
-                ggsw + out * n, rows: rows, keyRowStride: columns * n,
-                scratch: (scratches.0.fourierAccumulator.pointer, scratches.1.fourierAccumulator.pointer),
-                into: (scratches.0.accumulator.pointer + out * n, scratches.1.accumulator.pointer + out * n))
-        }
-    }
-
-    /// The Fourier-domain gadget digits of X^a·ACC_c - ACC_c for column c of the accumulator,
-    /// into the scratch's digit polynomials for the GGSW rows (c, 1...l).
-    @inline(__always)
-    static func transformDigits<T: TorusScalar>(column c: Int, rotation a: Int, key: FourierBootstrappingKey,
-                                                fft: NegacyclicFFT, scratch: BootstrapScratch<T>) {
-        let n = key.polynomialSize, m = n / 2
-        let levels = key.decomposition.levelCount
-        let difference = scratch.difference.pointer
-        let digits = scratch.digits.pointer
-        let digitFourier = scratch.digitFourier.pointer
-        let decomposition = key.decomposition
-        // With one level, the digit is the top baseLog bits, rounded: an arithmetic shift.
-        let topDigitShift = levels == 1 ? T.bitWidth - decomposition.baseLog : 0
-        let column = UnsafePointer(scratch.accumulator.pointer + c * n)
-        Polynomial.rotateMinus(column, power: a, count: n, into: difference)
-        if topDigitShift > 0 {
-            // One level (every 64-bit set): digits, fold and twist in a single pass.
-            let target = digitFourier + c * n
-            fft.forwardTopDigits(UnsafePointer(difference), offset: T(1) &<< (topDigitShift - 1), shift: topDigitShift,
-                                 re: target, im: target + m)
-        } else {
-            decomposition.decompose(UnsafePointer(difference), count: n, into: digits)
-            for v in 0..<levels {
-                let target = digitFourier + (c * levels + v) * n
-                fft.forward(UnsafePointer(digits + v * n), re: target, im: target + m)
-            }
         }
     }
 }

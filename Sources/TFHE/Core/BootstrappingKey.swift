@@ -1,3 +1,5 @@
+import TFHEKernelABI
+
 /// The bootstrapping key in the Fourier domain: for each coefficient s_i of the small LWE
 /// key, a GGSW encryption of s_i under the GLWE key (CGGI 2020 §3.3), every polynomial
 /// transformed once, when the key is made or loaded, and laid out in the order the blind
@@ -25,6 +27,12 @@ public struct FourierBootstrappingKey: Sendable {
     /// points.
     static func ggswStride(glweDimension k: Int, levels: Int, polynomialSize n: Int) -> Int {
         (k + 1) * levels * (k + 1) * n
+    }
+
+    /// The kernels' view of the key (valid while the key lives).
+    var layout: FourierKeyLayout {
+        FourierKeyLayout(storage: UnsafePointer(storage.pointer), inputDimension: inputDimension, glweDimension: glweDimension,
+                         polynomialSize: polynomialSize, baseLog: decomposition.baseLog, levelCount: decomposition.levelCount)
     }
 
     /// Memory taken by the key, in bytes.

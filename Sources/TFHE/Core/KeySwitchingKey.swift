@@ -1,3 +1,5 @@
+import TFHEKernelABI
+
 /// An LWE-to-LWE key-switching key (CGGI 2020 §2.2, Algorithm 1): for every coefficient s_j
 /// of the input key and every level v, an LWE encryption under the output key of
 /// s_j · q/B^v. Laid out as [input coefficient][level][output dimension + 1], the order in
@@ -91,62 +93,35 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
     /// Memory taken by the key, in bytes.
     public var byteCount: Int { rows.count * MemoryLayout<UInt32>.stride }
 
+    /// The kernels' view of the key (valid while the key lives).
+    var layout: KeySwitchLayout {
+        KeySwitchLayout(rows: UnsafePointer(rows.pointer), inputDimension: inputDimension, outputDimension: outputDimension,
+                        baseLog: decomposition.baseLog, levelCount: decomposition.levelCount)
+    }
+
     /// output = (0, ..., 0, b) - Σ_j Σ_v d_{j,v} · K_{j,v}, where d_{j,v} are the digits of a_j:
-    /// an encryption of the same phase under the output key.
+    /// an encryption of the same phase under the output key (Kernels/KeySwitchKernel.swift).
     /// `sum` is scratch space for n + 1 words (a bootstrap's scratch has it).
-    func keySwitch(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<T>, sum: UnsafeMutablePointer<UInt32>) {
-        let width = outputDimension + 1
-        let levels = decomposition.levelCount
-        let drop = T.bitWidth - 32
-        do {
-            for t in 0..<width { sum[t] = 0 }
-            withUnsafeTemporaryAllocation(of: T.SignedScalar.self, capacity: levels) { digits in
-                for j in 0..<inputDimension {
-                    decomposition.decompose(input[j], into: digits.baseAddress!)
-                    for v in 0..<levels {
-                        let d = UInt32(truncatingIfNeeded: digits[v])
-                        let row = UnsafePointer(rows.pointer + (j * levels + v) * width)
-                        for t in 0..<width { sum[t] = sum[t] &- d &* row[t] }
-                    }
-                }
-            }
-            for t in 0..<outputDimension { output[t] = T(sum[t]) &<< drop }
-            output[outputDimension] = input[inputDimension] &+ (T(sum[outputDimension]) &<< drop)
+    func keySwitch(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<T>, sum: UnsafeMutablePointer<UInt32>,
+                   kernels: any EngineKernelSet) {
+        withExtendedLifetime(rows) {
+            kernels.keySwitch(T.width, key: layout, input: UnsafeRawPointer(input), output: UnsafeMutableRawPointer(output), sums: sum)
         }
     }
 
-    /// The key switches of several ciphertexts in one pass over the key: each row is applied
-    /// to every ciphertext while it is in cache (the key is tens of MB, the rows 3 KB).
+    /// The key switches of several ciphertexts in one pass over the key.
     func keySwitchBatch(_ inputs: [UnsafePointer<T>], into outputs: [UnsafeMutablePointer<T>],
-                        sums: [UnsafeMutablePointer<UInt32>]) {
-        let width = outputDimension + 1
-        let levels = decomposition.levelCount
-        let drop = T.bitWidth - 32
-        let count = inputs.count
-        for b in 0..<count { for t in 0..<width { sums[b][t] = 0 } }
-        withUnsafeTemporaryAllocation(of: T.SignedScalar.self, capacity: levels * count) { digits in
-            for j in 0..<inputDimension {
-                for b in 0..<count { decomposition.decompose(inputs[b][j], into: digits.baseAddress! + b * levels) }
-                for v in 0..<levels {
-                    let row = UnsafePointer(rows.pointer + (j * levels + v) * width)
-                    for b in 0..<count {
-                        let d = UInt32(truncatingIfNeeded: digits[b * levels + v])
-                        let sum = sums[b]
-                        for t in 0..<width { sum[t] = sum[t] &- d &* row[t] }
-                    }
-                }
-            }
-        }
-        for b in 0..<count {
-            for t in 0..<outputDimension { outputs[b][t] = T(sums[b][t]) &<< drop }
-            outputs[b][outputDimension] = inputs[b][inputDimension] &+ (T(sums[b][outputDimension]) &<< drop)
+                        sums: [UnsafeMutablePointer<UInt32>], kernels: any EngineKernelSet) {
+        withExtendedLifetime(rows) {
+            kernels.keySwitchBatch(T.width, key: layout, inputs: inputs.map { UnsafeRawPointer($0) },
+                                   outputs: outputs.map { UnsafeMutableRawPointer($0) }, sums: sums)
         }
     }
 
-    func keySwitch(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<T>) {
+    func keySwitch(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<T>, kernels: any EngineKernelSet) {
         let sum = AlignedBuffer<UInt32>(count: outputDimension + 1)
         // The buffer must outlive the call that uses its memory (Swift may release a local
         // right after its last use, which here is reading its pointer).
-        withExtendedLifetime(sum) { keySwitch(input, into: output, sum: sum.pointer) }
+        withExtendedLifetime(sum) { keySwitch(input, into: output, sum: sum.pointer, kernels: kernels) }
     }
 }

@@ -1,3 +1,5 @@
+import TFHEKernelABI
+
 /// Batched programmable bootstrapping: many independent bootstraps in one pass over the
 /// bootstrapping key. A bootstrap streams the whole key from memory (60 to 105 MB on the
 /// published sets), which bounds its speed as much as its FFTs do; a batch reads each GGSW
@@ -78,22 +80,27 @@ extension ServerKey {
             let inputPointers = (0..<count).map { UnsafePointer(gathered.pointer + $0 * width) }
             if p.order == .keySwitchThenBootstrap {
                 keySwitchingKey.keySwitchBatch(inputPointers, into: used.map { $0.small.pointer },
-                                               sums: used.map { $0.keySwitchSums.pointer })
+                                               sums: used.map { $0.keySwitchSums.pointer }, kernels: kernels)
             }
             for b in 0..<count {
                 let scratch = scratches[b]
                 let small = p.order == .keySwitchThenBootstrap ? UnsafePointer(scratch.small.pointer) : inputPointers[b]
                 BlindRotation.switchModulus(small, dimension: p.lweDimension, logTwoN: logTwoN,
                                             mode: p.modulusSwitch, into: scratch.switched.pointer)
-                let table = tables.count == 1 ? tables[0] : tables[b]
-                table.coefficients.withUnsafeBufferPointer {
-                    BlindRotation.initializeAccumulator(switchedBody: scratch.switched.pointer[p.lweDimension],
-                                                        lookupTable: $0.baseAddress!, key: bootstrappingKey, scratch: scratch)
-                }
             }
-            // 2. One pass over the bootstrapping key for the whole batch.
-            BlindRotation.blindRotateBatch(switched: used.map { UnsafePointer($0.switched.pointer) }, key: bootstrappingKey,
-                                           fft: fft, scratches: used)
+            // 2. One pass over the bootstrapping key for the whole batch (each accumulator set
+            //    to its table first).
+            //    The tables are gathered too, so that their pointers live for the whole call.
+            let n = p.polynomialSize
+            let gatheredTables = AlignedBuffer<T>(count: tables.count * n)
+            for (t, table) in tables.enumerated() {
+                table.coefficients.withUnsafeBufferPointer { (gatheredTables.pointer + t * n).update(from: $0.baseAddress!, count: n) }
+            }
+            withExtendedLifetime((gatheredTables, bootstrappingKey.storage, fft, used)) {
+                let tablePointers = (0..<count).map { UnsafeRawPointer(gatheredTables.pointer + (tables.count == 1 ? 0 : $0) * n) }
+                kernels.blindRotateBatch(T.width, lookupTables: tablePointers, key: bootstrappingKey.layout, tables: fft.tables,
+                                         buffers: used.map(\.buffers))
+            }
             // 3. Sample extraction (and, for PBS then KS, the key switches in one pass over the
             //    key-switching key, through `gathered`, which is large enough for the outputs).
             for b in 0..<count {
@@ -113,7 +120,7 @@ extension ServerKey {
                 let outputWidth = p.lweDimension + 1
                 keySwitchingKey.keySwitchBatch(used.map { UnsafePointer($0.small.pointer) },
                                                into: (0..<count).map { gathered.pointer + $0 * outputWidth },
-                                               sums: used.map { $0.keySwitchSums.pointer })
+                                               sums: used.map { $0.keySwitchSums.pointer }, kernels: kernels)
                 for b in 0..<count {
                     outputs[b].data.withUnsafeMutableBufferPointer {
                         $0.baseAddress!.update(from: gathered.pointer + b * outputWidth, count: outputWidth)

@@ -1,3 +1,5 @@
+import TFHEKernelABI
+
 /// The evaluation side: the Fourier-domain bootstrapping key and the key-switching key. It
 /// holds nothing secret (both are encryptions) and is immutable, so one instance serves any
 /// number of threads, each with its own `BootstrapScratch`.
@@ -6,6 +8,8 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
     public let bootstrappingKey: FourierBootstrappingKey
     public let keySwitchingKey: KeySwitchingKey<T>
     let fft: NegacyclicFFT
+    /// The kernel set that runs this key's bootstraps and key switches (its FFT's).
+    var kernels: any EngineKernelSet { fft.kernels }
     /// The gates' table, the constant q/8 (BooleanGates.swift): made once, so that a gate
     /// allocates nothing.
     let booleanSignTable: LookupTable<T>
@@ -75,7 +79,7 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         }
         var output = LWECiphertext<T>(dimension: parameters.lweDimension, parameterFingerprint: parameters.fingerprint)
         input.data.withUnsafeBufferPointer { inp in
-            output.data.withUnsafeMutableBufferPointer { keySwitchingKey.keySwitch(inp.baseAddress!, into: $0.baseAddress!) }
+            output.data.withUnsafeMutableBufferPointer { keySwitchingKey.keySwitch(inp.baseAddress!, into: $0.baseAddress!, kernels: kernels) }
         }
         return output
     }
@@ -88,9 +92,11 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         let logTwoN = p.polynomialSize.trailingZeroBitCount + 1
         BlindRotation.switchModulus(input, dimension: p.lweDimension, logTwoN: logTwoN,
                                     mode: p.modulusSwitch, into: scratch.switched.pointer)
-        table.coefficients.withUnsafeBufferPointer { lut in
-            BlindRotation.blindRotate(switched: UnsafePointer(scratch.switched.pointer), lookupTable: lut.baseAddress!,
-                                      key: bootstrappingKey, fft: fft, scratch: scratch)
+        withExtendedLifetime((bootstrappingKey.storage, fft, scratch)) {
+            table.coefficients.withUnsafeBufferPointer { lut in
+                kernels.blindRotate(T.width, lookupTable: UnsafeRawPointer(lut.baseAddress!), key: bootstrappingKey.layout,
+                                    tables: fft.tables, buffers: scratch.buffers)
+            }
         }
         GLWE.extractConstant(UnsafePointer(scratch.accumulator.pointer), glweDimension: p.glweDimension,
                              polynomialSize: p.polynomialSize, into: output)
@@ -124,7 +130,10 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
             throw TFHEError.unsupported("rotation \(rotation) outside 0..<\(2 * parameters.polynomialSize)")
         }
         try check(scratch)
-        BlindRotation.cmux(keyIndex: keyIndex, rotation: rotation, key: bootstrappingKey, fft: fft, scratch: scratch)
+        withExtendedLifetime((bootstrappingKey.storage, fft, scratch)) {
+            kernels.cmux(T.width, keyIndex: keyIndex, rotation: rotation, key: bootstrappingKey.layout, tables: fft.tables,
+                         buffers: scratch.buffers)
+        }
     }
 
     /// Evaluates a lookup table on an encrypted message and refreshes its noise: KS then PBS
@@ -155,11 +164,11 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         let small = scratch.small.pointer
         switch parameters.order {
         case .keySwitchThenBootstrap:
-            keySwitchingKey.keySwitch(input, into: small, sum: scratch.keySwitchSums.pointer)
+            keySwitchingKey.keySwitch(input, into: small, sum: scratch.keySwitchSums.pointer, kernels: kernels)
             bootstrapSmall(UnsafePointer(small), table: table, scratch: scratch, into: output)
         case .bootstrapThenKeySwitch:
             bootstrapSmall(input, table: table, scratch: scratch, into: small)
-            keySwitchingKey.keySwitch(UnsafePointer(small), into: output, sum: scratch.keySwitchSums.pointer)
+            keySwitchingKey.keySwitch(UnsafePointer(small), into: output, sum: scratch.keySwitchSums.pointer, kernels: kernels)
         }
     }
 

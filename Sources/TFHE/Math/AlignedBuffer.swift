@@ -30,18 +30,3 @@ public final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable 
 
     deinit { pointer.deallocate() }
 }
-
-@inline(__always) @usableFromInline
-func load8(_ p: UnsafeMutablePointer<Double>) -> SIMD8<Double> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Double>.self)
-}
-
-@inline(__always) @usableFromInline
-func load8(_ p: UnsafePointer<Double>) -> SIMD8<Double> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Double>.self)
-}
-
-@inline(__always) @usableFromInline
-func store8(_ v: SIMD8<Double>, _ p: UnsafeMutablePointer<Double>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Double>.self)
-}

@@ -1,4 +1,5 @@
 import Foundation
+import TFHEKernelABI
 
 /// Negacyclic polynomial multiplication in R[X]/(X^N + 1) by a complex FFT of size N/2.
 ///
@@ -10,12 +11,8 @@ import Foundation
 /// cyclic FFT of size M = N/2 diagonalises multiplication. The twist ψ^j is applied on the
 /// way in and undone on the way out.
 ///
-/// The forward transform is a decimation-in-frequency FFT (natural order in, bit-reversed
-/// out) and the inverse a decimation-in-time one (bit-reversed in, natural out), so no
-/// permutation is ever done: the Fourier domain is only used for pointwise products, which
-/// do not care about the order of the points. Real and imaginary parts live in separate
-/// arrays so that every butterfly runs on SIMD lanes (`PassLanes`: eight with AVX-512, four
-/// with AVX2, see FourierLanes.swift).
+/// This class owns the transform's tables; the transforms themselves are kernels
+/// (Kernels/FourierTransform.swift), run by the kernel set `EngineKernels` chose for this CPU.
 public final class NegacyclicFFT: @unchecked Sendable {
     public let polynomialSize: Int
     /// Number of complex points, N/2.
@@ -23,19 +20,30 @@ public final class NegacyclicFFT: @unchecked Sendable {
     private let twistRe: AlignedBuffer<Double>
     private let twistIm: AlignedBuffer<Double>
     /// Twiddles e^{-2πi t/(2h)} for t < h, for every span h = M/2, M/4, ..., 8 (one block
-    /// per stage, at `stageOffset(h)`).
+    /// per stage, at offset h: h + (h-1) + ... fits in M).
     private let twiddleRe: AlignedBuffer<Double>
     private let twiddleIm: AlignedBuffer<Double>
-    /// `RowConstants.lanes`, 7 × 8 doubles.
+    /// `FourierTransform.RowConstants.lanes`, 7 × 8 doubles.
     private let rowConstants: AlignedBuffer<Double>
+    /// The kernels' view of the tables above (which live as long as this object).
+    let tables: FourierTables
+    /// The kernel set whose transforms this object runs.
+    let kernels: any EngineKernelSet
     /// pointSlots[k] = the slot where the forward transform leaves canonical point k (see
-    /// NegacyclicFFT+PointOrder.swift); files hold points in canonical order.
+    /// NegacyclicFFT+PointOrder.swift); files hold points in canonical order. Every kernel set
+    /// leaves the points in the same slots (EngineKernelsTests).
     public private(set) var pointSlots: [Int] = []
 
     /// Plans for N ≥ 128 (the passes work on SIMD8 rows of points, the radix-4 ones on 4 rows).
-    public init(polynomialSize: Int) {
+    public convenience init(polynomialSize: Int) {
+        self.init(polynomialSize: polynomialSize, kernels: EngineKernels.selected)
+    }
+
+    /// The same, on a given kernel set (tests compare the sets).
+    init(polynomialSize: Int, kernels: any EngineKernelSet) {
         precondition(polynomialSize >= 128 && polynomialSize.nonzeroBitCount == 1, "validated by ParameterSet")
         self.polynomialSize = polynomialSize
+        self.kernels = kernels
         let m = polynomialSize / 2
         pointCount = m
         twistRe = AlignedBuffer(count: m)
@@ -47,7 +55,7 @@ public final class NegacyclicFFT: @unchecked Sendable {
             twistIm.pointer[j] = sin(angle)
         }
         rowConstants = AlignedBuffer(count: 56)
-        for (v, lanes) in RowConstants.lanes.enumerated() {
+        for (v, lanes) in FourierTransform.RowConstants.lanes.enumerated() {
             for l in 0..<8 { rowConstants.pointer[8 * v + l] = lanes[l] }
         }
         twiddleRe = AlignedBuffer(count: m)
@@ -61,53 +69,15 @@ public final class NegacyclicFFT: @unchecked Sendable {
             }
             h /= 2
         }
+        tables = FourierTables(polynomialSize: polynomialSize, twistRe: twistRe.pointer, twistIm: twistIm.pointer,
+                               twiddleRe: twiddleRe.pointer, twiddleIm: twiddleIm.pointer, rowConstants: rowConstants.pointer)
         pointSlots = Self.measuredSlots(polynomialSize: polynomialSize) { self.forward($0, re: $1, im: $2) }
     }
-
-    // Stage twiddles for span h start at offset h (h + (h-1) + ... fits in M).
 
     /// Forward transform of N real coefficients into M = N/2 complex points (split re/im).
     public func forward(_ coefficients: UnsafePointer<Double>,
                         re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
-        let m = pointCount
-        // Fold and twist: c_j = (a_j + i a_{j+M}) ψ^j.
-        var j = 0
-        while j < m {
-            let a = load8(coefficients + j), b = load8(coefficients + m + j)
-            let wr = load8(twistRe.pointer + j), wi = load8(twistIm.pointer + j)
-            let (r, i) = complexMultiply(a, b, wr, wi)
-            store8(r, re + j)
-            store8(i, im + j)
-            j += 8
-        }
-        forwardInPlace(re: re, im: im)
-    }
-
-    /// Forward transform of the one-level gadget digits of a torus polynomial (the blind
-    /// rotation's case): digits, fold and twist in one SIMD pass.
-    public func forwardTopDigits<T: TorusScalar>(_ values: UnsafePointer<T>, offset: T, shift: Int,
-                                                 re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
-        // The first radix-4 pass (spans m/2 and m/4, one group) reads its four points straight
-        // from the digits, folded and twisted, so the twisted input is never stored.
-        let m = pointCount, h = m / 2, q = m / 4
-        let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
-        let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
-        typealias V = PassLanes
-        @inline(__always) func twisted(_ j: Int) -> (V, V) {
-            let a = V.topDigits(values + j, offset: offset, shift: shift)
-            let b = V.topDigits(values + m + j, offset: offset, shift: shift)
-            return complexMultiply(a, b, V.load(twistRe.pointer + j), V.load(twistIm.pointer + j))
-        }
-        var t = 0
-        while t < q {
-            let (x0r, x0i) = twisted(t), (x1r, x1i) = twisted(t &+ q)
-            let (x2r, x2i) = twisted(t &+ h), (x3r, x3i) = twisted(t &+ h &+ q)
-            let y = Self.forwardButterfly4((x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i),
-                                           V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
-            Self.store(y, re: re, im: im, at: (t, t &+ q, t &+ h, t &+ h &+ q))
-            t &+= V.scalarCount
-        }
-        forwardInPlace(re: re, im: im, firstSpan: m / 8)
+        kernels.forward(tables, coefficients, re: re, im: im)
     }
 
     /// Forward transform of a torus polynomial read as signed integers.
@@ -117,361 +87,17 @@ public final class NegacyclicFFT: @unchecked Sendable {
         forward(UnsafePointer(scratch), re: re, im: im)
     }
 
-    /// Decimation in frequency on split arrays; output in the engine's Fourier order.
-    @inline(__always)
-    private func forwardInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
-                                firstSpan: Int? = nil) {
-        let m = pointCount
-        // Spans m/2 ... 8, two at a time (radix 4), and a last single one if their number is odd.
-        var h = firstSpan ?? m / 2
-        while h >= 16 {
-            forwardRadix4(re: re, im: im, span: h)
-            h /= 4
-        }
-        if h == 8 { forwardRadix2(re: re, im: im, span: 8) }
-        // The last three stages (spans 4, 2, 1) act inside each row of 8 points, by lane
-        // permutations; each row ends in bit-reversed order (the Fourier domain's order is free).
-        // (Doing them in the same pass as span 8 saves loads and stores but measured slower.)
-        rowStages(re: re, im: im, inverse: false)
-    }
-
-    /// `forwardRow` or `inverseRow` on every row of 8 points, in place.
-    @inline(__always)
-    private func rowStages(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, inverse: Bool) {
-        let constants = RowConstants(rowConstants.pointer)
-        var row = 0
-        while row < pointCount {
-            let (r, i) = inverse ? Self.inverseRow(load8(re + row), load8(im + row), constants)
-                                 : Self.forwardRow(load8(re + row), load8(im + row), constants)
-            store8(r, re + row); store8(i, im + row)
-            row &+= 8
-        }
-    }
-
-    /// Sign and twiddle lanes of the three stages inside a row of 8 points (spans 4, 2, 1).
-    /// In each stage a lane that receives a sum gets sign +1 and twiddle 1, a lane that
-    /// receives a difference sign -1 and the stage's twiddle: e^{-2πi t/8} for span 4 and
-    /// e^{-2πi t/4} for span 2 (span 1's are all 1).
-    @usableFromInline
-    struct RowConstants {
-        let sign4, sign2, sign1, w4Re, w4Im, w2Re, w2Im: SIMD8<Double>
-
-        /// The lanes, in the order `init` reads them.
-        static let lanes: [SIMD8<Double>] = [
-            SIMD8(1, 1, 1, 1, -1, -1, -1, -1), SIMD8(1, 1, -1, -1, 1, 1, -1, -1), SIMD8(1, -1, 1, -1, 1, -1, 1, -1),
-            SIMD8(1, 1, 1, 1, 1, c8, 0, -c8), SIMD8(0, 0, 0, 0, 0, -c8, -1, -c8),
-            SIMD8(1, 1, 1, 0, 1, 1, 1, 0), SIMD8(0, 0, 0, -1, 0, 0, 0, -1),
-        ]
-
-        /// Read from memory rather than written as literals: with literal lanes the optimiser
-        /// splits each vector into its constant parts and scalarises the stages (1.5 times
-        /// slower).
-        @inline(__always) init(_ p: UnsafePointer<Double>) {
-            (sign4, sign2, sign1) = (load8(p), load8(p + 8), load8(p + 16))
-            (w4Re, w4Im, w2Re, w2Im) = (load8(p + 24), load8(p + 32), load8(p + 40), load8(p + 48))
-        }
-    }
-
-    fileprivate static let c8 = 0.70710678118654752440
-
-    /// Spans 4, 2 and 1 of decimation in frequency inside one row of 8 points. Each stage is
-    /// one lane permutation and one fused multiply-add (partner + sign·self gives the sum in
-    /// the first lane of a pair and the difference in the second), then the twiddles.
-    @inline(__always)
-    static func forwardRow(_ r: SIMD8<Double>, _ i: SIMD8<Double>, _ k: RowConstants) -> (SIMD8<Double>, SIMD8<Double>) {
-        let (ar, ai) = complexMultiply(r.halvesSwapped.addingProduct(k.sign4, r), i.halvesSwapped.addingProduct(k.sign4, i),
-                                       k.w4Re, k.w4Im)
-        let (br, bi) = complexMultiply(ar.pairsSwapped.addingProduct(k.sign2, ar), ai.pairsSwapped.addingProduct(k.sign2, ai),
-                                       k.w2Re, k.w2Im)
-        return (br.neighboursSwapped.addingProduct(k.sign1, br), bi.neighboursSwapped.addingProduct(k.sign1, bi))
-    }
-
-    /// The inverse of `forwardRow` (times 8): spans 1, 2, 4 with conjugate twiddles, each
-    /// applied before its butterfly.
-    @inline(__always)
-    static func inverseRow(_ r: SIMD8<Double>, _ i: SIMD8<Double>, _ k: RowConstants) -> (SIMD8<Double>, SIMD8<Double>) {
-        let ar = r.neighboursSwapped.addingProduct(k.sign1, r), ai = i.neighboursSwapped.addingProduct(k.sign1, i)
-        let (br, bi) = complexMultiplyConjugate(ar, ai, k.w2Re, k.w2Im)
-        let cr = br.pairsSwapped.addingProduct(k.sign2, br), ci = bi.pairsSwapped.addingProduct(k.sign2, bi)
-        let (dr, di) = complexMultiplyConjugate(cr, ci, k.w4Re, k.w4Im)
-        return (dr.halvesSwapped.addingProduct(k.sign4, dr), di.halvesSwapped.addingProduct(k.sign4, di))
-    }
-
-    /// Decimation in time: from the engine's Fourier order back to natural order, unscaled.
-    @inline(__always)
-    private func inverseInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
-                                skippingLastPass: Bool = false, rowsDone: Bool = false) {
-        let m = pointCount
-        if !rowsDone { rowStages(re: re, im: im, inverse: true) }
-        // Spans 8 ... m/2: a single one first if their number is odd, then two at a time.
-        let bigStages = (m / 16).trailingZeroBitCount + 1  // spans 8, 16, ..., m/2
-        var h = 8
-        if bigStages % 2 == 1 {
-            inverseRadix2(re: re, im: im, span: 8)
-            h = 16
-        }
-        // The last pass is always the radix-4 one of spans m/4 and m/2.
-        while h < m {
-            if skippingLastPass && 2 * h == m / 2 { break }
-            inverseRadix4(re: re, im: im, span: 2 * h)
-            h *= 4
-        }
-    }
-
-    /// One decimation-in-frequency stage of span h: (x, y) → (x + y, (x - y)·w_h^t).
-    @inline(__always)
-    private func forwardRadix2(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
-        typealias V = PassLanes
-        let m = pointCount
-        let wRe = twiddleRe.pointer + h, wIm = twiddleIm.pointer + h
-        var base = 0
-        while base < m {
-            var t = 0
-            while t < h {
-                let i0 = base &+ t, i1 = i0 &+ h
-                let xr = V.load(re + i0), xi = V.load(im + i0), yr = V.load(re + i1), yi = V.load(im + i1)
-                let dr = xr - yr, di = xi - yi
-                let wr = V.load(wRe + t), wi = V.load(wIm + t)
-                (xr + yr).store(to: re + i0); (xi + yi).store(to: im + i0)
-                let (pr, pi) = complexMultiply(dr, di, wr, wi)
-                pr.store(to: re + i1); pi.store(to: im + i1)
-                t &+= V.scalarCount
-            }
-            base &+= 2 &* h
-        }
-    }
-
-    /// Four complex points (re, im, re, im, ...), or eight vectors of any `FourierLanes`.
-    typealias Quad<V: FourierLanes> = (V, V, V, V, V, V, V, V)
-
-    /// Loads the four points at indices i of split arrays.
-    @inline(__always)
-    static func loadQuad(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
-                         at i: (Int, Int, Int, Int)) -> Quad<PassLanes> {
-        typealias V = PassLanes
-        return (V.load(re + i.0), V.load(im + i.0), V.load(re + i.1), V.load(im + i.1),
-                V.load(re + i.2), V.load(im + i.2), V.load(re + i.3), V.load(im + i.3))
-    }
-
-    /// Stores four points at indices i of split arrays.
-    @inline(__always)
-    static func store(_ x: Quad<PassLanes>, re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
-                      at i: (Int, Int, Int, Int)) {
-        x.0.store(to: re + i.0); x.1.store(to: im + i.0); x.2.store(to: re + i.1); x.3.store(to: im + i.1)
-        x.4.store(to: re + i.2); x.5.store(to: im + i.2); x.6.store(to: re + i.3); x.7.store(to: im + i.3)
-    }
-
-    /// Spans h and h/2 of decimation in frequency on (x0, x1, x2, x3) = points (t, t+h/2, t+h,
-    /// t+3h/2), as (re, im) pairs, with a = w_h^t and b = w_{h/2}^t. The span-h twiddle of the
-    /// second quarter is w_h^{t+h/2} = -i·w_h^t.
-    @inline(__always)
-    static func forwardButterfly4<V: FourierLanes>(_ x: Quad<V>, _ ar: V, _ ai: V, _ br: V, _ bi: V) -> Quad<V> {
-        let s0r = x.0 + x.4, s0i = x.1 + x.5, s1r = x.2 + x.6, s1i = x.3 + x.7
-        let d0r = x.0 - x.4, d0i = x.1 - x.5, d1r = x.2 - x.6, d1i = x.3 - x.7
-        let (e0r, e0i) = complexMultiply(d0r, d0i, ar, ai)
-        // (d1 · w)·(-i) = (d1·w).im - i (d1·w).re
-        let (f1r, f1i) = complexMultiply(d1r, d1i, ar, ai)
-        let e1r = f1i, e1i = -f1r
-        let (v0r, v0i) = complexMultiply(s0r - s1r, s0i - s1i, br, bi)
-        let (v1r, v1i) = complexMultiply(e0r - e1r, e0i - e1i, br, bi)
-        return (s0r + s1r, s0i + s1i, v0r, v0i, e0r + e1r, e0i + e1i, v1r, v1i)
-    }
-
-    /// The inverse of `forwardButterfly4` (times 4): spans h/2 then h, conjugate twiddles.
-    @inline(__always)
-    static func inverseButterfly4<V: FourierLanes>(_ y: Quad<V>, _ ar: V, _ ai: V, _ br: V, _ bi: V) -> Quad<V> {
-        let (y1r, y1i) = complexMultiplyConjugate(y.2, y.3, br, bi)
-        let (y3r, y3i) = complexMultiplyConjugate(y.6, y.7, br, bi)
-        let a0r = y.0 + y1r, a0i = y.1 + y1i, a1r = y.0 - y1r, a1i = y.1 - y1i
-        let a2r = y.4 + y3r, a2i = y.5 + y3i, a3r = y.4 - y3r, a3i = y.5 - y3i
-        // a2 times conj(w), a3 times conj(-i·w) = i·conj(w)
-        let (c2r, c2i) = complexMultiplyConjugate(a2r, a2i, ar, ai)
-        let (c3r0, c3i0) = complexMultiplyConjugate(a3r, a3i, ar, ai)
-        let c3r = -c3i0, c3i = c3r0
-        return (a0r + c2r, a0i + c2i, a1r + c3r, a1i + c3i, a0r - c2r, a0i - c2i, a1r - c3r, a1i - c3i)
-    }
-
-    /// Two decimation-in-frequency stages at once, spans h and h/2, on groups of 2h points:
-    /// the same arithmetic as two radix-2 passes with half the loads and stores. The span-h
-    /// twiddle of the second quarter is w_h^{t+h/2} = -i·w_h^t.
-    @inline(__always)
-    private func forwardRadix4(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
-        typealias V = PassLanes
-        let m = pointCount, q = h / 2
-        let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
-        let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
-        var base = 0
-        while base < m {
-            var t = 0
-            while t < q {
-                let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
-                let x = Self.loadQuad(re: re, im: im, at: (i0, i1, i2, i3))
-                let y = Self.forwardButterfly4(x, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
-                Self.store(y, re: re, im: im, at: (i0, i1, i2, i3))
-                t &+= V.scalarCount
-            }
-            base &+= 2 &* h
-        }
-    }
-
-    /// One decimation-in-time stage of span h: (x, y) → (x + y·conj(w), x - y·conj(w)).
-    @inline(__always)
-    private func inverseRadix2(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
-        typealias V = PassLanes
-        let m = pointCount
-        let wRe = twiddleRe.pointer + h, wIm = twiddleIm.pointer + h
-        var base = 0
-        while base < m {
-            var t = 0
-            while t < h {
-                let i0 = base &+ t, i1 = i0 &+ h
-                let xr = V.load(re + i0), xi = V.load(im + i0), yr0 = V.load(re + i1), yi0 = V.load(im + i1)
-                let wr = V.load(wRe + t), wi = V.load(wIm + t)
-                let (yr, yi) = complexMultiplyConjugate(yr0, yi0, wr, wi)
-                (xr + yr).store(to: re + i0); (xi + yi).store(to: im + i0)
-                (xr - yr).store(to: re + i1); (xi - yi).store(to: im + i1)
-                t &+= V.scalarCount
-            }
-            base &+= 2 &* h
-        }
-    }
-
-    /// The inverse of `forwardRadix4(span: h)`: spans h/2 then h, conjugate twiddles.
-    @inline(__always)
-    private func inverseRadix4(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
-        typealias V = PassLanes
-        let m = pointCount, q = h / 2
-        let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
-        let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
-        var base = 0
-        while base < m {
-            var t = 0
-            while t < q {
-                let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
-                let y = Self.loadQuad(re: re, im: im, at: (i0, i1, i2, i3))
-                let x = Self.inverseButterfly4(y, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
-                Self.store(x, re: re, im: im, at: (i0, i1, i2, i3))
-                t &+= V.scalarCount
-            }
-            base &+= 2 &* h
-        }
-    }
-
     /// Inverse transform back to N real coefficients (destroys `re`/`im`).
     public func inverse(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
                         into coefficients: UnsafeMutablePointer<Double>) {
-        inverseInPlace(re: re, im: im)
-        let m = pointCount
-        let scale = SIMD8<Double>(repeating: 1 / Double(m))
-        var j = 0
-        while j < m {
-            let cr = load8(re + j) * scale, ci = load8(im + j) * scale
-            let wr = load8(twistRe.pointer + j), wi = load8(twistIm.pointer + j)
-            // multiply by conj(ψ^j) and unfold
-            let (r, i) = complexMultiplyConjugate(cr, ci, wr, wi)
-            store8(r, coefficients + j)
-            store8(i, coefficients + m + j)
-            j += 8
-        }
+        kernels.inverse(tables, re: re, im: im, into: coefficients)
     }
 
     /// Inverse transform whose rounded result is added, modulo q, to a torus polynomial.
     /// Untwisting, scaling, rounding and the modular addition happen in one SIMD pass.
     public func inverseAdd<T: TorusScalar>(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
                                            into output: UnsafeMutablePointer<T>) {
-        inverseInPlace(re: re, im: im, skippingLastPass: true)
-        inverseAddLastPass(re: re, im: im, into: output)
-    }
-
-    /// The external product's last step for one output column: the inverse transform of
-    /// Σ_r digit_r ⊙ key_r (over `rows` polynomial pairs; the digits consecutive polynomials
-    /// of N doubles, re M | im M, the key's `keyRowStride` doubles apart), added to a torus
-    /// polynomial. The sum of each row of 8 points stays in registers across the rows and
-    /// goes through the inverse's first stages before it is stored once, into `re`/`im`.
-    public func inverseAddSumOfProducts<T: TorusScalar>(_ digits: UnsafePointer<Double>, _ key: UnsafePointer<Double>,
-                                                        rows: Int, keyRowStride: Int,
-                                                        re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
-                                                        into output: UnsafeMutablePointer<T>) {
-        let m = pointCount, n = polynomialSize
-        let rowConstants = RowConstants(rowConstants.pointer)
-        var j = 0
-        while j < m {
-            var sumRe = SIMD8<Double>(), sumIm = SIMD8<Double>()
-            var d = digits + j, k = key + j
-            for _ in 0..<rows {
-                let ar = load8(d), ai = load8(d + m), br = load8(k), bi = load8(k + m)
-                sumRe = sumRe.addingProduct(ar, br).addingProduct(-ai, bi)
-                sumIm = sumIm.addingProduct(ar, bi).addingProduct(ai, br)
-                d += n
-                k += keyRowStride
-            }
-            let (r, i) = Self.inverseRow(sumRe, sumIm, rowConstants)
-            store8(r, re + j)
-            store8(i, im + j)
-            j &+= 8
-        }
-        inverseInPlace(re: re, im: im, skippingLastPass: true, rowsDone: true)
-        inverseAddLastPass(re: re, im: im, into: output)
-    }
-
-    /// `inverseAddSumOfProducts` for two ciphertexts against the same key column, each key
-    /// point loaded once for both: a batch reads the key from L2, and this halves that traffic.
-    public func inverseAddSumOfProducts<T: TorusScalar>(
-        pair digits: (UnsafePointer<Double>, UnsafePointer<Double>), _ key: UnsafePointer<Double>, rows: Int,
-        keyRowStride: Int, scratch: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>),
-        into outputs: (UnsafeMutablePointer<T>, UnsafeMutablePointer<T>)
-    ) {
-        let m = pointCount, n = polynomialSize
-        let rowConstants = RowConstants(rowConstants.pointer)
-        var j = 0
-        while j < m {
-            var sum0Re = SIMD8<Double>(), sum0Im = SIMD8<Double>(), sum1Re = SIMD8<Double>(), sum1Im = SIMD8<Double>()
-            var d0 = digits.0 + j, d1 = digits.1 + j, k = key + j
-            for _ in 0..<rows {
-                let br = load8(k), bi = load8(k + m)
-                let a0r = load8(d0), a0i = load8(d0 + m), a1r = load8(d1), a1i = load8(d1 + m)
-                sum0Re = sum0Re.addingProduct(a0r, br).addingProduct(-a0i, bi)
-                sum0Im = sum0Im.addingProduct(a0r, bi).addingProduct(a0i, br)
-                sum1Re = sum1Re.addingProduct(a1r, br).addingProduct(-a1i, bi)
-                sum1Im = sum1Im.addingProduct(a1r, bi).addingProduct(a1i, br)
-                d0 += n
-                d1 += n
-                k += keyRowStride
-            }
-            let (r0, i0) = Self.inverseRow(sum0Re, sum0Im, rowConstants)
-            let (r1, i1) = Self.inverseRow(sum1Re, sum1Im, rowConstants)
-            store8(r0, scratch.0 + j); store8(i0, scratch.0 + m + j)
-            store8(r1, scratch.1 + j); store8(i1, scratch.1 + m + j)
-            j &+= 8
-        }
-        inverseInPlace(re: scratch.0, im: scratch.0 + m, skippingLastPass: true, rowsDone: true)
-        inverseAddLastPass(re: scratch.0, im: scratch.0 + m, into: outputs.0)
-        inverseInPlace(re: scratch.1, im: scratch.1 + m, skippingLastPass: true, rowsDone: true)
-        inverseAddLastPass(re: scratch.1, im: scratch.1 + m, into: outputs.1)
-    }
-
-    /// The last radix-4 pass of the inverse (spans m/4 and m/2, one group), which writes its
-    /// four points straight to the torus: untwisted, scaled, rounded and added.
-    @inline(__always)
-    private func inverseAddLastPass<T: TorusScalar>(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
-                                                    into output: UnsafeMutablePointer<T>) {
-        let m = pointCount, h = m / 2, q = m / 4
-        let w1Re = twiddleRe.pointer + h, w1Im = twiddleIm.pointer + h
-        let w2Re = twiddleRe.pointer + q, w2Im = twiddleIm.pointer + q
-        typealias V = PassLanes
-        let scale = V(repeating: 1 / Double(m))
-        @inline(__always) func add(_ xr: V, _ xi: V, at j: Int) {
-            let (r, i) = complexMultiplyConjugate(xr * scale, xi * scale, V.load(twistRe.pointer + j), V.load(twistIm.pointer + j))
-            r.addWrapping(to: output + j)
-            i.addWrapping(to: output + m + j)
-        }
-        var t = 0
-        while t < q {
-            let y = Self.loadQuad(re: re, im: im, at: (t, t &+ q, t &+ h, t &+ h &+ q))
-            let x = Self.inverseButterfly4(y, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
-            add(x.0, x.1, at: t); add(x.2, x.3, at: t &+ q); add(x.4, x.5, at: t &+ h); add(x.6, x.7, at: t &+ h &+ q)
-            t &+= V.scalarCount
-        }
+        kernels.inverseAdd(T.width, tables, re: re, im: im, into: UnsafeMutableRawPointer(output))
     }
 
     /// acc += a ⊙ b on M complex points (split re/im).

@@ -1,0 +1,40 @@
+/// One compilation of the engine's hot kernels for one instruction set.
+///
+/// Each entry point is a whole loop (a transform, a blind rotation, a key switch), so the one
+/// indirect call it costs is nothing beside its work, and everything inside it is specialised
+/// and inlined for the set's CPU. `EngineKernels` (in TFHE) picks the best set the CPU runs.
+public protocol EngineKernelSet: Sendable {
+    /// "avx512", "avx2" or "portable".
+    var name: String { get }
+    /// The vector shapes it uses, for `fhe bench` and logs.
+    var vectorShape: String { get }
+
+    /// Forward negacyclic FFT of N real coefficients into N/2 complex points (split re/im).
+    func forward(_ tables: FourierTables, _ coefficients: UnsafePointer<Double>,
+                 re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>)
+    /// The inverse, back to N real coefficients (destroys `re` and `im`).
+    func inverse(_ tables: FourierTables, re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
+                 into coefficients: UnsafeMutablePointer<Double>)
+    /// The inverse, rounded and added modulo q to N torus words (destroys `re` and `im`).
+    func inverseAdd(_ width: TorusWidth, _ tables: FourierTables, re: UnsafeMutablePointer<Double>,
+                    im: UnsafeMutablePointer<Double>, into output: UnsafeMutableRawPointer)
+
+    /// ACC ← X^{-b̃}·table, then one CMux per key coefficient (the switched input is in
+    /// `buffers.switched`).
+    func blindRotate(_ width: TorusWidth, lookupTable: UnsafeRawPointer, key: FourierKeyLayout, tables: FourierTables,
+                     buffers: BootstrapBuffers)
+    /// The blind rotations of several ciphertexts in one pass over the key; each accumulator is
+    /// initialised from its table here.
+    func blindRotateBatch(_ width: TorusWidth, lookupTables: [UnsafeRawPointer], key: FourierKeyLayout,
+                          tables: FourierTables, buffers: [BootstrapBuffers])
+    /// One CMux on the accumulator: ACC ← ACC + ExtProd(BSK_i, X^a·ACC - ACC).
+    func cmux(_ width: TorusWidth, keyIndex: Int, rotation: Int, key: FourierKeyLayout, tables: FourierTables,
+              buffers: BootstrapBuffers)
+
+    /// LWE key switching of one ciphertext; `sums` holds n + 1 words of scratch.
+    func keySwitch(_ width: TorusWidth, key: KeySwitchLayout, input: UnsafeRawPointer, output: UnsafeMutableRawPointer,
+                   sums: UnsafeMutablePointer<UInt32>)
+    /// The key switches of several ciphertexts in one pass over the key.
+    func keySwitchBatch(_ width: TorusWidth, key: KeySwitchLayout, inputs: [UnsafeRawPointer],
+                        outputs: [UnsafeMutableRawPointer], sums: [UnsafeMutablePointer<UInt32>])
+}
