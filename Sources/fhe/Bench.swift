@@ -34,6 +34,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Flag(help: "For the integer operations: count each one's bootstraps and depth with a metadata-only key (no cryptography, no timing).")
+    var countOnly = false
+
     struct Result: Codable {
         let operation: String
         let milliseconds: Double
@@ -63,6 +66,9 @@ struct Bench: ParsableCommand {
         for w in width.split(separator: ",") where !["8", "16", "32", "64"].contains(String(w)) {
             throw ValidationError("--width takes 8, 16, 32 or 64, not '\(w)'")
         }
+        if countOnly && !operations.split(separator: ",").allSatisfy({ IntegerBenchRunner.operations.contains(String($0)) }) {
+            throw ValidationError("--count-only counts integer operations only (\(IntegerBenchRunner.operations.joined(separator: ", ")))")
+        }
         guard (1...1000).contains(integerIterations) else { throw ValidationError("--integer-iterations must be in 1...1000") }
         if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be in 1...1024") }
         if let integerBatch, !(1...64).contains(integerBatch) { throw ValidationError("--integer-batch must be in 1...64") }
@@ -77,6 +83,23 @@ struct Bench: ParsableCommand {
         if !integerOps.isEmpty {
             guard set.torusBits == 64, set.messageBits == 2, set.carryBits >= 2 else {
                 throw CLIError("integer operations need a 64-bit message_2_carry_2 parameter set; \(set.name) is not one")
+            }
+            if countOnly {
+                let report = try IntegerBenchRunner.count(integerOps, widths: width.split(separator: ",").compactMap { Int($0) },
+                                                          parameters: set)
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                } else {
+                    print("\(set.name): bootstraps and depth, counted without cryptography")
+                    for c in report.counts {
+                        print("  FheUint\(c.width)".padding(toLength: 12, withPad: " ", startingAt: 0)
+                              + c.operation.padding(toLength: 16, withPad: " ", startingAt: 0)
+                              + String(format: "%6d PBS  depth %4d", c.bootstraps, c.depth))
+                    }
+                }
+                return
             }
             if !json { print(set.name) }
             let runner = IntegerBenchRunner(parameters: set, iterations: integerIterations, workers: workers, batchSize: integerBatch)

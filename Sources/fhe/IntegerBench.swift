@@ -1,10 +1,13 @@
 import Foundation
+import Synchronization
 import TFHE
 
 /// `fhe bench --operations add,mul,eq,gt,div --width 8,16`: latency and bootstrap count of
 /// radix integer operations on all cores, beside the single-thread KS+PBS time of the same
 /// run, from which the parallel efficiency follows:
 /// efficiency = bootstraps × (single-thread KS+PBS) / (workers × latency).
+/// With `--count-only`, the bootstraps and the depth (layers of bootstraps that depend on the
+/// one before) of each operation, from a metadata-only key: no cryptography, in seconds.
 struct IntegerBenchRunner {
     static let operations = ["add", "sub", "neg", "mul", "scalar-add", "scalar-mul", "eq", "ne", "gt", "lt", "ge",
                              "scalar-gt", "min", "max", "select", "and", "or", "xor", "not", "shl", "shl-clear",
@@ -27,6 +30,97 @@ struct IntegerBenchRunner {
         let batchSize: Int
         let singleThreadKSPBSMilliseconds: Double
         let results: [Result]
+    }
+
+    struct Count: Codable {
+        let operation: String
+        let width: Int
+        let bootstraps: Int
+        /// Layers of bootstraps, each depending on the one before: the latency in bootstraps
+        /// with enough cores.
+        let depth: Int
+    }
+
+    struct CountReport: Codable {
+        let parameters: String
+        let counts: [Count]
+    }
+
+    /// The operands of one width: two values, a shift amount, a condition and a clear constant.
+    struct Operands {
+        let blocks: Int
+        let a, b, amount: RadixCiphertext<UInt64>
+        let condition: ShortintCiphertext<UInt64>
+        let clear: UInt64
+
+        init(client: ClientKey<UInt64>, width: Int, using rng: inout some RandomNumberGenerator) throws {
+            blocks = width / 2
+            let mask: UInt64 = width == 64 ? .max : (1 << width) - 1
+            a = try client.encryptRadix(rng.next() & mask, blockCount: blocks)
+            b = try client.encryptRadix((rng.next() & mask) | 1, blockCount: blocks)
+            amount = try client.encryptRadix(rng.next() & mask, blockCount: blocks)
+            var randomness = EncryptionRandomness()
+            condition = try client.encryptBooleanBlock(true, randomness: &randomness)
+            clear = (rng.next() & mask) | 3
+        }
+    }
+
+    /// Operation `op` on the operands, through `key`.
+    static func operation(_ op: String, key: IntegerServerKey<UInt64>, _ x: Operands) -> (() throws -> Void)? {
+        let (a, b) = (x.a, x.b)
+        switch op {
+        case "add": return { _ = try key.add(a, b) }
+        case "sub": return { _ = try key.sub(a, b) }
+        case "neg": return { _ = try key.neg(a) }
+        case "mul": return { _ = try key.mul(a, b) }
+        case "scalar-add": return { _ = try key.scalarAdd(a, x.clear) }
+        case "scalar-mul": return { _ = try key.scalarMul(a, x.clear) }
+        case "eq": return { _ = try key.eq(a, b) }
+        case "ne": return { _ = try key.ne(a, b) }
+        case "gt": return { _ = try key.gt(a, b) }
+        case "lt": return { _ = try key.lt(a, b) }
+        case "ge": return { _ = try key.ge(a, b) }
+        case "scalar-gt": return { _ = try key.scalarGt(a, x.clear) }
+        case "min": return { _ = try key.min(a, b) }
+        case "max": return { _ = try key.max(a, b) }
+        case "select": return { _ = try key.select(x.condition, a, b) }
+        case "and": return { _ = try key.bitAnd(a, b) }
+        case "or": return { _ = try key.bitOr(a, b) }
+        case "xor": return { _ = try key.bitXor(a, b) }
+        case "not": return { _ = try key.bitNot(a) }
+        case "shl": return { _ = try key.shiftLeft(a, by: x.amount) }
+        case "shl-clear": return { _ = try key.shiftLeft(a, by: 3) }
+        case "rotl": return { _ = try key.rotateLeft(a, by: x.amount) }
+        case "div": return { _ = try key.div(a, b) }
+        case "rem": return { _ = try key.rem(a, b) }
+        case "scalar-div": return { _ = try key.scalarDiv(a, x.clear) }
+        case "overflowing-add": return { _ = try key.overflowingAdd(a, b) }
+        case "cast-up": return { _ = try key.cast(a, toBlockCount: x.blocks * 2) }
+        default: return nil
+        }
+    }
+
+    /// Bootstraps and depth of each operation at each width, without cryptography (the inputs
+    /// are real encryptions, the key counts). The clear constants come from a fixed seed, so
+    /// the figures are the same on every run.
+    static func count(_ operations: [String], widths: [Int], parameters: ParameterSet) throws -> CountReport {
+        let client = try ClientKey<UInt64>(parameters: parameters)
+        let layers = Mutex<Int>(0)
+        let key = try IntegerServerKey<UInt64>.metadataOnly(parameters: parameters).observing { _ in layers.withLock { $0 += 1 } }
+        var rng = AESCTRGenerator(seed: Seed(high: 0xb007, low: 0x5742))
+        var counts: [Count] = []
+        for width in widths {
+            let operands = try Operands(client: client, width: width, using: &rng)
+            for op in operations {
+                guard let body = operation(op, key: key, operands) else { continue }
+                let before = key.bootstrapCount
+                layers.withLock { $0 = 0 }
+                try body()
+                counts.append(Count(operation: op, width: width, bootstraps: key.bootstrapCount - before,
+                                    depth: layers.withLock { $0 }))
+            }
+        }
+        return CountReport(parameters: parameters.name, counts: counts)
     }
 
     let parameters: ParameterSet
@@ -58,46 +152,9 @@ struct IntegerBenchRunner {
         var results: [Result] = []
         var rng = SystemRandomNumberGenerator()
         for width in widths {
-            let blocks = width / 2
-            let mask: UInt64 = width == 64 ? .max : (1 << width) - 1
-            let a = try client.encryptRadix(rng.next() & mask, blockCount: blocks)
-            let b = try client.encryptRadix((rng.next() & mask) | 1, blockCount: blocks)
-            let amount = try client.encryptRadix(rng.next() & mask, blockCount: blocks)
-            var randomness = EncryptionRandomness()
-            let condition = try client.encryptBooleanBlock(true, randomness: &randomness)
-            let clear = (rng.next() & mask) | 3
+            let operands = try Operands(client: client, width: width, using: &rng)
             for op in operations {
-                let body: () throws -> Void
-                switch op {
-                case "add": body = { _ = try key.add(a, b) }
-                case "sub": body = { _ = try key.sub(a, b) }
-                case "neg": body = { _ = try key.neg(a) }
-                case "mul": body = { _ = try key.mul(a, b) }
-                case "scalar-add": body = { _ = try key.scalarAdd(a, clear) }
-                case "scalar-mul": body = { _ = try key.scalarMul(a, clear) }
-                case "eq": body = { _ = try key.eq(a, b) }
-                case "ne": body = { _ = try key.ne(a, b) }
-                case "gt": body = { _ = try key.gt(a, b) }
-                case "lt": body = { _ = try key.lt(a, b) }
-                case "ge": body = { _ = try key.ge(a, b) }
-                case "scalar-gt": body = { _ = try key.scalarGt(a, clear) }
-                case "min": body = { _ = try key.min(a, b) }
-                case "max": body = { _ = try key.max(a, b) }
-                case "select": body = { _ = try key.select(condition, a, b) }
-                case "and": body = { _ = try key.bitAnd(a, b) }
-                case "or": body = { _ = try key.bitOr(a, b) }
-                case "xor": body = { _ = try key.bitXor(a, b) }
-                case "not": body = { _ = try key.bitNot(a) }
-                case "shl": body = { _ = try key.shiftLeft(a, by: amount) }
-                case "shl-clear": body = { _ = try key.shiftLeft(a, by: 3) }
-                case "rotl": body = { _ = try key.rotateLeft(a, by: amount) }
-                case "div": body = { _ = try key.div(a, b) }
-                case "rem": body = { _ = try key.rem(a, b) }
-                case "scalar-div": body = { _ = try key.scalarDiv(a, clear) }
-                case "overflowing-add": body = { _ = try key.overflowingAdd(a, b) }
-                case "cast-up": body = { _ = try key.cast(a, toBlockCount: blocks * 2) }
-                default: continue
-                }
+                guard let body = Self.operation(op, key: key, operands) else { continue }
                 var latencies: [Double] = []
                 var count = 0
                 for _ in 0..<iterations {

@@ -121,4 +121,33 @@ struct KeyToolTests {
         let wide = try Self.run(["encrypt", "--key", "\(keys)/public.key", "--type", "u8", "--value", "256", "--out", seeded])
         #expect(wide.status != 0 && wide.stderr.contains("0...255"))
     }
+
+    /// `fhe bench --count-only --json`: JSON alone on standard output (it is piped into jq), with
+    /// the same counts as a metadata-only key gives here, and a one-line error for an operation
+    /// it cannot count.
+    @Test func benchCountsBootstrapsWithoutCryptography() throws {
+        let outcome = try Self.run(["bench", "--params", "tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128",
+                                    "--operations", "add,eq,mul", "--width", "8,64", "--count-only", "--json"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        struct Count: Decodable { let operation: String; let width: Int; let bootstraps: Int; let depth: Int }
+        struct Report: Decodable { let parameters: String; let counts: [Count] }
+        let report = try JSONDecoder().decode(Report.self, from: Data(outcome.stdout.utf8))
+        #expect(report.counts.map { "\($0.operation)\($0.width)" } == ["add8", "eq8", "mul8", "add64", "eq64", "mul64"])
+
+        let params = try TestParameters.load("tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128")
+        let client = try ClientKey<UInt64>(parameters: params)
+        let key = try IntegerServerKey<UInt64>.metadataOnly(parameters: params)
+        let a = try client.encryptRadix(200, blockCount: 32), b = try client.encryptRadix(7, blockCount: 32)
+        var before = key.bootstrapCount
+        _ = try key.eq(a, b)
+        #expect(report.counts.first { $0.operation == "eq" && $0.width == 64 }?.bootstraps == key.bootstrapCount - before)
+        before = key.bootstrapCount
+        _ = try key.mul(a, b)
+        #expect(report.counts.first { $0.operation == "mul" && $0.width == 64 }?.bootstraps == key.bootstrapCount - before)
+        #expect(report.counts.allSatisfy { $0.depth > 0 && $0.depth <= $0.bootstraps })
+
+        let refused = try Self.run(["bench", "--operations", "ks+pbs", "--count-only"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("--count-only counts integer operations only"))
+    }
 }
