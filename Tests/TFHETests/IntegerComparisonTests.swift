@@ -34,6 +34,39 @@ struct IntegerComparisonTests {
         try checkScalar("scalar xor", pairs, { try $0 ^ $1 }, { $0 ^ $1 })
     }
 
+    /// Scalar orders where not every pair of blocks can be packed against its two clear digits
+    /// (`order`'s clear case): an odd block count leaves a block alone, and a block of noise
+    /// level 2 compares alone; each against a random constant and against its own value.
+    @Test func scalarOrdersOnOddAndNoisyOperands() throws {
+        let keys = IntegerTestKeys.insecure
+        let key = try keys.privateCounter()
+        var rng = TestGenerator(77)
+        for blocks in [3, 5] {
+            let limit = UInt64(1) << UInt64(2 * blocks)
+            for _ in 0..<3 {
+                let value = rng.next() % limit, constant = rng.next() % limit
+                let a = try keys.client.encryptRadix(value, blockCount: blocks)
+                // The same value with the noise of its block 1 raised to level 2 by adding an
+                // encryption of zero.
+                var zero = try keys.client.encryptRadix(0, blockCount: 1).blocks[0]
+                zero.degree = 0
+                var noisy = a.blocks
+                noisy[1] = key.shortint.uncheckedAdd(noisy[1], zero)
+                #expect(noisy[1].noiseLevel == 2)
+                for operand in [a, RadixCiphertext(blocks: noisy)] {
+                    for c in [constant, value] {
+                        func clear(_ block: ShortintCiphertext<UInt64>) throws -> Bool { try keys.client.decryptShortint(block) == 1 }
+                        let context = "\(blocks) blocks, \(value) against \(c), noise \(operand.blocks[1].noiseLevel)"
+                        #expect(try clear(key.scalarGt(operand, c)) == (value > c), "gt, \(context)")
+                        #expect(try clear(key.scalarGe(operand, c)) == (value >= c), "ge, \(context)")
+                        #expect(try clear(key.scalarLt(operand, c)) == (value < c), "lt, \(context)")
+                        #expect(try clear(key.scalarLe(operand, c)) == (value <= c), "le, \(context)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func uint8() throws { try comparisons(UInt8.self, seed: 11) }
     @Test func uint16() throws { try comparisons(UInt16.self, seed: 12) }
     @Test func uint32() throws { try comparisons(UInt32.self, seed: 13) }

@@ -1,6 +1,6 @@
-/// Comparisons, min, max and select. A comparison is one layer that compares block pairs,
-/// then a tree reduction: ⌈log₂ n⌉ layers of n/2, n/4, ... bivariate bootstraps (TFHE-rs's
-/// tree-based comparisons), so its depth grows with the logarithm of the width.
+/// Comparisons, min, max and select. An order comparison is one layer that compares block
+/// pairs, then a reduction by groups of blocks (`order`); equality, one layer then sums of
+/// booleans (`allTrue`). Both depths grow with the logarithm of the width.
 /// Order of two digits, or of two ranges of digits: less, equal, greater.
 enum Order {
     static let less: UInt64 = 0
@@ -27,8 +27,16 @@ extension IntegerServerKey {
         }
     }
 
-    /// Orders of block pairs reduced by a tree: the more significant order wins unless it is
-    /// `equal`. The last composition applies `outcome` to the overall order.
+    /// The order of a and b, through `outcome`. Each block pair's order s (less 0, equal 1,
+    /// greater 2) is reduced in groups of m blocks, like carry lookahead: block j of a group
+    /// holds s·2^j, so the group's sum V is 2^m - 1 when every pair is equal, at least 2^m when
+    /// its most significant unequal pair is greater (2·2^j outweighs the blocks below it, which
+    /// the equal ones above top up to 2^m), and at most 2^m - 2 when that pair is less. One
+    /// bootstrap decodes a group straight into its state at its place in the next level's group;
+    /// the last one applies `outcome`. With m = 3 (the 2_2 sets: V ≤ 14, noise level 3) that is
+    /// n + ⌈n/3⌉ + ⌈n/9⌉ + ... + 1 bootstraps in 1 + ⌈log₃ n⌉ layers, where a tree of pairs
+    /// takes 2n - 1 in 1 + ⌈log₂ n⌉ (TFHE-rs 1.7 reduces groups of 4
+    /// and then resolves the groups one after another: 47 bootstraps for 32 blocks).
     private func order(_ a: RadixCiphertext<T>, _ b: Operand, outcome: @escaping (UInt64) -> UInt64) throws -> Block {
         try check(a)
         var operand = b
@@ -42,6 +50,72 @@ extension IntegerServerKey {
             x = try clean(a, maxNoise: encoding.maxNoiseLevel)
         }
         if x.count == 1 { return try blockwise(x, operand) { outcome(Order.of($0, $1)) }[0] }
+        let m = comparisonGroupSize
+        if m < 2 { return try orderByPairs(x, operand, outcome: outcome) }
+        let msg = messageModulus
+        // Block i sits at place i mod m of its group (block 0 is the least significant).
+        var states: [Block]
+        switch operand {
+        case .encrypted(let y):
+            states = try shortint.bootstrap(x.indices.map { i in
+                shortint.bivariate(x[i], y[i]) { Order.of($0, $1) << UInt64(i % m) }
+            })
+        case .clear(let digits):
+            // A pair of blocks and its two clear digits compare as one number of twice the
+            // bits, so one lookup orders both where the pair can be packed (TFHE-rs packs its
+            // scalar comparisons the same way); a block left over compares alone.
+            var units: [(blocks: [Block], digit: UInt64)] = []
+            var i = 0
+            while i < x.count {
+                if i + 1 < x.count && shortint.canPack(x[i + 1], x[i]) {
+                    units.append(([x[i + 1], x[i]], digits[i + 1] * msg + digits[i]))
+                    i += 2
+                } else {
+                    units.append(([x[i]], digits[i]))
+                    i += 1
+                }
+            }
+            let final = units.count == 1
+            states = try shortint.bootstrap(units.enumerated().map { u, unit in
+                let place = UInt64(u % m), digit = unit.digit
+                let state: (UInt64) -> UInt64 = { value in
+                    let order = Order.of(value, digit)
+                    return final ? outcome(order) : order << place
+                }
+                return unit.blocks.count == 2 ? shortint.bivariate(unit.blocks[0], unit.blocks[1]) { state($0 * msg + $1) }
+                                              : Lookup(unit.blocks[0]) { state($0 % msg) }
+            })
+            if final { return states[0] }
+        }
+        while true {
+            let groupCount = (states.count + m - 1) / m
+            let last = groupCount == 1
+            let lookups = (0..<groupCount).map { g in
+                let members = states[(g * m)..<Swift.min(states.count, (g + 1) * m)]
+                let sum = members.dropFirst().reduce(members.first!) { shortint.uncheckedAdd($0, $1) }
+                let allEqual = (UInt64(1) << UInt64(members.count)) - 1
+                let place = UInt64(g % m)
+                return Lookup(sum) { v in
+                    let order = v > allEqual ? Order.greater : (v == allEqual ? Order.equal : Order.less)
+                    return last ? outcome(order) : order << place
+                }
+            }
+            states = try shortint.bootstrap(lookups)
+            if last { return states[0] }
+        }
+    }
+
+    /// Blocks per group of `order`'s reduction: m states sum to at most 2^(m+1) - 2, which the
+    /// plaintext space must hold, at noise level m.
+    private var comparisonGroupSize: Int {
+        var m = 1
+        while UInt64(m + 1) <= encoding.maxNoiseLevel && (UInt64(1) << UInt64(m + 2)) - 2 <= encoding.maxDegree { m += 1 }
+        return m
+    }
+
+    /// `order` where no two states fit one group (a plaintext space of 2 bits): a tree of pairs,
+    /// the more significant order winning unless it is `equal`.
+    private func orderByPairs(_ x: [Block], _ operand: Operand, outcome: @escaping (UInt64) -> UInt64) throws -> Block {
         var orders = try blockwise(x, operand, Order.of)
         while orders.count > 1 {
             let last = orders.count == 2
