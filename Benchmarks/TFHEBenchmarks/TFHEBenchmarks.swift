@@ -92,6 +92,21 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try boolean.server.nand(a, b, scratch: boolean.scratch))
         }
     }
+    // Radix integer operations (issue 16) on the 2_2 TUniform set, FheUint8 and FheUint64, on
+    // all cores, with the operands `fhe bench` uses (`IntegerOperation`): wall clock, and what
+    // one operation allocates (its result and each layer's lists; a bootstrap allocates nothing).
+    let integerParameters = parameters("tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128")
+    let integerClient = try! ClientKey<UInt64>(parameters: integerParameters, seed: Seed(high: 5, low: 1))
+    let integerKey = try! IntegerServerKey(serverKey: ServerKey(clientKey: integerClient, seed: Seed(high: 5, low: 2)))
+    var operandGenerator = AESCTRGenerator(seed: Seed(high: 5, low: 3))
+    for width in [8, 64] {
+        let operands = try! IntegerOperation.Operands(client: integerClient, width: width, using: &operandGenerator)
+        for operation in IntegerOperation.allCases {
+            Benchmark("FheUint\(width) \(operation.rawValue)", configuration: .init(maxDuration: .seconds(10), maxIterations: 10)) { benchmark in
+                for _ in benchmark.scaledIterations { try operation.run(integerKey, operands) }
+            }
+        }
+    }
     Benchmark("Key generation (server key), concrete 4-bit", configuration: .init(maxIterations: 5)) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(ServerKey(clientKey: concrete.client, seed: Seed(high: 3, low: 3)))

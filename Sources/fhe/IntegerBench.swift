@@ -9,9 +9,7 @@ import TFHE
 /// With `--count-only`, the bootstraps and the depth (layers of bootstraps that depend on the
 /// one before) of each operation, from a metadata-only key: no cryptography, in seconds.
 struct IntegerBenchRunner {
-    static let operations = ["add", "sub", "neg", "mul", "scalar-add", "scalar-mul", "eq", "ne", "gt", "lt", "ge",
-                             "scalar-gt", "min", "max", "select", "and", "or", "xor", "not", "shl", "shl-clear",
-                             "rotl", "div", "rem", "scalar-div", "overflowing-add", "cast-up"]
+    static let operations = IntegerOperation.allCases.map(\.rawValue)
 
     struct Result: Codable {
         let operation: String
@@ -46,76 +44,23 @@ struct IntegerBenchRunner {
         let counts: [Count]
     }
 
-    /// The operands of one width: two values, a shift amount, a condition and a clear constant.
-    struct Operands {
-        let blocks: Int
-        let a, b, amount: RadixCiphertext<UInt64>
-        let condition: ShortintCiphertext<UInt64>
-        let clear: UInt64
-
-        init(client: ClientKey<UInt64>, width: Int, using rng: inout some RandomNumberGenerator) throws {
-            blocks = width / 2
-            let mask: UInt64 = width == 64 ? .max : (1 << width) - 1
-            a = try client.encryptRadix(rng.next() & mask, blockCount: blocks)
-            b = try client.encryptRadix((rng.next() & mask) | 1, blockCount: blocks)
-            amount = try client.encryptRadix(rng.next() & mask, blockCount: blocks)
-            var randomness = EncryptionRandomness()
-            condition = try client.encryptBooleanBlock(true, randomness: &randomness)
-            clear = (rng.next() & mask) | 3
-        }
-    }
-
-    /// Operation `op` on the operands, through `key`.
-    static func operation(_ op: String, key: IntegerServerKey<UInt64>, _ x: Operands) -> (() throws -> Void)? {
-        let (a, b) = (x.a, x.b)
-        switch op {
-        case "add": return { _ = try key.add(a, b) }
-        case "sub": return { _ = try key.sub(a, b) }
-        case "neg": return { _ = try key.neg(a) }
-        case "mul": return { _ = try key.mul(a, b) }
-        case "scalar-add": return { _ = try key.scalarAdd(a, x.clear) }
-        case "scalar-mul": return { _ = try key.scalarMul(a, x.clear) }
-        case "eq": return { _ = try key.eq(a, b) }
-        case "ne": return { _ = try key.ne(a, b) }
-        case "gt": return { _ = try key.gt(a, b) }
-        case "lt": return { _ = try key.lt(a, b) }
-        case "ge": return { _ = try key.ge(a, b) }
-        case "scalar-gt": return { _ = try key.scalarGt(a, x.clear) }
-        case "min": return { _ = try key.min(a, b) }
-        case "max": return { _ = try key.max(a, b) }
-        case "select": return { _ = try key.select(x.condition, a, b) }
-        case "and": return { _ = try key.bitAnd(a, b) }
-        case "or": return { _ = try key.bitOr(a, b) }
-        case "xor": return { _ = try key.bitXor(a, b) }
-        case "not": return { _ = try key.bitNot(a) }
-        case "shl": return { _ = try key.shiftLeft(a, by: x.amount) }
-        case "shl-clear": return { _ = try key.shiftLeft(a, by: 3) }
-        case "rotl": return { _ = try key.rotateLeft(a, by: x.amount) }
-        case "div": return { _ = try key.div(a, b) }
-        case "rem": return { _ = try key.rem(a, b) }
-        case "scalar-div": return { _ = try key.scalarDiv(a, x.clear) }
-        case "overflowing-add": return { _ = try key.overflowingAdd(a, b) }
-        case "cast-up": return { _ = try key.cast(a, toBlockCount: x.blocks * 2) }
-        default: return nil
-        }
-    }
-
     /// Bootstraps and depth of each operation at each width, without cryptography (the inputs
     /// are real encryptions, the key counts). The clear constants come from a fixed seed, so
-    /// the figures are the same on every run.
+    /// the figures are the same on every run and whatever widths are asked for.
     static func count(_ operations: [String], widths: [Int], parameters: ParameterSet) throws -> CountReport {
         let client = try ClientKey<UInt64>(parameters: parameters)
         let layers = Mutex<Int>(0)
         let key = try IntegerServerKey<UInt64>.metadataOnly(parameters: parameters).observing { _ in layers.withLock { $0 += 1 } }
-        var rng = AESCTRGenerator(seed: Seed(high: 0xb007, low: 0x5742))
         var counts: [Count] = []
         for width in widths {
-            let operands = try Operands(client: client, width: width, using: &rng)
+            // A seed per width: a width's constants do not depend on the other widths asked for.
+            var rng = AESCTRGenerator(seed: Seed(high: 0xb007, low: UInt64(width)))
+            let operands = try IntegerOperation.Operands(client: client, width: width, using: &rng)
             for op in operations {
-                guard let body = operation(op, key: key, operands) else { continue }
+                guard let operation = IntegerOperation(rawValue: op) else { continue }
                 let before = key.bootstrapCount
                 layers.withLock { $0 = 0 }
-                try body()
+                try operation.run(key, operands)
                 counts.append(Count(operation: op, width: width, bootstraps: key.bootstrapCount - before,
                                     depth: layers.withLock { $0 }))
             }
@@ -152,9 +97,10 @@ struct IntegerBenchRunner {
         var results: [Result] = []
         var rng = SystemRandomNumberGenerator()
         for width in widths {
-            let operands = try Operands(client: client, width: width, using: &rng)
+            let operands = try IntegerOperation.Operands(client: client, width: width, using: &rng)
             for op in operations {
-                guard let body = Self.operation(op, key: key, operands) else { continue }
+                guard let operation = IntegerOperation(rawValue: op) else { continue }
+                let body = { try operation.run(key, operands) }
                 var latencies: [Double] = []
                 var count = 0
                 for _ in 0..<iterations {
