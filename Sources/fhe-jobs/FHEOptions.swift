@@ -114,6 +114,9 @@ struct FHEOptions: ParsableArguments {
     func confidentialJobs(store: any JobStore, dataDirectory: URL, kek: KeyEncryptionKey?,
                           signingKey: Curve25519.Signing.PrivateKey? = nil, logger: Logger) throws -> ConfidentialJobsService {
         let (parameters, definition) = try parameterSet()
+        // Which of the engine's kernel sets this process runs, chosen for its CPU (or by FHE_KERNELS).
+        logger.info("TFHE engine kernels", metadata: ["kernels": "\(EngineKernels.selected.name)", "choice": "\(EngineKernels.selectionNote)",
+                                                      "shape": "\(EngineKernels.selected.vectorShape)"])
         let blobs = FHEBlobs(try FileBlobStore(root: dataDirectory.appendingPathComponent("blobs")))
         let keys = LocalKeyService(store: store, blobs: blobs, parameters: parameters, kek: kek, logger: logger)
         var configuration = ConfidentialJobsService.Configuration()
