@@ -23,10 +23,9 @@ public protocol EngineKernelSet: Sendable {
     /// `buffers.switched`).
     func blindRotate(_ width: TorusWidth, lookupTable: UnsafeRawPointer, key: FourierKeyLayout, tables: FourierTables,
                      buffers: BootstrapBuffers)
-    /// The blind rotations of several ciphertexts in one pass over the key; each accumulator is
-    /// initialised from its table here.
-    func blindRotateBatch(_ width: TorusWidth, lookupTables: [UnsafeRawPointer], key: FourierKeyLayout,
-                          tables: FourierTables, buffers: [BootstrapBuffers])
+    /// The blind rotations of several ciphertexts in one pass over the key; each accumulator
+    /// must already hold X^{-b̃}·table (`BlindRotation.initializeAccumulator`).
+    func blindRotateBatch(_ width: TorusWidth, key: FourierKeyLayout, tables: FourierTables, buffers: [BootstrapBuffers])
     /// One CMux on the accumulator: ACC ← ACC + ExtProd(BSK_i, X^a·ACC - ACC).
     func cmux(_ width: TorusWidth, keyIndex: Int, rotation: Int, key: FourierKeyLayout, tables: FourierTables,
               buffers: BootstrapBuffers)

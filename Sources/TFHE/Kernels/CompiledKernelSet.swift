@@ -54,22 +54,16 @@ struct CompiledKernelSet: EngineKernelSet {
                                   key: key, fft: FourierTransform(tables), scratch: ScratchView<T>(buffers))
     }
 
-    func blindRotateBatch(_ width: TorusWidth, lookupTables: [UnsafeRawPointer], key: FourierKeyLayout,
-                          tables: FourierTables, buffers: [BootstrapBuffers]) {
+    func blindRotateBatch(_ width: TorusWidth, key: FourierKeyLayout, tables: FourierTables, buffers: [BootstrapBuffers]) {
         switch width {
-        case .bits64: Self.blindRotateBatch(UInt64.self, lookupTables: lookupTables, key: key, tables: tables, buffers: buffers)
-        case .bits32: Self.blindRotateBatch(UInt32.self, lookupTables: lookupTables, key: key, tables: tables, buffers: buffers)
+        case .bits64: Self.blindRotateBatch(UInt64.self, key: key, tables: tables, buffers: buffers)
+        case .bits32: Self.blindRotateBatch(UInt32.self, key: key, tables: tables, buffers: buffers)
         }
     }
 
-    private static func blindRotateBatch<T: TorusScalar>(_: T.Type, lookupTables: [UnsafeRawPointer], key: FourierKeyLayout,
-                                                         tables: FourierTables, buffers: [BootstrapBuffers]) {
+    private static func blindRotateBatch<T: TorusScalar>(_: T.Type, key: FourierKeyLayout, tables: FourierTables,
+                                                         buffers: [BootstrapBuffers]) {
         let scratches = buffers.map(ScratchView<T>.init)
-        for (b, scratch) in scratches.enumerated() {
-            BlindRotation.initializeAccumulator(switchedBody: scratch.switched[key.inputDimension],
-                                                lookupTable: lookupTables[b].assumingMemoryBound(to: T.self),
-                                                key: key, scratch: scratch)
-        }
         BlindRotation.blindRotateBatch(switched: scratches.map { UnsafePointer($0.switched) }, key: key,
                                        fft: FourierTransform(tables), scratches: scratches)
     }

@@ -88,18 +88,18 @@ extension ServerKey {
                 BlindRotation.switchModulus(small, dimension: p.lweDimension, logTwoN: logTwoN,
                                             mode: p.modulusSwitch, into: scratch.switched.pointer)
             }
-            // 2. One pass over the bootstrapping key for the whole batch (each accumulator set
-            //    to its table first).
-            //    The tables are gathered too, so that their pointers live for the whole call.
-            let n = p.polynomialSize
-            let gatheredTables = AlignedBuffer<T>(count: tables.count * n)
-            for (t, table) in tables.enumerated() {
-                table.coefficients.withUnsafeBufferPointer { (gatheredTables.pointer + t * n).update(from: $0.baseAddress!, count: n) }
+            // 2. Each accumulator set to its table (an O(N) copy, in place from the table's own
+            //    storage), then one pass over the bootstrapping key for the whole batch.
+            let key = bootstrappingKey.layout
+            for b in 0..<count {
+                let scratch = ScratchView<T>(scratches[b].buffers)
+                (tables.count == 1 ? tables[0] : tables[b]).coefficients.withUnsafeBufferPointer {
+                    BlindRotation.initializeAccumulator(switchedBody: scratch.switched[p.lweDimension], lookupTable: $0.baseAddress!,
+                                                        key: key, scratch: scratch)
+                }
             }
-            withExtendedLifetime((gatheredTables, bootstrappingKey.storage, fft, used)) {
-                let tablePointers = (0..<count).map { UnsafeRawPointer(gatheredTables.pointer + (tables.count == 1 ? 0 : $0) * n) }
-                kernels.blindRotateBatch(T.width, lookupTables: tablePointers, key: bootstrappingKey.layout, tables: fft.tables,
-                                         buffers: used.map(\.buffers))
+            withExtendedLifetime((bootstrappingKey.storage, fft, used)) {
+                kernels.blindRotateBatch(T.width, key: key, tables: fft.tables, buffers: used.map(\.buffers))
             }
             // 3. Sample extraction (and, for PBS then KS, the key switches in one pass over the
             //    key-switching key, through `gathered`, which is large enough for the outputs).
