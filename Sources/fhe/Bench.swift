@@ -135,17 +135,18 @@ struct Bench: ParsableCommand {
 
 struct BenchRunner<T: TorusScalar> {
     static var allOperations: [String] {
-        ["fft", "external-product", "blind-rotation", "key-switch", "ks+pbs", "ks+pbs-batch", "gate", "gate-batch", "keygen"]
+        ["fft", "external-product", "external-product-hot", "blind-rotation", "blind-rotation-cold", "key-switch", "key-switch-cold", "ks+pbs", "ks+pbs-cold", "ks+pbs-batch", "gate", "gate-batch", "keygen"]
     }
     let parameters: ParameterSet
     let iterations: Int
     /// nil: the size that fits the core's cache (`ServerKey.preferredBatchSize`).
     let batch: Int?
 
-    func median(_ body: () throws -> Void) rethrows -> Double {
+    func median(evictingCaches: Bool = false, _ body: () throws -> Void) rethrows -> Double {
         try body()  // warm-up
         var times: [Double] = []
         for _ in 0..<iterations {
+            if evictingCaches { CacheEvictor.shared.evict() }
             let start = DispatchTime.now().uptimeNanoseconds
             try body()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
@@ -190,12 +191,21 @@ struct BenchRunner<T: TorusScalar> {
             case "external-product":
                 let steps = min(100, parameters.lweDimension)
                 ms = try median { for i in 0..<steps { try server.cmux(keyIndex: i, rotation: 1 + i, scratch: scratch) } } / Double(steps)
+            case "external-product-hot":
+                // One GGSW again and again: the key in L1/L2, so the arithmetic alone.
+                ms = try median { for _ in 0..<100 { try server.cmux(keyIndex: 0, rotation: 1, scratch: scratch) } } / 100
             case "blind-rotation":
                 ms = try median { try server.blindRotateAndExtract(small, table: table, scratch: scratch, into: &big) }
+            case "blind-rotation-cold":
+                ms = try median(evictingCaches: true) { try server.blindRotateAndExtract(small, table: table, scratch: scratch, into: &big) }
             case "key-switch":
                 ms = try median { _ = try server.keySwitch(big) }
+            case "key-switch-cold":
+                ms = try median(evictingCaches: true) { _ = try server.keySwitch(big) }
             case "ks+pbs":
                 ms = try median { try server.programmableBootstrap(input, table: table, scratch: scratch, into: &output) }
+            case "ks+pbs-cold":
+                ms = try median(evictingCaches: true) { try server.programmableBootstrap(input, table: table, scratch: scratch, into: &output) }
             case "ks+pbs-batch":
                 // Per bootstrap, in batches sharing one pass over the bootstrapping key.
                 let inputs = (0..<batch).map { _ in input }
@@ -231,5 +241,25 @@ struct BenchRunner<T: TorusScalar> {
                             keySwitchingKeyBytes: server.keySwitchingKey.byteCount,
                             kernels: EngineKernels.description, caches: CacheSizes.current.description, batch: batch,
                             results: results)
+    }
+}
+
+/// Writes through a buffer larger than any last-level cache before a "-cold" operation's timed
+/// run, so that its keys come from memory, as in a server that holds more keys than its caches.
+final class CacheEvictor: @unchecked Sendable {
+    static let shared = CacheEvictor()
+    private let buffer: UnsafeMutablePointer<UInt64>
+    private let count: Int
+
+    private init() {
+        // Twice the reported last-level cache, and at least 256 MB.
+        count = max(256 << 20, 2 * max(CacheSizes.current.l2, CacheSizes.current.l3)) / 8
+        buffer = .allocate(capacity: count)
+        buffer.initialize(repeating: 1, count: count)
+    }
+
+    func evict() {
+        var i = 0
+        while i < count { buffer[i] &+= 1; i &+= 8 }
     }
 }

@@ -10,13 +10,23 @@ enum BlindRotation {
         initializeAccumulator(switchedBody: switched[key.inputDimension], lookupTable: lookupTable,
                               key: key, scratch: scratch)
         let ggswBytes = key.ggswStride * MemoryLayout<Double>.stride
+        var stepsPerCMux = 0  // known once a CMux has run
         for i in 0..<key.inputDimension {
-            // The next GGSW is streamed into L2 while this one is used (as in the batch), a
-            // share at each of the CMux's steps rather than all at once.
+            // The next GGSW is streamed into L2 while this one is used, a few lines per step
+            // of the transforms (`PrefetchStream`).
             let next = i + 1 < key.inputDimension ? UnsafeRawPointer(key.storage + (i + 1) * key.ggswStride) : nil
             // X^0·ACC - ACC = 0: a zero rotation leaves ACC unchanged, so it is skipped.
             if switched[i] != 0 {
-                cmux(keyIndex: i, rotation: switched[i], key: key, fft: fft, scratch: scratch, prefetching: next, byteCount: ggswBytes)
+                if let next {
+                    var stream = PrefetchStream(next, byteCount: ggswBytes, expectedSteps: stepsPerCMux == 0 ? 256 : stepsPerCMux)
+                    withUnsafeMutablePointer(to: &stream) { stream in
+                        cmux(keyIndex: i, rotation: switched[i], key: key, fft: fft.streaming(stream), scratch: scratch)
+                        stream.pointee.finish()
+                    }
+                    stepsPerCMux = stream.steps
+                } else {
+                    cmux(keyIndex: i, rotation: switched[i], key: key, fft: fft, scratch: scratch)
+                }
             } else if let next {
                 prefetchIntoL2(next, byteCount: ggswBytes)
             }
@@ -40,31 +50,33 @@ enum BlindRotation {
                                                  fft: FourierTransform, scratches: [ScratchView<T>]) {
         let count = switched.count
         let ggswBytes = key.ggswStride * MemoryLayout<Double>.stride
-        // Each ciphertext's CMux with GGSW i first asks for its share of GGSW i+1, so that the
-        // next key reaches L2 from memory while this one is in use (the hardware prefetchers do
-        // not run that far ahead).
-        let share = (ggswBytes / count + 63) & ~63
+        // The next GGSW streams into L2 while this one is used by the whole batch, a few
+        // lines per step of the transforms (`PrefetchStream`; the hardware prefetchers do not
+        // run that far ahead).
+        var stepsPerKey = 0  // known once a key coefficient has been through the batch
         for i in 0..<key.inputDimension {
             let next = i + 1 < key.inputDimension ? UnsafeRawPointer(key.storage + (i + 1) * key.ggswStride) : nil
-            @inline(__always) func prefetchShare(_ b: Int) {
-                if let next, b * share < ggswBytes { prefetchIntoL2(next + b * share, byteCount: min(share, ggswBytes - b * share)) }
-            }
-            // Ciphertexts two by two, so that each key point is loaded once for both.
-            var b = 0
-            while b < count {
-                prefetchShare(b)
-                if b + 1 < count && switched[b][i] != 0 && switched[b + 1][i] != 0 {
-                    prefetchShare(b + 1)
-                    cmux(keyIndex: i, rotations: (switched[b][i], switched[b + 1][i]), key: key, fft: fft,
-                         scratches: (scratches[b], scratches[b + 1]))
-                    b += 2
-                } else {
-                    if switched[b][i] != 0 {
-                        cmux(keyIndex: i, rotation: switched[b][i], key: key, fft: fft, scratch: scratches[b])
+            var stream = PrefetchStream(next ?? UnsafeRawPointer(key.storage), byteCount: next == nil ? 0 : ggswBytes,
+                                        expectedSteps: stepsPerKey == 0 ? 256 * count : stepsPerKey)
+            withUnsafeMutablePointer(to: &stream) { stream in
+                let fft = fft.streaming(stream)
+                // Ciphertexts two by two, so that each key point is loaded once for both.
+                var b = 0
+                while b < count {
+                    if b + 1 < count && switched[b][i] != 0 && switched[b + 1][i] != 0 {
+                        cmux(keyIndex: i, rotations: (switched[b][i], switched[b + 1][i]), key: key, fft: fft,
+                             scratches: (scratches[b], scratches[b + 1]))
+                        b += 2
+                    } else {
+                        if switched[b][i] != 0 {
+                            cmux(keyIndex: i, rotation: switched[b][i], key: key, fft: fft, scratch: scratches[b])
+                        }
+                        b += 1
                     }
-                    b += 1
                 }
+                stream.pointee.finish()
             }
+            stepsPerKey = stream.steps
         }
     }
 
@@ -74,27 +86,18 @@ enum BlindRotation {
     /// row, and the sum goes through the inverse's first stages before it is stored).
     @inline(__always)
     static func cmux<T: TorusScalar>(keyIndex i: Int, rotation a: Int, key: FourierKeyLayout,
-                                     fft: FourierTransform, scratch: ScratchView<T>,
-                                     prefetching next: UnsafeRawPointer? = nil, byteCount: Int = 0) {
+                                     fft: FourierTransform, scratch: ScratchView<T>) {
         let n = key.polynomialSize, m = n / 2, columns = key.glweDimension + 1
         let rows = columns * key.levelCount
         let acc = scratch.accumulator
         let digitFourier = scratch.digitFourier
         let fourierAcc = scratch.fourierAccumulator
         let ggsw = key.storage + i * key.ggswStride
-        // `next` (if any) is asked for in 2(k+1) shares, one before each transform step.
-        let share = (byteCount / (2 * columns) + 63) & ~63
-        @inline(__always) func prefetchShare(_ step: Int) {
-            if let next, step * share < byteCount { prefetchIntoL2(next + step * share, byteCount: min(share, byteCount - step * share)) }
-        }
-
         for c in 0..<columns {
-            prefetchShare(c)
             transformDigits(column: c, rotation: a, key: key, fft: fft, scratch: scratch)
         }
         // Row r of the GGSW holds its k+1 output polynomials consecutively.
         for out in 0..<columns {
-            prefetchShare(columns + out)
             fft.inverseAddSumOfProducts(UnsafePointer(digitFourier), ggsw + out * n, rows: rows, keyRowStride: columns * n,
                                         re: fourierAcc, im: fourierAcc + m, into: acc + out * n)
         }

@@ -16,13 +16,26 @@ struct FourierTransform {
     let polynomialSize: Int
     /// Number of complex points, N/2.
     let pointCount: Int
+    /// Memory to ask for into L2 a few lines per loop iteration (the blind rotation's next
+    /// GGSW), or nil.
+    let stream: UnsafeMutablePointer<PrefetchStream>?
 
     @inline(__always)
-    init(_ tables: FourierTables) {
+    init(_ tables: FourierTables, streaming stream: UnsafeMutablePointer<PrefetchStream>? = nil) {
         self.tables = tables
         polynomialSize = tables.polynomialSize
         pointCount = tables.polynomialSize / 2
+        self.stream = stream
     }
+
+    /// The same transforms, stepping `stream` as they go.
+    @inline(__always)
+    func streaming(_ stream: UnsafeMutablePointer<PrefetchStream>?) -> FourierTransform {
+        FourierTransform(tables, streaming: stream)
+    }
+
+    @inline(__always)
+    private func step() { stream?.pointee.step() }
 
     // Stage twiddles for span h start at offset h (h + (h-1) + ... fits in M).
 
@@ -33,6 +46,7 @@ struct FourierTransform {
         // Fold and twist: c_j = (a_j + i a_{j+M}) ψ^j.
         var j = 0
         while j < m {
+            step()
             let a = load8(coefficients + j), b = load8(coefficients + m + j)
             let wr = load8(tables.twistRe + j), wi = load8(tables.twistIm + j)
             let (r, i) = complexMultiply(a, b, wr, wi)
@@ -60,6 +74,7 @@ struct FourierTransform {
         }
         var t = 0
         while t < q {
+            step()
             let (x0r, x0i) = twisted(t), (x1r, x1i) = twisted(t &+ q)
             let (x2r, x2i) = twisted(t &+ h), (x3r, x3i) = twisted(t &+ h &+ q)
             let y = Self.forwardButterfly4((x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i),
@@ -94,6 +109,7 @@ struct FourierTransform {
         let constants = RowConstants(tables.rowConstants)
         var row = 0
         while row < pointCount {
+            step()
             let (r, i) = inverse ? Self.inverseRow(load8(re + row), load8(im + row), constants)
                                  : Self.forwardRow(load8(re + row), load8(im + row), constants)
             store8(r, re + row); store8(i, im + row)
@@ -181,6 +197,7 @@ struct FourierTransform {
         while base < m {
             var t = 0
             while t < h {
+                step()
                 let i0 = base &+ t, i1 = i0 &+ h
                 let xr = V.load(re + i0), xi = V.load(im + i0), yr = V.load(re + i1), yi = V.load(im + i1)
                 let dr = xr - yr, di = xi - yi
@@ -257,6 +274,7 @@ struct FourierTransform {
         while base < m {
             var t = 0
             while t < q {
+                step()
                 let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
                 let x = Self.loadQuad(re: re, im: im, at: (i0, i1, i2, i3))
                 let y = Self.forwardButterfly4(x, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
@@ -277,6 +295,7 @@ struct FourierTransform {
         while base < m {
             var t = 0
             while t < h {
+                step()
                 let i0 = base &+ t, i1 = i0 &+ h
                 let xr = V.load(re + i0), xi = V.load(im + i0), yr0 = V.load(re + i1), yi0 = V.load(im + i1)
                 let wr = V.load(wRe + t), wi = V.load(wIm + t)
@@ -300,6 +319,7 @@ struct FourierTransform {
         while base < m {
             var t = 0
             while t < q {
+                step()
                 let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
                 let y = Self.loadQuad(re: re, im: im, at: (i0, i1, i2, i3))
                 let x = Self.inverseButterfly4(y, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
@@ -349,6 +369,7 @@ struct FourierTransform {
         let rowConstants = RowConstants(tables.rowConstants)
         var j = 0
         while j < m {
+            step()
             var sumRe = SIMD8<Double>(), sumIm = SIMD8<Double>()
             var d = digits + j, k = key + j
             for _ in 0..<rows {
@@ -378,6 +399,7 @@ struct FourierTransform {
         let rowConstants = RowConstants(tables.rowConstants)
         var j = 0
         while j < m {
+            step()
             var sum0Re = SIMD8<Double>(), sum0Im = SIMD8<Double>(), sum1Re = SIMD8<Double>(), sum1Im = SIMD8<Double>()
             var d0 = digits.0 + j, d1 = digits.1 + j, k = key + j
             for _ in 0..<rows {
@@ -420,6 +442,7 @@ struct FourierTransform {
         }
         var t = 0
         while t < q {
+            step()
             let y = Self.loadQuad(re: re, im: im, at: (t, t &+ q, t &+ h, t &+ h &+ q))
             let x = Self.inverseButterfly4(y, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
             add(x.0, x.1, at: t); add(x.2, x.3, at: t &+ q); add(x.4, x.5, at: t &+ h); add(x.6, x.7, at: t &+ h &+ q)

