@@ -13,7 +13,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed repetitions of each operation (the median is reported).")
     var iterations: Int = 20
 
-    @Option(help: "Comma-separated operations: fft, external-product, blind-rotation, key-switch, ks+pbs, gate, keygen; or integer operations (add, sub, neg, mul, scalar-add, scalar-mul, eq, ne, gt, lt, ge, scalar-gt, min, max, select, and, or, xor, not, shl, shl-clear, rotl, div, rem, scalar-div, overflowing-add, cast-up), timed on all cores at each --width.")
+    @Option(help: "Comma-separated operations: fft, external-product, external-product-hot (one GGSW, in cache), blind-rotation, key-switch, ks+pbs (each also as NAME-cold: caches evicted before each run, keys from memory), ks+pbs-batch, gate, gate-batch, keygen; or integer operations (add, sub, neg, mul, scalar-add, scalar-mul, eq, ne, gt, lt, ge, scalar-gt, min, max, select, and, or, xor, not, shl, shl-clear, rotl, div, rem, scalar-div, overflowing-add, cast-up), timed on all cores at each --width.")
     var operations: String = "fft,external-product,blind-rotation,key-switch,ks+pbs,ks+pbs-batch,gate,gate-batch,keygen"
 
     @Option(help: "Bit widths of the integer operations (8, 16, 32, 64).")
