@@ -38,6 +38,20 @@ enum GLWE {
     /// of the constant coefficient of the GLWE's plaintext. Coefficient 0 of A_p·S_p is
     /// A_p[0]·S_p[0] - Σ_{t≥1} A_p[N-t]·S_p[t], which fixes the mask.
     @inline(__always)
+    /// The LWE ciphertext of coefficient h of the GLWE's message, under the GLWE key read as
+    /// an LWE key of dimension kN (CGGI 2020 §4.2's sample extraction at index h): coefficient
+    /// h of A·S is Σ_t s_t·A[h - t] for t ≤ h and -s_t·A[N + h - t] for t > h (X^N = -1).
+    static func extractCoefficient<T: TorusScalar>(_ glwe: UnsafePointer<T>, index h: Int, glweDimension k: Int,
+                                                   polynomialSize n: Int, into lwe: UnsafeMutablePointer<T>) {
+        if h == 0 { return extractConstant(glwe, glweDimension: k, polynomialSize: n, into: lwe) }
+        for p in 0..<k {
+            let a = glwe + p * n, out = lwe + p * n
+            for t in 0...h { out[t] = a[h - t] }
+            for t in (h + 1)..<n { out[t] = 0 &- a[n + h - t] }
+        }
+        lwe[k * n] = glwe[k * n + h]
+    }
+
     static func extractConstant<T: TorusScalar>(_ glwe: UnsafePointer<T>, glweDimension k: Int, polynomialSize n: Int,
                                                 into lwe: UnsafeMutablePointer<T>) {
         for p in 0..<k {

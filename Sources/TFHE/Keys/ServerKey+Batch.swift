@@ -43,15 +43,23 @@ extension ServerKey {
         (0..<capacity).map { _ in makeScratch() }
     }
 
-    /// outputs[b] = bootstrap of inputs[b] through tables[b] (or tables[0] for all).
+    /// outputs[b] = bootstrap of inputs[b] through tables[b] (or tables[0] for all). With
+    /// many-LUT tables (`lookupTable(functions:)`) each input has one output per function, in
+    /// order: `outputs` holds Σ_b tables[b].outputCount ciphertexts, input 0's first.
     public func programmableBootstrap(batch inputs: [LWECiphertext<T>], tables: [LookupTable<T>],
                                       scratches: [BootstrapScratch<T>], into outputs: inout [LWECiphertext<T>]) throws {
         let count = inputs.count
         guard tables.count == count || tables.count == 1 else { throw TFHEError.lookupTableSize(expected: count, found: tables.count) }
+        @inline(__always) func table(_ b: Int) -> LookupTable<T> { tables.count == 1 ? tables[0] : tables[b] }
+        // outputStart[b]: where input b's outputs begin.
+        var outputStart = [Int](repeating: 0, count: count + 1)
+        for b in 0..<count { outputStart[b + 1] = outputStart[b] + table(b).outputCount }
         guard scratches.count >= count else {
             throw TFHEError.unsupported("batch of \(count) ciphertexts needs as many scratch buffers, got \(scratches.count)")
         }
-        guard outputs.count == count else { throw TFHEError.unsupported("batch of \(count) inputs but \(outputs.count) outputs") }
+        guard outputs.count == outputStart[count] else {
+            throw TFHEError.unsupported("batch of \(count) inputs needs \(outputStart[count]) outputs, got \(outputs.count)")
+        }
         for input in inputs { try check(input) }
         for scratch in scratches.prefix(count) { try check(scratch) }
         // Each ciphertext needs its own scratch: a shared one would mix two accumulators.
@@ -102,28 +110,41 @@ extension ServerKey {
                 kernels.blindRotateBatch(T.width, key: key, tables: fft.tables, buffers: used.map(\.buffers))
             }
             // 3. Sample extraction (and, for PBS then KS, the key switches in one pass over the
-            //    key-switching key, through `gathered`, which is large enough for the outputs).
+            //    key-switching key, from one buffer of the extracted ciphertexts).
+            let extracted = p.order == .bootstrapThenKeySwitch ? AlignedBuffer<T>(count: outputStart[count] * (p.bigLWEDimension + 1)) : nil
             for b in 0..<count {
                 let accumulator = UnsafePointer(scratches[b].accumulator.pointer)
-                switch p.order {
-                case .keySwitchThenBootstrap:
-                    outputs[b].data.withUnsafeMutableBufferPointer { out in
-                        GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
-                                             into: out.baseAddress!)
+                let t = table(b)
+                for j in 0..<t.outputCount {
+                    let o = outputStart[b] + j
+                    switch p.order {
+                    case .keySwitchThenBootstrap:
+                        outputs[o].data.withUnsafeMutableBufferPointer { out in
+                            GLWE.extractCoefficient(accumulator, index: j * t.outputSpacing, glweDimension: p.glweDimension,
+                                                    polynomialSize: p.polynomialSize, into: out.baseAddress!)
+                        }
+                    case .bootstrapThenKeySwitch:
+                        GLWE.extractCoefficient(accumulator, index: j * t.outputSpacing, glweDimension: p.glweDimension,
+                                                polynomialSize: p.polynomialSize, into: extracted!.pointer + o * (p.bigLWEDimension + 1))
                     }
-                case .bootstrapThenKeySwitch:
-                    GLWE.extractConstant(accumulator, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
-                                         into: scratches[b].small.pointer)
                 }
             }
-            if p.order == .bootstrapThenKeySwitch {
-                let outputWidth = p.lweDimension + 1
-                keySwitchingKey.keySwitchBatch(used.map { UnsafePointer($0.small.pointer) },
-                                               into: (0..<count).map { gathered.pointer + $0 * outputWidth },
-                                               sums: used.map { $0.keySwitchSums.pointer }, kernels: kernels)
-                for b in 0..<count {
-                    outputs[b].data.withUnsafeMutableBufferPointer {
-                        $0.baseAddress!.update(from: gathered.pointer + b * outputWidth, count: outputWidth)
+            if let extracted {
+                let total = outputStart[count]
+                let inWidth = p.bigLWEDimension + 1, outWidth = p.lweDimension + 1
+                let switched = AlignedBuffer<T>(count: total * outWidth)
+                // Up to `count` at a time: each needs a scratch's sums.
+                var start = 0
+                while start < total {
+                    let end = min(total, start + count)
+                    keySwitchingKey.keySwitchBatch((start..<end).map { UnsafePointer(extracted.pointer + $0 * inWidth) },
+                                                   into: (start..<end).map { switched.pointer + $0 * outWidth },
+                                                   sums: (start..<end).map { used[$0 - start].keySwitchSums.pointer }, kernels: kernels)
+                    start = end
+                }
+                for o in 0..<total {
+                    outputs[o].data.withUnsafeMutableBufferPointer {
+                        $0.baseAddress!.update(from: switched.pointer + o * outWidth, count: outWidth)
                     }
                 }
             }

@@ -60,6 +60,37 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         return LookupTable(polynomialSize: parameters.polynomialSize, boxValues: values)
     }
 
+    /// A table of several functions of one input, all evaluated by one blind rotation
+    /// (many-LUT bootstrapping: Chillotti, Ligier, Orfila and Tap, "Improved programmable
+    /// bootstrapping with larger precision and efficient arithmetic circuits for TFHE",
+    /// Asiacrypt 2021, eprint 2021/729, Algorithm 4's PBSmanyLUT; TFHE-rs's many-LUT).
+    ///
+    /// With p = 2^(message + carry bits) boxes of N/p coefficients, function j takes the
+    /// `span` = p / f boxes from j·span on: box j·span + m holds f_j(m). An input whose message
+    /// m is below `span` rotates box m to coefficient 0, and so box j·span + m to coefficient
+    /// j·span·N/p, where output j is extracted. The boxes keep their width, so each output's
+    /// noise and failure probability are those of one ordinary bootstrap; the price is the
+    /// input's range: its message must be below p / f (`manyLookupInputBound`).
+    public func lookupTable(functions: [(UInt64) -> UInt64]) throws -> LookupTable<T> {
+        let p = Int(1) << (parameters.messageBits + parameters.carryBits)
+        guard !functions.isEmpty && functions.count <= p else {
+            throw TFHEError.unsupported("a many-LUT table holds 1 to \(p) functions on \(parameters.name), not \(functions.count)")
+        }
+        let span = p / functions.count
+        let delta = T(1) << (T.bitWidth - 1 - parameters.messageBits - parameters.carryBits)
+        var values = [T](repeating: 0, count: p)
+        for (j, function) in functions.enumerated() {
+            for m in 0..<span { values[j * span + m] = T(truncatingIfNeeded: function(UInt64(m)) % UInt64(p)) &* delta }
+        }
+        return LookupTable(polynomialSize: parameters.polynomialSize, boxValues: values, outputCount: functions.count,
+                           outputSpacing: span * (parameters.polynomialSize / p))
+    }
+
+    /// Messages below this bound can go through a table of `functionCount` functions.
+    public func manyLookupInputBound(functionCount: Int) -> UInt64 {
+        UInt64((1 << (parameters.messageBits + parameters.carryBits)) / max(1, functionCount))
+    }
+
     /// A table given by its values, one per message.
     public func lookupTable(values: [UInt64]) throws -> LookupTable<T> {
         let p = Int(1) << (parameters.messageBits + parameters.carryBits)
@@ -88,6 +119,13 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
     /// rotation of the table, sample extraction. The result is under the big key.
     func bootstrapSmall(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>,
                         into output: UnsafeMutablePointer<T>) {
+        rotate(input, table: table, scratch: scratch)
+        GLWE.extractConstant(UnsafePointer(scratch.accumulator.pointer), glweDimension: parameters.glweDimension,
+                             polynomialSize: parameters.polynomialSize, into: output)
+    }
+
+    /// Modulus switch and blind rotation of `table` into the scratch's accumulator.
+    private func rotate(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>) {
         let p = parameters
         let logTwoN = p.polynomialSize.trailingZeroBitCount + 1
         BlindRotation.switchModulus(input, dimension: p.lweDimension, logTwoN: logTwoN,
@@ -98,8 +136,6 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
                                     tables: fft.tables, buffers: scratch.buffers)
             }
         }
-        GLWE.extractConstant(UnsafePointer(scratch.accumulator.pointer), glweDimension: p.glweDimension,
-                             polynomialSize: p.polynomialSize, into: output)
     }
 
     /// Blind rotation of `table` by the phase of a ciphertext under the small key, then sample
@@ -169,6 +205,52 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         case .bootstrapThenKeySwitch:
             bootstrapSmall(input, table: table, scratch: scratch, into: small)
             keySwitchingKey.keySwitch(UnsafePointer(small), into: output, sum: scratch.keySwitchSums.pointer, kernels: kernels)
+        }
+    }
+
+    /// A many-LUT bootstrap (`lookupTable(functions:)`): outputs[j] = f_j(m), all from one
+    /// blind rotation (and, for KS then PBS, one key switch). `outputs` holds one ciphertext of
+    /// the ciphertext dimension per function; the input's message must be below
+    /// `manyLookupInputBound(functionCount:)` (the caller tracks it; above it the outputs are
+    /// those of other boxes, as an ordinary table's are for a message beyond its degree).
+    public func programmableBootstrap(_ input: LWECiphertext<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>,
+                                      into outputs: inout [LWECiphertext<T>]) throws {
+        try check(input)
+        guard outputs.count == table.outputCount else {
+            throw TFHEError.unsupported("a table of \(table.outputCount) functions needs as many outputs, got \(outputs.count)")
+        }
+        for output in outputs where output.dimension != parameters.ciphertextDimension {
+            throw TFHEError.dimensionMismatch(expected: parameters.ciphertextDimension, found: output.dimension)
+        }
+        guard table.coefficients.count == parameters.polynomialSize else {
+            throw TFHEError.lookupTableSize(expected: parameters.polynomialSize, found: table.coefficients.count)
+        }
+        try check(scratch)
+        let p = parameters
+        let small = scratch.small.pointer
+        input.data.withUnsafeBufferPointer { inp in
+            switch p.order {
+            case .keySwitchThenBootstrap:
+                keySwitchingKey.keySwitch(inp.baseAddress!, into: small, sum: scratch.keySwitchSums.pointer, kernels: kernels)
+                rotate(UnsafePointer(small), table: table, scratch: scratch)
+            case .bootstrapThenKeySwitch:
+                rotate(inp.baseAddress!, table: table, scratch: scratch)
+            }
+        }
+        let accumulator = UnsafePointer(scratch.accumulator.pointer)
+        for j in 0..<table.outputCount {
+            outputs[j].data.withUnsafeMutableBufferPointer { out in
+                switch p.order {
+                case .keySwitchThenBootstrap:
+                    GLWE.extractCoefficient(accumulator, index: j * table.outputSpacing, glweDimension: p.glweDimension,
+                                            polynomialSize: p.polynomialSize, into: out.baseAddress!)
+                case .bootstrapThenKeySwitch:
+                    GLWE.extractCoefficient(accumulator, index: j * table.outputSpacing, glweDimension: p.glweDimension,
+                                            polynomialSize: p.polynomialSize, into: small)
+                    keySwitchingKey.keySwitch(UnsafePointer(small), into: out.baseAddress!, sum: scratch.keySwitchSums.pointer,
+                                              kernels: kernels)
+                }
+            }
         }
     }
 

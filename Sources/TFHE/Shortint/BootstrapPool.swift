@@ -41,14 +41,19 @@ public final class BootstrapPool<T: TorusScalar>: Sendable {
     }
 
     /// outputs[i] = bootstrap of inputs[i] through tables[i], the bootstraps spread over the
-    /// workers. Inputs must be under the ciphertext key of the server key's parameter set.
+    /// workers. Inputs must be under the ciphertext key of the server key's parameter set. A
+    /// many-LUT table (`ServerKey.lookupTable(functions:)`) gives its input one output per
+    /// function, in order, so the result holds Σ tables[i].outputCount ciphertexts.
     public func bootstrap(_ inputs: [LWECiphertext<T>], tables: [LookupTable<T>]) throws -> [LWECiphertext<T>] {
         let count = inputs.count
         guard tables.count == count else { throw TFHEError.lookupTableSize(expected: count, found: tables.count) }
         if count == 0 { return [] }
+        var starts = [Int](repeating: 0, count: count + 1)
+        for i in 0..<count { starts[i + 1] = starts[i] + tables[i].outputCount }
+        let outputStart = starts  // where input i's outputs begin
         let p = serverKey.parameters
         let empty = LWECiphertext<T>(dimension: p.ciphertextDimension, parameterFingerprint: p.fingerprint)
-        var outputs = [LWECiphertext<T>](repeating: empty, count: count)
+        var outputs = [LWECiphertext<T>](repeating: empty, count: outputStart[count])
         let workers = min(workerCount, count)
         let failure = Mutex<TFHEError?>(nil)
         outputs.withUnsafeMutableBufferPointer { buffer in
@@ -61,17 +66,25 @@ public final class BootstrapPool<T: TorusScalar>: Sendable {
                 do {
                     if self.batchSize == 1 {
                         for i in start..<end {
-                            try self.serverKey.programmableBootstrap(inputs[i], table: tables[i], scratch: scratch[0], into: &out.buffer[i])
+                            if tables[i].outputCount == 1 {
+                                try self.serverKey.programmableBootstrap(inputs[i], table: tables[i], scratch: scratch[0],
+                                                                         into: &out.buffer[outputStart[i]])
+                            } else {
+                                var many = Array(out.buffer[outputStart[i]..<outputStart[i + 1]])
+                                try self.serverKey.programmableBootstrap(inputs[i], table: tables[i], scratch: scratch[0], into: &many)
+                                for (offset, ciphertext) in many.enumerated() { out.buffer[outputStart[i] + offset] = ciphertext }
+                            }
                         }
                     } else {
                         var chunkStart = start
                         while chunkStart < end {
                             let chunkEnd = min(end, chunkStart + self.batchSize)
-                            var chunkOutputs = Array(out.buffer[chunkStart..<chunkEnd])
+                            let first = outputStart[chunkStart]
+                            var chunkOutputs = Array(out.buffer[first..<outputStart[chunkEnd]])
                             try self.serverKey.programmableBootstrap(
                                 batch: Array(inputs[chunkStart..<chunkEnd]), tables: Array(tables[chunkStart..<chunkEnd]),
                                 scratches: scratch, into: &chunkOutputs)
-                            for (offset, ciphertext) in chunkOutputs.enumerated() { out.buffer[chunkStart + offset] = ciphertext }
+                            for (offset, ciphertext) in chunkOutputs.enumerated() { out.buffer[first + offset] = ciphertext }
                             chunkStart = chunkEnd
                         }
                     }

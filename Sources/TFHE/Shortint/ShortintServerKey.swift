@@ -154,6 +154,61 @@ public final class ShortintServerKey<T: TorusScalar>: Sendable {
         return zip(outputs, degrees).map { ShortintCiphertext(lwe: $0, degree: $1, noiseLevel: 1) }
     }
 
+    /// Several functions of one block from one bootstrap (many-LUT bootstrapping,
+    /// `ServerKey.lookupTable(functions:)`): the block's value must be below
+    /// plaintextModulus / functions.count (`manyLookupBound`), which the caller ensures.
+    public struct ManyLookup {
+        public var input: ShortintCiphertext<T>
+        public var functions: [(UInt64) -> UInt64]
+        public init(_ input: ShortintCiphertext<T>, _ functions: [(UInt64) -> UInt64]) {
+            self.input = input
+            self.functions = functions
+        }
+    }
+
+    /// Blocks below this value can go through a many-LUT table of `functionCount` functions.
+    public func manyLookupBound(functionCount: Int) -> UInt64 {
+        encoding.plaintextModulus / UInt64(max(1, functionCount))
+    }
+
+    /// Evaluates every many-lookup in one parallel layer, one bootstrap each: result[i][j] is
+    /// function j of input i, with noise level 1 and degree max f_j(m) over m <= the input's
+    /// degree. The observer and the count see one bootstrap per lookup.
+    public func bootstrap(many lookups: [ManyLookup]) throws -> [[ShortintCiphertext<T>]] {
+        if lookups.isEmpty { return [] }
+        let modulus = encoding.plaintextModulus
+        var degrees: [[UInt64]] = []
+        degrees.reserveCapacity(lookups.count)
+        for lookup in lookups {
+            try check(lookup.input)
+            let count = lookup.functions.count
+            guard count >= 1 && UInt64(count) <= modulus else {
+                throw TFHEError.unsupported("a many-LUT bootstrap evaluates 1 to \(modulus) functions, not \(count)")
+            }
+            guard lookup.input.degree < manyLookupBound(functionCount: count) else {
+                throw TFHEError.unsupported("a block of degree \(lookup.input.degree) does not fit a table of \(count) functions (values below \(manyLookupBound(functionCount: count)))")
+            }
+            degrees.append(lookup.functions.map { f in (0...lookup.input.degree).map { f($0) % modulus }.max()! })
+        }
+        try observer?(lookups.count)
+        let outputs: [LWECiphertext<T>]
+        switch evaluation {
+        case .cryptographic(let serverKey, let pool):
+            let tables = try lookups.map { try serverKey.lookupTable(functions: $0.functions) }
+            outputs = try pool.bootstrap(lookups.map(\.input.lwe), tables: tables)
+        case .metadataOnly:
+            outputs = [LWECiphertext<T>](repeating: zeroBlock, count: degrees.reduce(0) { $0 + $1.count })
+        }
+        counter.add(lookups.count, ordering: .relaxed)
+        var next = 0
+        return degrees.map { row in
+            row.map { degree in
+                defer { next += 1 }
+                return ShortintCiphertext(lwe: outputs[next], degree: degree, noiseLevel: 1)
+            }
+        }
+    }
+
     public func bootstrap(_ block: ShortintCiphertext<T>, _ function: @escaping (UInt64) -> UInt64) throws -> ShortintCiphertext<T> {
         try bootstrap([Lookup(block, function)])[0]
     }
