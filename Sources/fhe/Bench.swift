@@ -28,6 +28,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Bootstraps per pass over the key within a worker, for integer operations (1: one at a time; default: as many as fit the core's cache, ServerKey.preferredBatchSize).")
     var integerBatch: Int?
 
+    @Option(help: "Carries of integer additions: prefix (Sklansky's parallel prefix, the default), ripple (one many-LUT bootstrap per block), or fastest (the cost model's choice for the workers and the measured cost of a bootstrap alone against one in a batch; with --count-only, a bootstrap alone counted as 1.1 batched ones).")
+    var carryPropagation: String = "prefix"
+
     @Option(help: "Batch size for the 'ks+pbs batch' and 'gate batch' figures (bootstraps sharing one pass over the key; default: as many as fit the core's cache, ServerKey.preferredBatchSize).")
     var batch: Int?
 
@@ -59,6 +62,9 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard (1...100_000).contains(iterations) else { throw ValidationError("--iterations must be in 1...100000") }
         if let batch, !(1...1024).contains(batch) { throw ValidationError("--batch must be in 1...1024") }
+        guard ["prefix", "ripple", "fastest"].contains(carryPropagation) else {
+            throw ValidationError("unknown carry propagation '\(carryPropagation)' (known: prefix, ripple, fastest)")
+        }
         let known = Set(BenchRunner<UInt64>.allOperations + IntegerBenchRunner.operations)
         for op in operations.split(separator: ",") where !known.contains(String(op)) {
             throw ValidationError("unknown operation '\(op)' (known: \((BenchRunner<UInt64>.allOperations + IntegerBenchRunner.operations).joined(separator: ", ")))")
@@ -85,8 +91,13 @@ struct Bench: ParsableCommand {
                 throw CLIError("integer operations need a 64-bit message_2_carry_2 parameter set; \(set.name) is not one")
             }
             if countOnly {
+                let plan: CarryPropagation = switch carryPropagation {
+                case "ripple": .ripple
+                case "fastest": .fastest(workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, singleToBatchedCost: 1.1)
+                default: .parallelPrefix
+                }
                 let report = try IntegerBenchRunner.count(integerOps, widths: width.split(separator: ",").compactMap { Int($0) },
-                                                          parameters: set)
+                                                          parameters: set, carryPropagation: plan)
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -102,7 +113,8 @@ struct Bench: ParsableCommand {
                 return
             }
             if !json { print(set.name) }
-            let runner = IntegerBenchRunner(parameters: set, iterations: integerIterations, workers: workers, batchSize: integerBatch)
+            let runner = IntegerBenchRunner(parameters: set, iterations: integerIterations, workers: workers, batchSize: integerBatch,
+                                            carryPropagation: carryPropagation)
             let report = try runner.run(integerOps, widths: width.split(separator: ",").compactMap { Int($0) },
                                         log: { if !json { print($0) } })
             if json {

@@ -47,10 +47,12 @@ struct IntegerBenchRunner {
     /// Bootstraps and depth of each operation at each width, without cryptography (the inputs
     /// are real encryptions, the key counts). The clear constants come from a fixed seed, so
     /// the figures are the same on every run and whatever widths are asked for.
-    static func count(_ operations: [String], widths: [Int], parameters: ParameterSet) throws -> CountReport {
+    static func count(_ operations: [String], widths: [Int], parameters: ParameterSet,
+                      carryPropagation: CarryPropagation = .parallelPrefix) throws -> CountReport {
         let client = try ClientKey<UInt64>(parameters: parameters)
         let layers = Mutex<Int>(0)
-        let key = try IntegerServerKey<UInt64>.metadataOnly(parameters: parameters).observing { _ in layers.withLock { $0 += 1 } }
+        let key = try IntegerServerKey<UInt64>.metadataOnly(parameters: parameters, carryPropagation: carryPropagation)
+            .observing { _ in layers.withLock { $0 += 1 } }
         var counts: [Count] = []
         for width in widths {
             // A seed per width: a width's constants do not depend on the other widths asked for.
@@ -73,27 +75,47 @@ struct IntegerBenchRunner {
     let workers: Int?
     /// nil: the size that fits the core's cache (`ServerKey.preferredBatchSize`).
     let batchSize: Int?
+    /// "prefix", "ripple" or "fastest" (`CarryPropagation`; fastest with this machine's
+    /// workers and its measured cost of a bootstrap alone against one in a batch).
+    let carryPropagation: String
 
     func run(_ operations: [String], widths: [Int], log: (String) -> Void) throws -> Report {
         let client = try ClientKey<UInt64>(parameters: parameters)
         let server = ServerKey(clientKey: client)
         let batchSize = self.batchSize ?? server.preferredBatchSize()
-        let key = try IntegerServerKey(serverKey: server, workerCount: workers, batchSize: batchSize)
-        // Single-thread KS+PBS, median of 20.
+        // Single-thread KS+PBS, alone and per bootstrap of a batch, medians of 20.
         let scratch = server.makeScratch()
         let input = try client.encrypt(1)
         let table = server.lookupTable { $0 }
         var output = LWECiphertext<UInt64>(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
-        var times: [Double] = []
-        for _ in 0..<21 {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try server.programmableBootstrap(input, table: table, scratch: scratch, into: &output)
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        func median(_ body: () throws -> Void) rethrows -> Double {
+            var times: [Double] = []
+            for _ in 0..<21 {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try body()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+            times.removeFirst()
+            times.sort()
+            return times[times.count / 2]
         }
-        times.removeFirst()
-        times.sort()
-        let pbs = times[times.count / 2]
-        log(String(format: "single-thread KS+PBS: %.3f ms; %d workers", pbs, key.shortint.workerCount))
+        let pbs = try median { try server.programmableBootstrap(input, table: table, scratch: scratch, into: &output) }
+        let batchInputs = [LWECiphertext<UInt64>](repeating: input, count: max(2, batchSize))
+        var batchOutputs = [LWECiphertext<UInt64>](repeating: output, count: batchInputs.count)
+        let batchScratch = server.makeBatchScratch(capacity: batchInputs.count)
+        let batched = try median {
+            try server.programmableBootstrap(batch: batchInputs, tables: [table], scratches: batchScratch, into: &batchOutputs)
+        } / Double(batchInputs.count)
+        let workerCount = workers ?? ProcessInfo.processInfo.activeProcessorCount
+        let plan: CarryPropagation
+        switch carryPropagation {
+        case "ripple": plan = .ripple
+        case "fastest": plan = .fastest(workers: workerCount, singleToBatchedCost: pbs / batched)
+        default: plan = .parallelPrefix
+        }
+        let key = try IntegerServerKey(serverKey: server, workerCount: workerCount, batchSize: batchSize, carryPropagation: plan)
+        log(String(format: "single-thread KS+PBS: %.3f ms alone, %.3f ms in a batch of %d; %d workers; carries: %@",
+                   pbs, batched, batchInputs.count, key.shortint.workerCount, "\(plan)"))
         var results: [Result] = []
         var rng = SystemRandomNumberGenerator()
         for width in widths {

@@ -17,6 +17,44 @@
 /// scheme composes at level l every block whose bit l is set with the last block of the
 /// preceding aligned group of 2^l: ⌈log₂ m⌉ layers of m/2 bootstraps, so every layer keeps
 /// both cores busy and the depth is logarithmic in the width.
+/// How the carries of column sums are resolved.
+///
+/// - `parallelPrefix`: Sklansky's prefix above, about (m/2)·log₂ m + 2m bootstraps for m
+///   blocks in ⌈log₂ m⌉ + 2 layers; the fastest plan when many cores share each layer.
+/// - `ripple`: block by block, the message and the carry of each block's sum from one many-LUT
+///   bootstrap (`ShortintServerKey.bootstrap(many:)`): m bootstraps in m layers of one. Fewest
+///   bootstraps, and the fastest plan on few cores. It needs a sum plus a carry below half the
+///   plaintext space (2_2 sets: at most 7 of 16); sums that do not fit go by the prefix.
+/// - `fastest(workers:singleToBatchedCost:)`: whichever of the two `CarryCostModel` expects to
+///   finish first on `workers` threads, given how much dearer one bootstrap alone is than one
+///   in a batch. The choice depends only on these numbers and the blocks' metadata, so a
+///   metadata-only key given the same plan quotes exactly what the evaluating key performs.
+public enum CarryPropagation: Sendable, Hashable {
+    case parallelPrefix
+    case ripple
+    case fastest(workers: Int, singleToBatchedCost: Double)
+}
+
+/// Expected latency of a plan, in units of one batched bootstrap: a layer of L bootstraps on
+/// W workers takes ⌈L/W⌉ batched bootstraps, or one bootstrap alone (`singleToBatchedCost`
+/// units) when every worker has at most one.
+public struct CarryCostModel: Sendable, Hashable {
+    public let workers: Int
+    public let singleToBatchedCost: Double
+
+    public init(workers: Int, singleToBatchedCost: Double) {
+        self.workers = max(1, workers)
+        self.singleToBatchedCost = singleToBatchedCost
+    }
+
+    public func latency(layers: [Int]) -> Double {
+        layers.filter { $0 > 0 }.reduce(0) { total, size in
+            let perWorker = (size + workers - 1) / workers
+            return total + (perWorker == 1 ? singleToBatchedCost : Double(perWorker))
+        }
+    }
+}
+
 /// Carry states of the prefix: none, generate, propagate. A composition over a range that
 /// starts at block 0 is never `propagate` (nothing comes into block 0), so it is the carry.
 enum CarryState {
@@ -40,9 +78,12 @@ extension IntegerServerKey {
             let noise = columns[c].reduce(0) { $0 + $1.noiseLevel }
             return degree <= (c == 0 ? 2 * msg - 1 : 2 * msg - 2) && noise < encoding.maxNoiseLevel
         }
+        // A group whose sum stays below half the plaintext space gives its message and its
+        // carry from one many-LUT bootstrap; a larger one takes one bootstrap each.
+        let twoFunctionBound = shortint.manyLookupBound(functionCount: 2)
         while let _ = (0..<width).first(where: { !columnFits($0) }) {
-            var lookups: [Lookup] = []
-            var destinations: [Int] = []
+            var lookups: [ShortintServerKey<T>.ManyLookup] = []
+            var destinations: [[Int]] = []
             var next = [[Block]](repeating: [], count: width)
             for c in 0..<width {
                 if columnFits(c) { next[c] += columns[c]; continue }
@@ -63,16 +104,24 @@ extension IntegerServerKey {
                         continue
                     }
                     let sum = group.dropFirst().reduce(group[0]) { shortint.uncheckedAdd($0, $1) }
-                    lookups.append(Lookup(sum) { $0 % msg })
-                    destinations.append(c)
-                    if sum.degree >= msg && c + 1 < width {
-                        lookups.append(Lookup(sum) { $0 / msg })
-                        destinations.append(c + 1)
+                    let carries = sum.degree >= msg && c + 1 < width
+                    if carries && sum.degree < twoFunctionBound {
+                        lookups.append(.init(sum, [{ $0 % msg }, { $0 / msg }]))
+                        destinations.append([c, c + 1])
+                    } else {
+                        lookups.append(.init(sum, [{ $0 % msg }]))
+                        destinations.append([c])
+                        if carries {
+                            lookups.append(.init(sum, [{ $0 / msg }]))
+                            destinations.append([c + 1])
+                        }
                     }
                 }
             }
-            let results = try shortint.bootstrap(lookups)
-            for (block, c) in zip(results, destinations) { next[c].append(block) }
+            let results = try shortint.bootstrap(many: lookups)
+            for (blocks, columns) in zip(results, destinations) {
+                for (block, c) in zip(blocks, columns) { next[c].append(block) }
+            }
             columns = next
         }
         // 2. One block per column.
@@ -85,6 +134,112 @@ extension IntegerServerKey {
     /// Carry propagation of column sums (block 0 at most 2·msg - 1, the others at most
     /// 2·msg - 2, noise below the maximum): states, Sklansky prefix, final messages.
     func propagateCarries(_ sums: [Block], carryOut wantCarry: Bool) throws -> (blocks: [Block], carry: Block?) {
+        switch carryPropagation {
+        case .parallelPrefix:
+            return try prefixCarries(sums, carryOut: wantCarry)
+        case .ripple:
+            return canRipple(sums) ? try rippleCarries(sums, carryOut: wantCarry) : try prefixCarries(sums, carryOut: wantCarry)
+        case .fastest(let workers, let ratio):
+            let model = CarryCostModel(workers: workers, singleToBatchedCost: ratio)
+            if canRipple(sums) && model.latency(layers: rippleLayers(sums, carryOut: wantCarry))
+                <= model.latency(layers: prefixLayers(sums, carryOut: wantCarry)) {
+                return try rippleCarries(sums, carryOut: wantCarry)
+            }
+            return try prefixCarries(sums, carryOut: wantCarry)
+        }
+    }
+
+    /// Whether every block's sum plus an incoming carry fits a two-function table, within the
+    /// noise budget.
+    func canRipple(_ sums: [Block]) -> Bool {
+        let bound = shortint.manyLookupBound(functionCount: 2)
+        return sums.indices.allSatisfy { c in
+            let incoming: UInt64 = c > 0 ? 1 : 0
+            return sums[c].degree + incoming < bound && sums[c].noiseLevel + incoming <= encoding.maxNoiseLevel
+        }
+    }
+
+    /// Ripple carries: block c's sum plus the carry from block c-1 gives its message and its
+    /// carry out in one many-LUT bootstrap (`canRipple` holds).
+    func rippleCarries(_ sums: [Block], carryOut wantCarry: Bool) throws -> (blocks: [Block], carry: Block?) {
+        let msg = messageModulus
+        var outputs = sums
+        var carry: Block?
+        for c in sums.indices {
+            var s = sums[c]
+            if let carry { s = shortint.uncheckedAdd(s, carry) }
+            let carryNeeded = (c + 1 < sums.count || wantCarry) && s.degree >= msg
+            if carryNeeded {
+                let both = try shortint.bootstrap(many: [.init(s, [{ $0 % msg }, { $0 / msg }])])[0]
+                outputs[c] = both[0]
+                carry = both[1]
+            } else {
+                outputs[c] = s.degree < msg && s.noiseLevel <= 1 ? s : try shortint.bootstrap([Lookup(s) { $0 % msg }])[0]
+                carry = nil
+            }
+        }
+        return (outputs, wantCarry ? (carry ?? trivialBlock(0)) : nil)
+    }
+
+    /// The layer sizes `rippleCarries` will run (for the cost model).
+    func rippleLayers(_ sums: [Block], carryOut wantCarry: Bool) -> [Int] {
+        let msg = messageModulus
+        var layers: [Int] = []
+        var carryDegree: UInt64?
+        for c in sums.indices {
+            let degree = sums[c].degree + (carryDegree ?? 0)
+            let noise = sums[c].noiseLevel + (carryDegree == nil ? 0 : 1)
+            if (c + 1 < sums.count || wantCarry) && degree >= msg {
+                layers.append(1)
+                carryDegree = degree / msg
+            } else {
+                layers.append(degree < msg && noise <= 1 ? 0 : 1)
+                carryDegree = nil
+            }
+        }
+        return layers
+    }
+
+    /// The layer sizes `prefixCarries` will run (for the cost model), from the same degree rules.
+    func prefixLayers(_ sums: [Block], carryOut wantCarry: Bool) -> [Int] {
+        let msg = messageModulus
+        let width = sums.count
+        let stateCount = wantCarry ? width : width - 1
+        // A state's degree: 0 when skipped, else the largest state its sum can give.
+        var stateDegree = [UInt64](repeating: CarryState.none, count: Swift.max(0, stateCount))
+        var layers = [0]
+        for c in 0..<stateCount {
+            let s = sums[c]
+            if s.degree < msg - 1 || (c == 0 && s.degree < msg) { continue }
+            layers[0] += 1
+            stateDegree[c] = s.degree >= msg - 1 && c > 0 ? CarryState.propagate : CarryState.generate
+        }
+        var span = 1
+        while span < stateCount {
+            var size = 0
+            var next = stateDegree
+            for i in 0..<stateCount where i & span != 0 {
+                if stateDegree[i] < CarryState.propagate { continue }
+                size += 1
+                let j = (i / span) * span - 1
+                next[i] = Swift.max(stateDegree[j], CarryState.generate)
+            }
+            stateDegree = next
+            layers.append(size)
+            span *= 2
+        }
+        var finals = 0
+        for c in 0..<width {
+            let degree = sums[c].degree + (c > 0 ? stateDegree[c - 1] : 0)
+            let noise = sums[c].noiseLevel + (c > 0 ? 1 : 0)
+            if !(degree < msg && noise <= 1) { finals += 1 }
+        }
+        layers.append(finals)
+        return layers
+    }
+
+    /// Carries by Sklansky's parallel prefix (see the top of this file).
+    func prefixCarries(_ sums: [Block], carryOut wantCarry: Bool) throws -> (blocks: [Block], carry: Block?) {
         let msg = messageModulus
         let width = sums.count
         let stateCount = wantCarry ? width : width - 1

@@ -7,19 +7,27 @@
 /// overflow an operation are cleaned first (TFHE-rs's default operations).
 public final class IntegerServerKey<T: TorusScalar>: Sendable {
     public let shortint: ShortintServerKey<T>
+    /// How additions resolve their carries (`CarryPropagation`).
+    public let carryPropagation: CarryPropagation
 
-    public init(shortint: ShortintServerKey<T>) { self.shortint = shortint }
+    public init(shortint: ShortintServerKey<T>, carryPropagation: CarryPropagation = .parallelPrefix) {
+        self.shortint = shortint
+        self.carryPropagation = carryPropagation
+    }
 
-    public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int? = nil) throws {
-        try self.init(shortint: ShortintServerKey(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize))
+    public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int? = nil,
+                            carryPropagation: CarryPropagation = .parallelPrefix) throws {
+        try self.init(shortint: ShortintServerKey(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize),
+                      carryPropagation: carryPropagation)
     }
 
     /// A key that runs exactly the same integer code but performs no bootstrap (see
     /// `ShortintServerKey.metadataOnly`): its `bootstrapCount` after an operation is the number
     /// of bootstraps a real key of `parameters` performs for it on inputs of the same metadata.
     /// It is how a program's cost is quoted before it runs.
-    public static func metadataOnly(parameters: ParameterSet) throws -> IntegerServerKey<T> {
-        IntegerServerKey(shortint: try .metadataOnly(parameters: parameters))
+    /// A quote is exact when it is made with the carry propagation the evaluating key uses.
+    public static func metadataOnly(parameters: ParameterSet, carryPropagation: CarryPropagation = .parallelPrefix) throws -> IntegerServerKey<T> {
+        IntegerServerKey(shortint: try .metadataOnly(parameters: parameters), carryPropagation: carryPropagation)
     }
 
     /// A new key object for one evaluation: it shares this key's server key and pool (nothing
@@ -38,7 +46,7 @@ public final class IntegerServerKey<T: TorusScalar>: Sendable {
     /// called concurrently by one operation (but it is by two operations run at once on the
     /// same observed key).
     public func observing(_ observer: @escaping @Sendable (_ bootstrapsInLayer: Int) throws -> Void) -> IntegerServerKey<T> {
-        IntegerServerKey(shortint: shortint.observing(observer))
+        IntegerServerKey(shortint: shortint.observing(observer), carryPropagation: carryPropagation)
     }
 
     public var parameters: ParameterSet { shortint.parameters }
