@@ -28,8 +28,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Bootstraps per pass over the key within a worker, for integer operations (1: one at a time; default: as many as fit the core's cache, ServerKey.preferredBatchSize).")
     var integerBatch: Int?
 
-    @Option(help: "Carries of integer additions: prefix (Sklansky's parallel prefix, the default), ripple (one many-LUT bootstrap per block), or fastest (the cost model's choice for the workers and the measured cost of a bootstrap alone against one in a batch; with --count-only, a bootstrap alone counted as 1.1 batched ones).")
-    var carryPropagation: String = "prefix"
+    @Option(help: "Carries of integer additions: ripple (one many-LUT bootstrap per block, the default), prefix (Sklansky's parallel prefix), or fastest (the cost model's choice for the workers and the measured cost of a bootstrap alone against one in a batch; with --count-only, a bootstrap alone counted as 1.1 batched ones).")
+    var carryPropagation: String = "ripple"
 
     @Option(help: "Batch size for the 'ks+pbs batch' and 'gate batch' figures (bootstraps sharing one pass over the key; default: as many as fit the core's cache, ServerKey.preferredBatchSize).")
     var batch: Int?
@@ -92,9 +92,9 @@ struct Bench: ParsableCommand {
             }
             if countOnly {
                 let plan: CarryPropagation = switch carryPropagation {
-                case "ripple": .ripple
+                case "prefix": .parallelPrefix
                 case "fastest": .fastest(workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, singleToBatchedCost: 1.1)
-                default: .parallelPrefix
+                default: .ripple
                 }
                 let report = try IntegerBenchRunner.count(integerOps, widths: width.split(separator: ",").compactMap { Int($0) },
                                                           parameters: set, carryPropagation: plan)

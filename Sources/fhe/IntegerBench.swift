@@ -75,7 +75,7 @@ struct IntegerBenchRunner {
     let workers: Int?
     /// nil: the size that fits the core's cache (`ServerKey.preferredBatchSize`).
     let batchSize: Int?
-    /// "prefix", "ripple" or "fastest" (`CarryPropagation`; fastest with this machine's
+    /// "ripple", "prefix" or "fastest" (`CarryPropagation`; fastest with this machine's
     /// workers and its measured cost of a bootstrap alone against one in a batch).
     let carryPropagation: String
 
@@ -109,9 +109,9 @@ struct IntegerBenchRunner {
         let workerCount = workers ?? ProcessInfo.processInfo.activeProcessorCount
         let plan: CarryPropagation
         switch carryPropagation {
-        case "ripple": plan = .ripple
+        case "prefix": plan = .parallelPrefix
         case "fastest": plan = .fastest(workers: workerCount, singleToBatchedCost: pbs / batched)
-        default: plan = .parallelPrefix
+        default: plan = .ripple
         }
         let key = try IntegerServerKey(serverKey: server, workerCount: workerCount, batchSize: batchSize, carryPropagation: plan)
         log(String(format: "single-thread KS+PBS: %.3f ms alone, %.3f ms in a batch of %d; %d workers; carries: %@",

@@ -91,7 +91,7 @@ struct ManyLookupTests {
     @Test func rippleCarries() throws {
         let keys = IntegerTestKeys.insecure
         let ripple = try IntegerServerKey(serverKey: keys.serverKey, workerCount: 2, batchSize: 8, carryPropagation: .ripple)
-        let prefix = try keys.privateCounter(workerCount: 2)
+        let prefix = try IntegerServerKey(serverKey: keys.serverKey, workerCount: 2, batchSize: 8, carryPropagation: .parallelPrefix)
         let quote = try IntegerServerKey<UInt64>.metadataOnly(parameters: keys.client.parameters, carryPropagation: .ripple)
         for (x, y) in IntegerInputs.pairs(UInt16.self, edgePairs: 8, random: 4, seed: 0x51) {
             let a = try keys.client.encryptRadix(UInt64(x), blockCount: 8), b = try keys.client.encryptRadix(UInt64(y), blockCount: 8)

@@ -1,22 +1,24 @@
 /// The evaluation key of radix integers: every operation of `FheUint` is a method here.
 ///
-/// An operation is a short sequence of layers of independent bootstraps, each run on all
-/// cores by the shortint key's `BootstrapPool`; the algorithms are chosen so that the number
-/// of layers grows with the logarithm of the block count (parallel-prefix carries, tree
-/// reductions for comparisons). Results are exact: operands whose degree or noise would
-/// overflow an operation are cleaned first (TFHE-rs's default operations).
+/// An operation is a sequence of layers of independent bootstraps, each run on all cores by
+/// the shortint key's `BootstrapPool`. Comparisons reduce by trees (layers grow with the
+/// logarithm of the block count); additions resolve carries as `carryPropagation` says: by
+/// default block by block with one many-LUT bootstrap each, the fewest bootstraps and the
+/// fastest plan on few cores, the same on every machine so that quotes are exact. Results
+/// are exact: operands whose degree or noise would overflow an operation are cleaned first
+/// (TFHE-rs's default operations).
 public final class IntegerServerKey<T: TorusScalar>: Sendable {
     public let shortint: ShortintServerKey<T>
-    /// How additions resolve their carries (`CarryPropagation`).
+    /// How additions resolve their carries (`CarryPropagation`; `.ripple` unless asked).
     public let carryPropagation: CarryPropagation
 
-    public init(shortint: ShortintServerKey<T>, carryPropagation: CarryPropagation = .parallelPrefix) {
+    public init(shortint: ShortintServerKey<T>, carryPropagation: CarryPropagation = .ripple) {
         self.shortint = shortint
         self.carryPropagation = carryPropagation
     }
 
     public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int? = nil,
-                            carryPropagation: CarryPropagation = .parallelPrefix) throws {
+                            carryPropagation: CarryPropagation = .ripple) throws {
         try self.init(shortint: ShortintServerKey(serverKey: serverKey, workerCount: workerCount, batchSize: batchSize),
                       carryPropagation: carryPropagation)
     }
@@ -26,7 +28,7 @@ public final class IntegerServerKey<T: TorusScalar>: Sendable {
     /// of bootstraps a real key of `parameters` performs for it on inputs of the same metadata.
     /// It is how a program's cost is quoted before it runs.
     /// A quote is exact when it is made with the carry propagation the evaluating key uses.
-    public static func metadataOnly(parameters: ParameterSet, carryPropagation: CarryPropagation = .parallelPrefix) throws -> IntegerServerKey<T> {
+    public static func metadataOnly(parameters: ParameterSet, carryPropagation: CarryPropagation = .ripple) throws -> IntegerServerKey<T> {
         IntegerServerKey(shortint: try .metadataOnly(parameters: parameters), carryPropagation: carryPropagation)
     }
 
