@@ -34,6 +34,15 @@ struct Bench: ParsableCommand {
     @Option(help: "Batch size for the 'ks+pbs batch' and 'gate batch' figures (bootstraps sharing one pass over the key; default: as many as fit the core's cache, ServerKey.preferredBatchSize).")
     var batch: Int?
 
+    @Option(help: "Write a report into this folder: report.md with SVG charts and report.json, the engine against the peers (--peers-script) over --runs runs and the integer operations of --params at each --width (the integer ones in --operations timed; default add,mul,eq,gt,shl), with the machine, the commit and the command.")
+    var report: String?
+
+    @Option(help: "Runs of the report's engine and peer figures (median and spread).")
+    var runs: Int = 3
+
+    @Option(help: "The report's peers script, printing one JSON object per peer (default ../shared/bench/peers.sh beside the repository; 'none' to skip the peers).")
+    var peersScript: String?
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -75,6 +84,7 @@ struct Bench: ParsableCommand {
         if countOnly && !operations.split(separator: ",").allSatisfy({ IntegerBenchRunner.operations.contains(String($0)) }) {
             throw ValidationError("--count-only counts integer operations only (\(IntegerBenchRunner.operations.joined(separator: ", ")))")
         }
+        guard (1...20).contains(runs) else { throw ValidationError("--runs must be in 1...20") }
         guard (1...1000).contains(integerIterations) else { throw ValidationError("--integer-iterations must be in 1...1000") }
         if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be in 1...1024") }
         if let integerBatch, !(1...64).contains(integerBatch) { throw ValidationError("--integer-batch must be in 1...64") }
@@ -86,6 +96,20 @@ struct Bench: ParsableCommand {
         let allOps = operations.split(separator: ",").map(String.init)
         let integerOps = allOps.filter { IntegerBenchRunner.operations.contains($0) }
         let ops = allOps.filter { !IntegerBenchRunner.operations.contains($0) }
+        if let report {
+            guard set.torusBits == 64, set.messageBits == 2, set.carryBits >= 2 else {
+                throw CLIError("--report times integer operations on --params, which must be a 64-bit message_2_carry_2 set; \(set.name) is not one")
+            }
+            let script = peersScript ?? "../shared/bench/peers.sh"
+            let runner = BenchReportRunner(
+                directory: URL(fileURLWithPath: report), runs: runs, iterations: iterations,
+                peersScript: script == "none" ? nil : script, integerParameters: set,
+                integerWidths: width.split(separator: ",").compactMap { Int($0) },
+                timedIntegerOperations: integerOps.isEmpty ? ["add", "mul", "eq", "gt", "shl"] : integerOps,
+                carryPropagation: carryPropagation, command: (["fhe"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+            try runner.run(log: { print($0) })
+            return
+        }
         if !integerOps.isEmpty {
             guard set.torusBits == 64, set.messageBits == 2, set.carryBits >= 2 else {
                 throw CLIError("integer operations need a 64-bit message_2_carry_2 parameter set; \(set.name) is not one")

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 @testable import TFHE
 
@@ -149,5 +152,51 @@ struct KeyToolTests {
         let refused = try Self.run(["bench", "--operations", "ks+pbs", "--count-only"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("--count-only counts integer operations only"))
+    }
+
+    /// `fhe bench --report`: the page, its three charts (well-formed SVG) and the JSON, with the
+    /// peers' figures from the peers script (here a stand-in printing two fixed peers, since
+    /// the real one lives outside the repository), the integer counts equal to --count-only's,
+    /// the machine and the command; without a peers script the page says so.
+    @Test func benchWritesAReport() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fhe-report-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let peers = dir.appendingPathComponent("peers.sh")
+        try """
+        echo '{"peer": "concrete-python", "op": "ks+pbs", "ms": 21.5}'
+        echo '{"peer": "openfhe-binfhe", "op": "nand-gate-bootstrap", "ms": 40.25}'
+        """.write(to: peers, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("report")
+        let outcome = try Self.run(["bench", "--report", out.path, "--runs", "2", "--iterations", "2", "--params", "insecure_test_64_2_2",
+                                    "--width", "8", "--operations", "add", "--peers-script", peers.path])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let page = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(page.contains("| KS+PBS, 4-bit table | concrete_4bit_n807_k2_n1024 |") && page.contains("| concrete-python | 21.50 [21.50–21.50] |"))
+        #expect(page.contains("| openfhe-binfhe | 40.25 [40.25–40.25] |"))
+        #expect(page.contains("![One bootstrap against the peers](engine.svg)") && page.contains("fhe bench --report"))
+        for chart in ["engine.svg", "integer-bootstraps.svg", "integer-latency.svg"] {
+            let parser = XMLParser(contentsOf: out.appendingPathComponent(chart))!
+            #expect(parser.parse(), "\(chart) is not well-formed: \(String(describing: parser.parserError))")
+        }
+        struct Row: Decodable { let operation: String; let width: Int; let bootstraps: Int; let milliseconds: Double? }
+        struct Engine: Decodable { let peer: String; let theirs: Spread?; struct Spread: Decodable { let median: Double; let runs: Int } }
+        struct Report: Decodable { let integers: [Row]; let engine: [Engine]; let commit: String }
+        let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: out.appendingPathComponent("report.json")))
+        #expect(report.engine.map { $0.theirs?.median } == [21.5, 40.25] && report.engine.allSatisfy { $0.theirs?.runs == 2 })
+        let counted = try Self.run(["bench", "--params", "insecure_test_64_2_2", "--operations", "add,mul", "--width", "8", "--count-only", "--json"])
+        struct Count: Decodable { let operation: String; let bootstraps: Int }
+        struct Counts: Decodable { let counts: [Count] }
+        let counts = try JSONDecoder().decode(Counts.self, from: Data(counted.stdout.utf8)).counts
+        for count in counts {
+            #expect(report.integers.first { $0.operation == count.operation && $0.width == 8 }?.bootstraps == count.bootstraps)
+        }
+        #expect(report.integers.first { $0.operation == "add" }?.milliseconds != nil, "add was timed")
+        #expect(report.integers.first { $0.operation == "mul" }?.milliseconds == nil, "mul was only counted")
+
+        let without = try Self.run(["bench", "--report", out.path, "--runs", "1", "--iterations", "1", "--params", "insecure_test_64_2_2",
+                                    "--width", "8", "--operations", "add", "--peers-script", "none"])
+        #expect(without.status == 0, "\(without.stderr)")
+        #expect(try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8).contains("not measured"))
     }
 }
