@@ -223,8 +223,11 @@ struct JobsAPI: APIProtocol {
         }
         var before: Int64?
         if let raw = input.query.cursor {
-            guard let id = Int64(raw), id >= 0 else { throw APIProblem.invalid("cursor is not one this API returned") }
-            before = id
+            // A cursor is the record id the next page starts below. Any number the schema
+            // allows (1 to 19 digits) is a position: one above every id the store can hold
+            // (beyond Int64.max) is the newest page, as no cursor is.
+            guard let id = UInt64(raw) else { throw APIProblem.invalid("cursor is not one this API returned") }
+            before = Int64(clamping: id)
         }
         let limit = input.query.limit ?? 100
         guard (1...500).contains(limit) else { throw APIProblem.invalid("limit must be from 1 to 500") }
