@@ -34,31 +34,19 @@ enum GLWE {
         }
     }
 
-    /// Sample extraction (CGGI 2020 §4.2): the LWE ciphertext, under the flattened GLWE key,
-    /// of the constant coefficient of the GLWE's plaintext. Coefficient 0 of A_p·S_p is
-    /// A_p[0]·S_p[0] - Σ_{t≥1} A_p[N-t]·S_p[t], which fixes the mask.
+    /// Sample extraction (CGGI 2020 §4.2) at index h: the LWE ciphertext, under the flattened
+    /// GLWE key, of coefficient h of the GLWE's plaintext (h = 0: the constant coefficient,
+    /// an ordinary bootstrap's output; h > 0: a many-LUT table's other outputs). Coefficient h
+    /// of A_p·S_p is Σ_{t≤h} A_p[h-t]·S_p[t] - Σ_{t>h} A_p[N+h-t]·S_p[t] (X^N = -1), which
+    /// fixes the mask.
     @inline(__always)
-    /// The LWE ciphertext of coefficient h of the GLWE's message, under the GLWE key read as
-    /// an LWE key of dimension kN (CGGI 2020 §4.2's sample extraction at index h): coefficient
-    /// h of A·S is Σ_t s_t·A[h - t] for t ≤ h and -s_t·A[N + h - t] for t > h (X^N = -1).
     static func extractCoefficient<T: TorusScalar>(_ glwe: UnsafePointer<T>, index h: Int, glweDimension k: Int,
                                                    polynomialSize n: Int, into lwe: UnsafeMutablePointer<T>) {
-        if h == 0 { return extractConstant(glwe, glweDimension: k, polynomialSize: n, into: lwe) }
         for p in 0..<k {
             let a = glwe + p * n, out = lwe + p * n
             for t in 0...h { out[t] = a[h - t] }
             for t in (h + 1)..<n { out[t] = 0 &- a[n + h - t] }
         }
         lwe[k * n] = glwe[k * n + h]
-    }
-
-    static func extractConstant<T: TorusScalar>(_ glwe: UnsafePointer<T>, glweDimension k: Int, polynomialSize n: Int,
-                                                into lwe: UnsafeMutablePointer<T>) {
-        for p in 0..<k {
-            let a = glwe + p * n, out = lwe + p * n
-            out[0] = a[0]
-            for t in 1..<n { out[t] = 0 &- a[n - t] }
-        }
-        lwe[k * n] = glwe[k * n]
     }
 }

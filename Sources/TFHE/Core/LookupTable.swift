@@ -10,10 +10,6 @@ public struct LookupTable<T: TorusScalar>: Sendable, Hashable {
     /// Coefficients between two outputs' positions (0 for an ordinary table).
     public let outputSpacing: Int
 
-    /// A table from one output per box of N/boxCount coefficients. The input's phase for box
-    /// i is centred on i·N/boxCount, so the polynomial is rotated by half a box: the first half
-    /// box moves, negated, to the end (X^N = -1), where noise that makes a phase slightly
-    /// negative lands on the right value.
     /// A table given coefficient by coefficient.
     public init(coefficients: [T]) { self.init(coefficients: coefficients, outputCount: 1, outputSpacing: 0) }
 
@@ -31,6 +27,10 @@ public struct LookupTable<T: TorusScalar>: Sendable, Hashable {
         self.init(coefficients: [T](repeating: value, count: n))
     }
 
+    /// A table from one output per box of N/boxCount coefficients. The input's phase for box
+    /// i is centred on i·N/boxCount, so the polynomial is rotated by half a box: the first half
+    /// box moves, negated, to the end (X^N = -1), where noise that makes a phase slightly
+    /// negative lands on the right value.
     public init(polynomialSize n: Int, boxValues: [T], outputCount: Int = 1, outputSpacing: Int = 0) {
         let boxSize = n / boxValues.count
         var table = [T](repeating: 0, count: n)
@@ -43,5 +43,11 @@ public struct LookupTable<T: TorusScalar>: Sendable, Hashable {
             rotated[j] = j + half < n ? table[j + half] : (0 &- table[j + half - n])
         }
         self.init(coefficients: rotated, outputCount: outputCount, outputSpacing: outputSpacing)
+    }
+
+    /// Where each table's outputs begin when the outputs of several bootstraps are laid out
+    /// one after the other (the batch's and the pool's order), and their total at the end.
+    static func outputStarts(_ tables: [LookupTable<T>]) -> [Int] {
+        tables.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.outputCount) }
     }
 }

@@ -51,9 +51,7 @@ extension ServerKey {
         let count = inputs.count
         guard tables.count == count || tables.count == 1 else { throw TFHEError.lookupTableSize(expected: count, found: tables.count) }
         @inline(__always) func table(_ b: Int) -> LookupTable<T> { tables.count == 1 ? tables[0] : tables[b] }
-        // outputStart[b]: where input b's outputs begin.
-        var outputStart = [Int](repeating: 0, count: count + 1)
-        for b in 0..<count { outputStart[b + 1] = outputStart[b] + table(b).outputCount }
+        let outputStart = LookupTable.outputStarts((0..<count).map(table))
         guard scratches.count >= count else {
             throw TFHEError.unsupported("batch of \(count) ciphertexts needs as many scratch buffers, got \(scratches.count)")
         }
@@ -101,7 +99,7 @@ extension ServerKey {
             let key = bootstrappingKey.layout
             for b in 0..<count {
                 let scratch = ScratchView<T>(scratches[b].buffers)
-                (tables.count == 1 ? tables[0] : tables[b]).coefficients.withUnsafeBufferPointer {
+                table(b).coefficients.withUnsafeBufferPointer {
                     BlindRotation.initializeAccumulator(switchedBody: scratch.switched[p.lweDimension], lookupTable: $0.baseAddress!,
                                                         key: key, scratch: scratch)
                 }
@@ -109,42 +107,35 @@ extension ServerKey {
             withExtendedLifetime((bootstrappingKey.storage, fft, used)) {
                 kernels.blindRotateBatch(T.width, key: key, tables: fft.tables, buffers: used.map(\.buffers))
             }
-            // 3. Sample extraction (and, for PBS then KS, the key switches in one pass over the
-            //    key-switching key, from one buffer of the extracted ciphertexts).
-            let extracted = p.order == .bootstrapThenKeySwitch ? AlignedBuffer<T>(count: outputStart[count] * (p.bigLWEDimension + 1)) : nil
-            for b in 0..<count {
-                let accumulator = UnsafePointer(scratches[b].accumulator.pointer)
-                let t = table(b)
-                for j in 0..<t.outputCount {
-                    let o = outputStart[b] + j
+            // 3. Sample extraction, output j of every input in round j; for PBS then KS, round
+            //    j's outputs are extracted into their scratches and key-switched in one pass over
+            //    the key-switching key, through `gathered` (large enough for `count` of them).
+            let rounds = (0..<count).map { table($0).outputCount }.max() ?? 0
+            for j in 0..<rounds {
+                let round = (0..<count).filter { table($0).outputCount > j }
+                for b in round {
+                    let index = j * table(b).outputSpacing
+                    let accumulator = UnsafePointer(scratches[b].accumulator.pointer)
                     switch p.order {
                     case .keySwitchThenBootstrap:
-                        outputs[o].data.withUnsafeMutableBufferPointer { out in
-                            GLWE.extractCoefficient(accumulator, index: j * t.outputSpacing, glweDimension: p.glweDimension,
+                        outputs[outputStart[b] + j].data.withUnsafeMutableBufferPointer { out in
+                            GLWE.extractCoefficient(accumulator, index: index, glweDimension: p.glweDimension,
                                                     polynomialSize: p.polynomialSize, into: out.baseAddress!)
                         }
                     case .bootstrapThenKeySwitch:
-                        GLWE.extractCoefficient(accumulator, index: j * t.outputSpacing, glweDimension: p.glweDimension,
-                                                polynomialSize: p.polynomialSize, into: extracted!.pointer + o * (p.bigLWEDimension + 1))
+                        GLWE.extractCoefficient(accumulator, index: index, glweDimension: p.glweDimension,
+                                                polynomialSize: p.polynomialSize, into: scratches[b].small.pointer)
                     }
                 }
-            }
-            if let extracted {
-                let total = outputStart[count]
-                let inWidth = p.bigLWEDimension + 1, outWidth = p.lweDimension + 1
-                let switched = AlignedBuffer<T>(count: total * outWidth)
-                // Up to `count` at a time: each needs a scratch's sums.
-                var start = 0
-                while start < total {
-                    let end = min(total, start + count)
-                    keySwitchingKey.keySwitchBatch((start..<end).map { UnsafePointer(extracted.pointer + $0 * inWidth) },
-                                                   into: (start..<end).map { switched.pointer + $0 * outWidth },
-                                                   sums: (start..<end).map { used[$0 - start].keySwitchSums.pointer }, kernels: kernels)
-                    start = end
-                }
-                for o in 0..<total {
-                    outputs[o].data.withUnsafeMutableBufferPointer {
-                        $0.baseAddress!.update(from: switched.pointer + o * outWidth, count: outWidth)
+                if p.order == .bootstrapThenKeySwitch {
+                    let outputWidth = p.lweDimension + 1
+                    keySwitchingKey.keySwitchBatch(round.map { UnsafePointer(scratches[$0].small.pointer) },
+                                                   into: round.indices.map { gathered.pointer + $0 * outputWidth },
+                                                   sums: round.map { scratches[$0].keySwitchSums.pointer }, kernels: kernels)
+                    for (r, b) in round.enumerated() {
+                        outputs[outputStart[b] + j].data.withUnsafeMutableBufferPointer {
+                            $0.baseAddress!.update(from: gathered.pointer + r * outputWidth, count: outputWidth)
+                        }
                     }
                 }
             }

@@ -88,7 +88,7 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
 
     /// Messages below this bound can go through a table of `functionCount` functions.
     public func manyLookupInputBound(functionCount: Int) -> UInt64 {
-        UInt64((1 << (parameters.messageBits + parameters.carryBits)) / max(1, functionCount))
+        ShortintEncoding(parameters: parameters).manyLookupInputBound(functionCount: functionCount)
     }
 
     /// A table given by its values, one per message.
@@ -120,8 +120,8 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
     func bootstrapSmall(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>,
                         into output: UnsafeMutablePointer<T>) {
         rotate(input, table: table, scratch: scratch)
-        GLWE.extractConstant(UnsafePointer(scratch.accumulator.pointer), glweDimension: parameters.glweDimension,
-                             polynomialSize: parameters.polynomialSize, into: output)
+        GLWE.extractCoefficient(UnsafePointer(scratch.accumulator.pointer), index: 0, glweDimension: parameters.glweDimension,
+                                polynomialSize: parameters.polynomialSize, into: output)
     }
 
     /// Modulus switch and blind rotation of `table` into the scratch's accumulator.
@@ -197,13 +197,36 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
     /// before the second writes the output (how a gate bootstraps its combination in place).
     func programmableBootstrap(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>,
                                into output: UnsafeMutablePointer<T>) {
-        let small = scratch.small.pointer
+        rotateInput(input, table: table, scratch: scratch)
+        extractOutput(0, of: table, scratch: scratch, into: output)
+    }
+
+    /// A bootstrap's first step: (KS then PBS: the key switch, then) the modulus switch and the
+    /// blind rotation into the scratch's accumulator.
+    private func rotateInput(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>) {
         switch parameters.order {
         case .keySwitchThenBootstrap:
+            let small = scratch.small.pointer
             keySwitchingKey.keySwitch(input, into: small, sum: scratch.keySwitchSums.pointer, kernels: kernels)
-            bootstrapSmall(UnsafePointer(small), table: table, scratch: scratch, into: output)
+            rotate(UnsafePointer(small), table: table, scratch: scratch)
         case .bootstrapThenKeySwitch:
-            bootstrapSmall(input, table: table, scratch: scratch, into: small)
+            rotate(input, table: table, scratch: scratch)
+        }
+    }
+
+    /// A bootstrap's last step for output j of `table` (coefficient j·outputSpacing of the
+    /// accumulator): sample extraction (PBS then KS: into the scratch, then the key switch).
+    private func extractOutput(_ j: Int, of table: LookupTable<T>, scratch: BootstrapScratch<T>, into output: UnsafeMutablePointer<T>) {
+        let p = parameters
+        let accumulator = UnsafePointer(scratch.accumulator.pointer), index = j * table.outputSpacing
+        switch p.order {
+        case .keySwitchThenBootstrap:
+            GLWE.extractCoefficient(accumulator, index: index, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
+                                    into: output)
+        case .bootstrapThenKeySwitch:
+            let small = scratch.small.pointer
+            GLWE.extractCoefficient(accumulator, index: index, glweDimension: p.glweDimension, polynomialSize: p.polynomialSize,
+                                    into: small)
             keySwitchingKey.keySwitch(UnsafePointer(small), into: output, sum: scratch.keySwitchSums.pointer, kernels: kernels)
         }
     }
@@ -226,31 +249,9 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
             throw TFHEError.lookupTableSize(expected: parameters.polynomialSize, found: table.coefficients.count)
         }
         try check(scratch)
-        let p = parameters
-        let small = scratch.small.pointer
-        input.data.withUnsafeBufferPointer { inp in
-            switch p.order {
-            case .keySwitchThenBootstrap:
-                keySwitchingKey.keySwitch(inp.baseAddress!, into: small, sum: scratch.keySwitchSums.pointer, kernels: kernels)
-                rotate(UnsafePointer(small), table: table, scratch: scratch)
-            case .bootstrapThenKeySwitch:
-                rotate(inp.baseAddress!, table: table, scratch: scratch)
-            }
-        }
-        let accumulator = UnsafePointer(scratch.accumulator.pointer)
+        input.data.withUnsafeBufferPointer { rotateInput($0.baseAddress!, table: table, scratch: scratch) }
         for j in 0..<table.outputCount {
-            outputs[j].data.withUnsafeMutableBufferPointer { out in
-                switch p.order {
-                case .keySwitchThenBootstrap:
-                    GLWE.extractCoefficient(accumulator, index: j * table.outputSpacing, glweDimension: p.glweDimension,
-                                            polynomialSize: p.polynomialSize, into: out.baseAddress!)
-                case .bootstrapThenKeySwitch:
-                    GLWE.extractCoefficient(accumulator, index: j * table.outputSpacing, glweDimension: p.glweDimension,
-                                            polynomialSize: p.polynomialSize, into: small)
-                    keySwitchingKey.keySwitch(UnsafePointer(small), into: out.baseAddress!, sum: scratch.keySwitchSums.pointer,
-                                              kernels: kernels)
-                }
-            }
+            outputs[j].data.withUnsafeMutableBufferPointer { extractOutput(j, of: table, scratch: scratch, into: $0.baseAddress!) }
         }
     }
 

@@ -48,9 +48,7 @@ public final class BootstrapPool<T: TorusScalar>: Sendable {
         let count = inputs.count
         guard tables.count == count else { throw TFHEError.lookupTableSize(expected: count, found: tables.count) }
         if count == 0 { return [] }
-        var starts = [Int](repeating: 0, count: count + 1)
-        for i in 0..<count { starts[i + 1] = starts[i] + tables[i].outputCount }
-        let outputStart = starts  // where input i's outputs begin
+        let outputStart = LookupTable.outputStarts(tables)
         let p = serverKey.parameters
         let empty = LWECiphertext<T>(dimension: p.ciphertextDimension, parameterFingerprint: p.fingerprint)
         var outputs = [LWECiphertext<T>](repeating: empty, count: outputStart[count])

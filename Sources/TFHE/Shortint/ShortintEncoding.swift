@@ -17,6 +17,9 @@ public struct ShortintEncoding: Sendable, Hashable {
 
     /// All plaintext values: message and carry.
     public var plaintextModulus: UInt64 { messageModulus * carryModulus }
+    /// Values below this bound can go through a many-LUT table of `functionCount` functions
+    /// (`ServerKey.lookupTable(functions:)`: each function takes plaintextModulus / f boxes).
+    public func manyLookupInputBound(functionCount: Int) -> UInt64 { plaintextModulus / UInt64(max(1, functionCount)) }
     /// The largest value a block may hold before it spills into the padding bit.
     public var maxDegree: UInt64 { plaintextModulus - 1 }
 

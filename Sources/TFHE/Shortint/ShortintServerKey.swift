@@ -133,25 +133,11 @@ public final class ShortintServerKey<T: TorusScalar>: Sendable {
     /// this call (and the operation it is part of) before any of the layer's work, unchanged.
     /// An empty layer does nothing and is not observed.
     public func bootstrap(_ lookups: [Lookup]) throws -> [ShortintCiphertext<T>] {
-        if lookups.isEmpty { return [] }
-        let modulus = encoding.plaintextModulus
-        var degrees: [UInt64] = []
-        degrees.reserveCapacity(lookups.count)
-        for lookup in lookups {
-            try check(lookup.input)
-            degrees.append(lookup.outputDegree ?? (0...lookup.input.degree).map { lookup.function($0) % modulus }.max()!)
-        }
-        try observer?(lookups.count)
-        let outputs: [LWECiphertext<T>]
-        switch evaluation {
-        case .cryptographic(let serverKey, let pool):
-            let tables = lookups.map { serverKey.lookupTable($0.function) }
-            outputs = try pool.bootstrap(lookups.map(\.input.lwe), tables: tables)
-        case .metadataOnly:
-            outputs = [LWECiphertext<T>](repeating: zeroBlock, count: lookups.count)
-        }
-        counter.add(lookups.count, ordering: .relaxed)
-        return zip(outputs, degrees).map { ShortintCiphertext(lwe: $0, degree: $1, noiseLevel: 1) }
+        try bootstrap(many: lookups.map { lookup in
+            var many = ManyLookup(lookup.input, [lookup.function])
+            many.outputDegrees = [lookup.outputDegree]
+            return many
+        }).map { $0[0] }
     }
 
     /// Several functions of one block from one bootstrap (many-LUT bootstrapping,
@@ -160,16 +146,17 @@ public final class ShortintServerKey<T: TorusScalar>: Sendable {
     public struct ManyLookup {
         public var input: ShortintCiphertext<T>
         public var functions: [(UInt64) -> UInt64]
+        /// Per function, a bound on its output tighter than max f(m) (see `Lookup.outputDegree`).
+        var outputDegrees: [UInt64?]
         public init(_ input: ShortintCiphertext<T>, _ functions: [(UInt64) -> UInt64]) {
             self.input = input
             self.functions = functions
+            outputDegrees = functions.map { _ in nil }
         }
     }
 
     /// Blocks below this value can go through a many-LUT table of `functionCount` functions.
-    public func manyLookupBound(functionCount: Int) -> UInt64 {
-        encoding.plaintextModulus / UInt64(max(1, functionCount))
-    }
+    public func manyLookupBound(functionCount: Int) -> UInt64 { encoding.manyLookupInputBound(functionCount: functionCount) }
 
     /// Evaluates every many-lookup in one parallel layer, one bootstrap each: result[i][j] is
     /// function j of input i, with noise level 1 and degree max f_j(m) over m <= the input's
@@ -188,7 +175,9 @@ public final class ShortintServerKey<T: TorusScalar>: Sendable {
             guard lookup.input.degree < manyLookupBound(functionCount: count) else {
                 throw TFHEError.unsupported("a block of degree \(lookup.input.degree) does not fit a table of \(count) functions (values below \(manyLookupBound(functionCount: count)))")
             }
-            degrees.append(lookup.functions.map { f in (0...lookup.input.degree).map { f($0) % modulus }.max()! })
+            degrees.append(zip(lookup.functions, lookup.outputDegrees).map { f, degree in
+                degree ?? (0...lookup.input.degree).map { f($0) % modulus }.max()!
+            })
         }
         try observer?(lookups.count)
         let outputs: [LWECiphertext<T>]
