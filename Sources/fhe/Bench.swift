@@ -2,6 +2,23 @@ import ArgumentParser
 import Foundation
 import TFHE
 
+/// `--carry-propagation`: how integer additions resolve their carries (`CarryPropagation`).
+enum CarryPlanOption: String, ExpressibleByArgument, CaseIterable {
+    case ripple, prefix, fastest
+
+    /// What `fastest` assumes when nothing is timed (`--count-only`, the report's counts).
+    static let assumedSingleToBatchedCost = 1.1
+
+    /// `fastest` weighs the workers and how much dearer one bootstrap alone is than one in a batch.
+    func plan(workers: Int, singleToBatchedCost: Double) -> CarryPropagation {
+        switch self {
+        case .ripple: .ripple
+        case .prefix: .parallelPrefix
+        case .fastest: .fastest(workers: workers, singleToBatchedCost: singleToBatchedCost)
+        }
+    }
+}
+
 /// `fhe bench`: milliseconds per operation of the engine, single-threaded, on any parameter set.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +46,7 @@ struct Bench: ParsableCommand {
     var integerBatch: Int?
 
     @Option(help: "Carries of integer additions: ripple (one many-LUT bootstrap per block, the default), prefix (Sklansky's parallel prefix), or fastest (the cost model's choice for the workers and the measured cost of a bootstrap alone against one in a batch; with --count-only, a bootstrap alone counted as 1.1 batched ones).")
-    var carryPropagation: String = "ripple"
+    var carryPropagation: CarryPlanOption = .ripple
 
     @Option(help: "Batch size for the 'ks+pbs batch' and 'gate batch' figures (bootstraps sharing one pass over the key; default: as many as fit the core's cache, ServerKey.preferredBatchSize).")
     var batch: Int?
@@ -71,9 +88,6 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard (1...100_000).contains(iterations) else { throw ValidationError("--iterations must be in 1...100000") }
         if let batch, !(1...1024).contains(batch) { throw ValidationError("--batch must be in 1...1024") }
-        guard ["prefix", "ripple", "fastest"].contains(carryPropagation) else {
-            throw ValidationError("unknown carry propagation '\(carryPropagation)' (known: prefix, ripple, fastest)")
-        }
         let known = Set(BenchRunner<UInt64>.allOperations + IntegerBenchRunner.operations)
         for op in operations.split(separator: ",") where !known.contains(String(op)) {
             throw ValidationError("unknown operation '\(op)' (known: \((BenchRunner<UInt64>.allOperations + IntegerBenchRunner.operations).joined(separator: ", ")))")
@@ -115,11 +129,8 @@ struct Bench: ParsableCommand {
                 throw CLIError("integer operations need a 64-bit message_2_carry_2 parameter set; \(set.name) is not one")
             }
             if countOnly {
-                let plan: CarryPropagation = switch carryPropagation {
-                case "prefix": .parallelPrefix
-                case "fastest": .fastest(workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, singleToBatchedCost: 1.1)
-                default: .ripple
-                }
+                let plan = carryPropagation.plan(workers: workers ?? ProcessInfo.processInfo.activeProcessorCount,
+                                                 singleToBatchedCost: CarryPlanOption.assumedSingleToBatchedCost)
                 let report = try IntegerBenchRunner.count(integerOps, widths: width.split(separator: ",").compactMap { Int($0) },
                                                           parameters: set, carryPropagation: plan)
                 if json {

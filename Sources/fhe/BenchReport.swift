@@ -16,7 +16,7 @@ struct BenchReportRunner {
     let integerParameters: ParameterSet
     let integerWidths: [Int]
     let timedIntegerOperations: [String]
-    let carryPropagation: String
+    let carryPropagation: CarryPlanOption
     let command: String
 
     struct Spread: Codable, Equatable {
@@ -118,11 +118,8 @@ struct BenchReportRunner {
         }
         // Integers: every operation counted, the chosen ones timed.
         log("integer operations")
-        let plan: CarryPropagation = switch carryPropagation {
-        case "prefix": .parallelPrefix
-        case "fastest": .fastest(workers: ProcessInfo.processInfo.activeProcessorCount, singleToBatchedCost: 1.1)
-        default: .ripple
-        }
+        let plan = carryPropagation.plan(workers: ProcessInfo.processInfo.activeProcessorCount,
+                                         singleToBatchedCost: CarryPlanOption.assumedSingleToBatchedCost)
         let counts = try IntegerBenchRunner.count(IntegerBenchRunner.operations, widths: integerWidths,
                                                   parameters: integerParameters, carryPropagation: plan)
         let timed = try IntegerBenchRunner(parameters: integerParameters, iterations: 1, workers: nil, batchSize: nil,
@@ -133,7 +130,7 @@ struct BenchReportRunner {
         }
         let report = Report(date: ISO8601DateFormatter().string(from: Date()), commit: Self.commit(), command: command,
                             machine: Self.machine(), engine: engine, peersNote: peersNote,
-                            integerParameters: integerParameters.name, carryPropagation: carryPropagation, integers: integers)
+                            integerParameters: integerParameters.name, carryPropagation: carryPropagation.rawValue, integers: integers)
         try write(report)
         log("wrote \(directory.path)/report.md")
     }

@@ -48,7 +48,7 @@ struct IntegerBenchRunner {
     /// are real encryptions, the key counts). The clear constants come from a fixed seed, so
     /// the figures are the same on every run and whatever widths are asked for.
     static func count(_ operations: [String], widths: [Int], parameters: ParameterSet,
-                      carryPropagation: CarryPropagation = .parallelPrefix) throws -> CountReport {
+                      carryPropagation: CarryPropagation = .ripple) throws -> CountReport {
         let client = try ClientKey<UInt64>(parameters: parameters)
         let layers = Mutex<Int>(0)
         let key = try IntegerServerKey<UInt64>.metadataOnly(parameters: parameters, carryPropagation: carryPropagation)
@@ -75,9 +75,9 @@ struct IntegerBenchRunner {
     let workers: Int?
     /// nil: the size that fits the core's cache (`ServerKey.preferredBatchSize`).
     let batchSize: Int?
-    /// "ripple", "prefix" or "fastest" (`CarryPropagation`; fastest with this machine's
-    /// workers and its measured cost of a bootstrap alone against one in a batch).
-    let carryPropagation: String
+    /// Carries (`CarryPlanOption`; fastest with this machine's workers and its measured cost
+    /// of a bootstrap alone against one in a batch).
+    let carryPropagation: CarryPlanOption
 
     func run(_ operations: [String], widths: [Int], log: (String) -> Void) throws -> Report {
         let client = try ClientKey<UInt64>(parameters: parameters)
@@ -88,31 +88,16 @@ struct IntegerBenchRunner {
         let input = try client.encrypt(1)
         let table = server.lookupTable { $0 }
         var output = LWECiphertext<UInt64>(dimension: parameters.ciphertextDimension, parameterFingerprint: parameters.fingerprint)
-        func median(_ body: () throws -> Void) rethrows -> Double {
-            var times: [Double] = []
-            for _ in 0..<21 {
-                let start = DispatchTime.now().uptimeNanoseconds
-                try body()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-            }
-            times.removeFirst()
-            times.sort()
-            return times[times.count / 2]
-        }
-        let pbs = try median { try server.programmableBootstrap(input, table: table, scratch: scratch, into: &output) }
+        let timer = BenchRunner<UInt64>(parameters: parameters, iterations: 20, batch: nil)
+        let pbs = try timer.median { try server.programmableBootstrap(input, table: table, scratch: scratch, into: &output) }
         let batchInputs = [LWECiphertext<UInt64>](repeating: input, count: max(2, batchSize))
         var batchOutputs = [LWECiphertext<UInt64>](repeating: output, count: batchInputs.count)
         let batchScratch = server.makeBatchScratch(capacity: batchInputs.count)
-        let batched = try median {
+        let batched = try timer.median {
             try server.programmableBootstrap(batch: batchInputs, tables: [table], scratches: batchScratch, into: &batchOutputs)
         } / Double(batchInputs.count)
         let workerCount = workers ?? ProcessInfo.processInfo.activeProcessorCount
-        let plan: CarryPropagation
-        switch carryPropagation {
-        case "prefix": plan = .parallelPrefix
-        case "fastest": plan = .fastest(workers: workerCount, singleToBatchedCost: pbs / batched)
-        default: plan = .ripple
-        }
+        let plan = carryPropagation.plan(workers: workerCount, singleToBatchedCost: pbs / batched)
         let key = try IntegerServerKey(serverKey: server, workerCount: workerCount, batchSize: batchSize, carryPropagation: plan)
         log(String(format: "single-thread KS+PBS: %.3f ms alone, %.3f ms in a batch of %d; %d workers; carries: %@",
                    pbs, batched, batchInputs.count, key.shortint.workerCount, "\(plan)"))
