@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Sums of blocks column by column, and carry propagation by a parallel prefix.
 ///
 /// Every addition-like operation (add, sub, neg, scalar add, the partial products of a
@@ -141,8 +143,8 @@ extension IntegerServerKey {
             return canRipple(sums) ? try rippleCarries(sums, carryOut: wantCarry) : try prefixCarries(sums, carryOut: wantCarry)
         case .fastest(let workers, let ratio):
             let model = CarryCostModel(workers: workers, singleToBatchedCost: ratio)
-            if canRipple(sums) && model.latency(layers: rippleLayers(sums, carryOut: wantCarry))
-                <= model.latency(layers: prefixLayers(sums, carryOut: wantCarry)) {
+            if try canRipple(sums) && model.latency(layers: layers { try $0.rippleCarries(sums, carryOut: wantCarry) })
+                <= model.latency(layers: layers { try $0.prefixCarries(sums, carryOut: wantCarry) }) {
                 return try rippleCarries(sums, carryOut: wantCarry)
             }
             return try prefixCarries(sums, carryOut: wantCarry)
@@ -181,61 +183,13 @@ extension IntegerServerKey {
         return (outputs, wantCarry ? (carry ?? trivialBlock(0)) : nil)
     }
 
-    /// The layer sizes `rippleCarries` will run (for the cost model).
-    func rippleLayers(_ sums: [Block], carryOut wantCarry: Bool) -> [Int] {
-        let msg = messageModulus
-        var layers: [Int] = []
-        var carryDegree: UInt64?
-        for c in sums.indices {
-            let degree = sums[c].degree + (carryDegree ?? 0)
-            let noise = sums[c].noiseLevel + (carryDegree == nil ? 0 : 1)
-            if (c + 1 < sums.count || wantCarry) && degree >= msg {
-                layers.append(1)
-                carryDegree = degree / msg
-            } else {
-                layers.append(degree < msg && noise <= 1 ? 0 : 1)
-                carryDegree = nil
-            }
-        }
-        return layers
-    }
-
-    /// The layer sizes `prefixCarries` will run (for the cost model), from the same degree rules.
-    func prefixLayers(_ sums: [Block], carryOut wantCarry: Bool) -> [Int] {
-        let msg = messageModulus
-        let width = sums.count
-        let stateCount = wantCarry ? width : width - 1
-        // A state's degree: 0 when skipped, else the largest state its sum can give.
-        var stateDegree = [UInt64](repeating: CarryState.none, count: Swift.max(0, stateCount))
-        var layers = [0]
-        for c in 0..<stateCount {
-            let s = sums[c]
-            if s.degree < msg - 1 || (c == 0 && s.degree < msg) { continue }
-            layers[0] += 1
-            stateDegree[c] = s.degree >= msg - 1 && c > 0 ? CarryState.propagate : CarryState.generate
-        }
-        var span = 1
-        while span < stateCount {
-            var size = 0
-            var next = stateDegree
-            for i in 0..<stateCount where i & span != 0 {
-                if stateDegree[i] < CarryState.propagate { continue }
-                size += 1
-                let j = (i / span) * span - 1
-                next[i] = Swift.max(stateDegree[j], CarryState.generate)
-            }
-            stateDegree = next
-            layers.append(size)
-            span *= 2
-        }
-        var finals = 0
-        for c in 0..<width {
-            let degree = sums[c].degree + (c > 0 ? stateDegree[c - 1] : 0)
-            let noise = sums[c].noiseLevel + (c > 0 ? 1 : 0)
-            if !(degree < msg && noise <= 1) { finals += 1 }
-        }
-        layers.append(finals)
-        return layers
+    /// The layer sizes `plan` runs on these blocks (for the cost model): the same code on a
+    /// metadata-only key, which counts what it would bootstrap and does no cryptography.
+    func layers(of plan: (IntegerServerKey<T>) throws -> (blocks: [Block], carry: Block?)) throws -> [Int] {
+        let sizes = Mutex<[Int]>([])
+        let planner = try IntegerServerKey.metadataOnly(parameters: parameters).observing { size in sizes.withLock { $0.append(size) } }
+        _ = try plan(planner)
+        return sizes.withLock { $0 }
     }
 
     /// Carries by Sklansky's parallel prefix (see the top of this file).
