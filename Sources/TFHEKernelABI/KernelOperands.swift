@@ -24,23 +24,97 @@ public struct FourierTables: @unchecked Sendable {
     public let twiddleIm: UnsafePointer<Double>
     /// The seven vectors of signs and twiddles of the three stages inside a row of 8 points.
     public let rowConstants: UnsafePointer<Double>
+    /// For each of the N/2 slots of the transforms' output, the odd t < 2N such that the slot
+    /// holds a polynomial evaluated at e^{iπt/N}: slot s of X^e is rootRe/rootIm[e·t mod 2N].
+    public let slotRootPowers: UnsafePointer<Int32>
+    /// e^{iπt/N} for t < 2N: the 2N-th roots of unity.
+    public let rootRe: UnsafePointer<Double>
+    public let rootIm: UnsafePointer<Double>
 
     public init(polynomialSize: Int, twistRe: UnsafePointer<Double>, twistIm: UnsafePointer<Double>,
-                twiddleRe: UnsafePointer<Double>, twiddleIm: UnsafePointer<Double>, rowConstants: UnsafePointer<Double>) {
+                twiddleRe: UnsafePointer<Double>, twiddleIm: UnsafePointer<Double>, rowConstants: UnsafePointer<Double>,
+                slotRootPowers: UnsafePointer<Int32>, rootRe: UnsafePointer<Double>, rootIm: UnsafePointer<Double>) {
         self.polynomialSize = polynomialSize
         self.twistRe = twistRe
         self.twistIm = twistIm
         self.twiddleRe = twiddleRe
         self.twiddleIm = twiddleIm
         self.rowConstants = rowConstants
+        self.slotRootPowers = slotRootPowers
+        self.rootRe = rootRe
+        self.rootIm = rootIm
     }
 }
 
-/// A Fourier-domain bootstrapping key (`FourierBootstrappingKey`): `inputDimension` GGSWs of
-/// `ggswStride` Doubles each, laid out [row (column, level)][output column][re N/2 | im N/2].
+/// How a blind rotation walks the LWE key, and so what its bootstrapping key holds.
+///
+/// - `classic`: one CMux per key coefficient, GGSW(s_i) (CGGI 2020, Algorithm 3).
+/// - `blockBinary`: the key is cut into blocks of `blockSize` coefficients with at most one 1
+///   each (block binary keys, eprint 2023/958, as tfhe-go runs them with its `BlockSize`):
+///   X^{Σ a_i s_i} over a block is
+///   1 + Σ_i s_i (X^{a_i} - 1), so ACC += Σ_i (X^{a_i} - 1)·ExtProd(GGSW(s_i), ACC) takes one
+///   decomposition and one set of transforms of ACC per block instead of per coefficient.
+/// - `multiBit`: the key is cut into groups of `groupingFactor` uniform bits and the key holds,
+///   for each group and each of the 2^g patterns p of its bits, GGSW(1[s_group = p]) (Joye and
+///   Paillier, "Blind rotation in fully homomorphic encryption with extended keys", CSCML
+///   2022; TFHE-rs's multi-bit PBS, whose key is the same): X^{Σ a_i s_i} = Σ_p 1[s = p]·X^{e_p},
+///   with e_p the modulus switch of Σ_{i in p} a_i (one rounding per group, as TFHE-rs's
+///   `modulus_switch_multi_bit`), so ACC ← Σ_p X^{e_p}·ExtProd(GGSW_p, ACC).
+///
+/// Both grouped forms decompose and transform ACC once per step, sum the products of every
+/// GGSW of the step in the Fourier domain, and take k+1 inverse transforms.
+public enum BlindRotationMethod: Sendable, Hashable {
+    case classic
+    case blockBinary(blockSize: Int)
+    case multiBit(groupingFactor: Int)
+
+    /// Key coefficients consumed by one step.
+    public var keyCoefficientsPerStep: Int {
+        switch self {
+        case .classic: 1
+        case .blockBinary(let b): b
+        case .multiBit(let g): g
+        }
+    }
+
+    /// GGSWs read by one step.
+    public var ggswsPerStep: Int {
+        switch self {
+        case .classic: 1
+        case .blockBinary(let b): b
+        case .multiBit(let g): 1 << g
+        }
+    }
+
+    /// Whether a step replaces the accumulator by Σ_j X^{e_j}·ExtProd(GGSW_j, ACC) (multi-bit,
+    /// whose GGSWs cover every pattern, the zero one included) rather than adding
+    /// Σ_j (X^{e_j} - 1)·ExtProd(GGSW_j, ACC) to it (block binary).
+    public var replacesAccumulator: Bool {
+        if case .multiBit = self { return true }
+        return false
+    }
+
+    /// Values of the modulus-switched input before its body: one per key coefficient, or for a
+    /// multi-bit key one exponent per GGSW (group, pattern).
+    public func switchedCount(lweDimension n: Int) -> Int {
+        if case .multiBit = self { return ggswCount(lweDimension: n) }
+        return n
+    }
+
+    /// GGSWs in a key for an LWE key of dimension n (a multiple of `keyCoefficientsPerStep`).
+    public func ggswCount(lweDimension n: Int) -> Int {
+        n / keyCoefficientsPerStep * ggswsPerStep
+    }
+}
+
+/// A Fourier-domain bootstrapping key (`FourierBootstrappingKey`): `method.ggswCount(...)`
+/// GGSWs of `ggswStride` Doubles each, each laid out [row (column, level)][output column][re N/2
+/// | im N/2], the GGSWs of one step of the blind rotation consecutive.
 public struct FourierKeyLayout: @unchecked Sendable {
     public let storage: UnsafePointer<Double>
+    /// The LWE dimension n of the input the key rotates by.
     public let inputDimension: Int
+    public let method: BlindRotationMethod
     public let glweDimension: Int
     public let polynomialSize: Int
     public let baseLog: Int
@@ -48,10 +122,14 @@ public struct FourierKeyLayout: @unchecked Sendable {
 
     public var ggswStride: Int { (glweDimension + 1) * levelCount * (glweDimension + 1) * polynomialSize }
 
-    public init(storage: UnsafePointer<Double>, inputDimension: Int, glweDimension: Int, polynomialSize: Int,
-                baseLog: Int, levelCount: Int) {
+    /// Where the modulus-switched input keeps its body (`BlindRotationMethod.switchedCount`).
+    public var switchedBodyIndex: Int { method.switchedCount(lweDimension: inputDimension) }
+
+    public init(storage: UnsafePointer<Double>, inputDimension: Int, method: BlindRotationMethod, glweDimension: Int,
+                polynomialSize: Int, baseLog: Int, levelCount: Int) {
         self.storage = storage
         self.inputDimension = inputDimension
+        self.method = method
         self.glweDimension = glweDimension
         self.polynomialSize = polynomialSize
         self.baseLog = baseLog
@@ -74,16 +152,20 @@ public struct BootstrapBuffers: @unchecked Sendable {
     public let fourierAccumulator: UnsafeMutablePointer<Double>
     /// The modulus-switched input: n + 1 values in Z_2N.
     public let switched: UnsafeMutablePointer<Int>
+    /// X^{e_j} - 1 in the Fourier domain for each GGSW j of a grouped step
+    /// (`BlindRotationMethod.ggswsPerStep` × N Doubles; unused by the classic rotation).
+    public let monomials: UnsafeMutablePointer<Double>
 
     public init(accumulator: UnsafeMutableRawPointer, difference: UnsafeMutableRawPointer, digits: UnsafeMutablePointer<Double>,
                 digitFourier: UnsafeMutablePointer<Double>, fourierAccumulator: UnsafeMutablePointer<Double>,
-                switched: UnsafeMutablePointer<Int>) {
+                switched: UnsafeMutablePointer<Int>, monomials: UnsafeMutablePointer<Double>) {
         self.accumulator = accumulator
         self.difference = difference
         self.digits = digits
         self.digitFourier = digitFourier
         self.fourierAccumulator = fourierAccumulator
         self.switched = switched
+        self.monomials = monomials
     }
 }
 

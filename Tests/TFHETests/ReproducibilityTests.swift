@@ -156,7 +156,12 @@ struct ReproducibilityTests {
         #expect(concrete.benchmarkOnly)
         #expect(throws: ParameterError.benchmarkOnlySetRefused(name: concrete.name)) { try concrete.checkUsableForProductionKeys() }
         try concrete.checkUsableForProductionKeys(allowBenchmarkOnly: true)
-        for name in TestParameters.secure64 + TestParameters.secure32 where name != "concrete_4bit_n807_k2_n1024" {
+        for name in TestParameters.benchmarkOnly {
+            let set = try TestParameters.load(name)
+            #expect(set.benchmarkOnly, "\(name)")
+            #expect(throws: ParameterError.benchmarkOnlySetRefused(name: set.name)) { try set.checkUsableForProductionKeys() }
+        }
+        for name in TestParameters.secure64 + TestParameters.secure32 where !TestParameters.benchmarkOnly.contains(name) {
             let set = try TestParameters.load(name)
             #expect(!set.benchmarkOnly)
             try set.checkUsableForProductionKeys()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TFHEKernelABI
 @testable import TFHE
 
 /// The published, 128-bit parameter sets: correctness over many random bootstraps, gate truth
@@ -35,11 +36,12 @@ struct SecureParameterTests {
         let p = client.plaintextModulus, level = params.maxNoiseLevel
         // Outputs take values below `limit`, so a sum of `level` of them stays below p.
         let limit = (p - 1) / UInt64(level) + 1
-        let n = params.lweDimension, twoN = 2 * params.polynomialSize, logTwoN = twoN.trailingZeroBitCount
+        let n = params.lweDimension, twoN = 2 * params.polynomialSize
         var rng = TestGenerator(42)
         var randomness = EncryptionRandomness(seed: Seed(high: 0x5ee, low: 2))
         let scratch = server.makeScratch()
-        var switched = [Int](repeating: 0, count: n + 1)
+        let switchedCount = params.blindRotation.switchedCount(lweDimension: n)
+        var switched = [Int](repeating: 0, count: switchedCount + 1)
         // The last `level` outputs and their values, seeded with bootstraps of fresh encryptions.
         var recent: [(LWECiphertext<T>, UInt64)] = []
         for _ in 0..<level {
@@ -61,11 +63,21 @@ struct SecureParameterTests {
             let small = try server.keySwitch(input)
             small.data.withUnsafeBufferPointer { s in
                 switched.withUnsafeMutableBufferPointer {
-                    BlindRotation.switchModulus(s.baseAddress!, dimension: n, logTwoN: logTwoN, mode: params.modulusSwitch, into: $0.baseAddress!)
+                    BlindRotation.switchModulus(s.baseAddress!, parameters: params, into: $0.baseAddress!)
                 }
             }
-            var read = switched[n]
-            for i in 0..<n where client.lweKey[i] == 1 { read -= switched[i] }
+            // The phase the rotation reads: b̃ minus the exponents of the key's bits (classic,
+            // block binary) or of each group's pattern of bits (multi-bit).
+            var read = switched[switchedCount]
+            if case .multiBit(let g) = params.blindRotation {
+                for group in 0..<(n / g) {
+                    var pattern = 0
+                    for i in 0..<g where client.lweKey[g * group + i] == 1 { pattern |= 1 << i }
+                    read -= switched[group << g | pattern]
+                }
+            } else {
+                for i in 0..<n where client.lweKey[i] == 1 { read -= switched[i] }
+            }
             // Steps from the window's centre: φ̃ + 1/2 against m's position m·2N/2p.
             var error = Double(((read % twoN) + twoN) % twoN) + 0.5 - Double(m) * Double(twoN) / Double(2 * p)
             error -= Double(twoN) * (error / Double(twoN)).rounded()
@@ -231,7 +243,8 @@ struct ModulusSwitchTests {
         var randomness = EncryptionRandomness(seed: Seed(high: 0x3b, low: 1))
         let n = params.lweDimension, twoN = 2 * params.polynomialSize
         let logTwoN = twoN.trailingZeroBitCount
-        var switched = [Int](repeating: 0, count: n + 1)
+        let switchedCount = params.blindRotation.switchedCount(lweDimension: n)
+        var switched = [Int](repeating: 0, count: switchedCount + 1)
         var ciphertext = [T](repeating: 0, count: n + 1)
         var moments = SampleMoments()
         for _ in 0..<16_000 {
@@ -272,6 +285,7 @@ struct ModulusSwitchTests {
 struct StatedFailureProbabilityTests {
     static let allSets = TestParameters.secure64 + TestParameters.secure32
         + ["insecure_test_64", "insecure_test_32", "insecure_test_64_2_2", "insecure_test_reduced_margin"]
+        + GroupedBlindRotationTests.sets
 
     /// No file states a p-fail that the model does not deliver at the set's maximum noise
     /// level, in the worst case (one bootstrap output times the level), with the window where

@@ -47,8 +47,14 @@ enum TestParameters {
         "tfhe-rs_message_2_carry_2_ks_pbs_gaussian_2m128",
         "tfhe-rs_v0_11_message_2_carry_2_ks_pbs_gaussian_2m64",
         "concrete_4bit_n807_k2_n1024",
+        "tfhe-rs_multi_bit_group_3_message_2_carry_2_ks_pbs_tuniform_2m128",
+        "tfhe-rs_multi_bit_group_4_message_2_carry_2_ks_pbs_tuniform_2m128",
+        "tfhe-go_params_uint4",
     ]
-    static let secure32 = ["tfhe-rs_boolean_default"]
+    static let secure32 = ["tfhe-rs_boolean_default", "tfhe-go_params_binary"]
+    /// The sets kept to compare with another library on its own parameters, which production
+    /// keys refuse.
+    static let benchmarkOnly = ["concrete_4bit_n807_k2_n1024", "tfhe-go_params_uint4", "tfhe-go_params_binary"]
 }
 
 /// A deterministic generator for test inputs (not for keys).

@@ -22,6 +22,8 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
     let small: AlignedBuffer<T>
     /// The key switch's 32-bit sums, n + 1 words.
     let keySwitchSums: AlignedBuffer<UInt32>
+    /// X^{e_j} - 1 in the Fourier domain for the GGSWs of one grouped step (N Doubles each).
+    let monomials: AlignedBuffer<Double>
 
     public init(parameters p: ParameterSet) {
         parameterFingerprint = p.fingerprint
@@ -31,16 +33,18 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
         digits = AlignedBuffer(count: levels * n)
         digitFourier = AlignedBuffer(count: columns * levels * n)
         fourierAccumulator = AlignedBuffer(count: n)
-        switched = AlignedBuffer(count: p.lweDimension + 1)
+        switched = AlignedBuffer(count: p.blindRotation.switchedCount(lweDimension: p.lweDimension) + 1)
         small = AlignedBuffer(count: max(p.lweDimension, p.bigLWEDimension) + 1)
         keySwitchSums = AlignedBuffer(count: p.lweDimension + 1)
+        monomials = AlignedBuffer(count: p.blindRotation == .classic ? 0 : p.blindRotation.ggswsPerStep * n)
     }
 
     /// The kernels' view of the buffers (valid while this scratch lives).
     var buffers: BootstrapBuffers {
         BootstrapBuffers(accumulator: UnsafeMutableRawPointer(accumulator.pointer), difference: UnsafeMutableRawPointer(difference.pointer),
                          digits: digits.pointer, digitFourier: digitFourier.pointer,
-                         fourierAccumulator: fourierAccumulator.pointer, switched: switched.pointer)
+                         fourierAccumulator: fourierAccumulator.pointer, switched: switched.pointer,
+                         monomials: monomials.pointer)
     }
 
     /// The bytes of this scratch that one CMux of the blind rotation touches: the accumulator,
@@ -56,6 +60,42 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
 }
 
 extension BlindRotation {
+    /// The modulus switch that the parameter set's blind rotation reads, into `output`
+    /// (`BlindRotationMethod.switchedCount` values, then the body).
+    static func switchModulus<T: TorusScalar>(_ input: UnsafePointer<T>, parameters p: ParameterSet,
+                                              into output: UnsafeMutablePointer<Int>) {
+        let logTwoN = p.polynomialSize.trailingZeroBitCount + 1
+        if case .multiBit(let g) = p.blindRotation {
+            switchModulusMultiBit(input, dimension: p.lweDimension, groupingFactor: g, logTwoN: logTwoN, into: output)
+        } else {
+            switchModulus(input, dimension: p.lweDimension, logTwoN: logTwoN, mode: p.modulusSwitch, into: output)
+        }
+    }
+
+    /// The multi-bit switch: for every group of g mask coefficients and every pattern p of g
+    /// bits, the exponent of GGSW (group, p), Σ_{i in p} a_i summed on the torus and then
+    /// rounded to Z_2N, so each group adds one rounding error, not one per coefficient (TFHE-rs's
+    /// `modulus_switch_multi_bit`); pattern 0 gets exponent 0. The body is floored, as in
+    /// `switchModulus(_:dimension:logTwoN:mode:into:)`, to centre the decoding window.
+    static func switchModulusMultiBit<T: TorusScalar>(_ input: UnsafePointer<T>, dimension n: Int, groupingFactor g: Int,
+                                                      logTwoN: Int, into output: UnsafeMutablePointer<Int>) {
+        let shift = T.bitWidth - logTwoN
+        let mask = (1 << logTwoN) - 1
+        let half = T(1) << (shift - 1)
+        let patterns = 1 << g
+        for group in 0..<(n / g) {
+            let a = input + g * group
+            let exponents = output + group * patterns
+            exponents[0] = 0
+            for pattern in 1..<patterns {
+                var sum: T = 0
+                for i in 0..<g where pattern >> i & 1 == 1 { sum = sum &+ a[i] }
+                exponents[pattern] = Int(truncatingIfNeeded: (sum &+ half) &>> shift) & mask
+            }
+        }
+        output[n / g * patterns] = Int(truncatingIfNeeded: input[n] &>> shift) & mask
+    }
+
     /// Modulus switch of an LWE ciphertext from Z_q to Z_2N (CGGI 2020 §4.3), with the
     /// centred-mean correction of the body when the parameter set asks for it.
     ///

@@ -7,8 +7,12 @@ enum BlindRotation {
     static func blindRotate<T: TorusScalar>(switched: UnsafePointer<Int>, lookupTable: UnsafePointer<T>,
                                             key: FourierKeyLayout, fft: FourierTransform,
                                             scratch: ScratchView<T>) {
-        initializeAccumulator(switchedBody: switched[key.inputDimension], lookupTable: lookupTable,
+        initializeAccumulator(switchedBody: switched[key.switchedBodyIndex], lookupTable: lookupTable,
                               key: key, scratch: scratch)
+        if key.method != .classic {
+            blindRotateGroupedBatch(switched: [switched], key: key, fft: fft, scratches: [scratch])
+            return
+        }
         let ggswBytes = key.ggswStride * MemoryLayout<Double>.stride
         var stepsPerCMux = 0  // known once a CMux has run
         for i in 0..<key.inputDimension {
@@ -48,6 +52,10 @@ enum BlindRotation {
     /// to ciphertext b, whose accumulator must already be initialised.
     static func blindRotateBatch<T: TorusScalar>(switched: [UnsafePointer<Int>], key: FourierKeyLayout,
                                                  fft: FourierTransform, scratches: [ScratchView<T>]) {
+        if key.method != .classic {
+            blindRotateGroupedBatch(switched: switched, key: key, fft: fft, scratches: scratches)
+            return
+        }
         let count = switched.count
         let ggswBytes = key.ggswStride * MemoryLayout<Double>.stride
         // The next GGSW streams into L2 while this one is used by the whole batch, a few
@@ -129,27 +137,116 @@ enum BlindRotation {
     @inline(__always)
     static func transformDigits<T: TorusScalar>(column c: Int, rotation a: Int, key: FourierKeyLayout,
                                                 fft: FourierTransform, scratch: ScratchView<T>) {
+        let n = key.polynomialSize
+        Polynomial.rotateMinus(UnsafePointer(scratch.accumulator + c * n), power: a, count: n, into: scratch.difference)
+        transformDigits(of: UnsafePointer(scratch.difference), column: c, key: key, fft: fft, scratch: scratch)
+    }
+
+    /// The Fourier-domain gadget digits of a torus polynomial, into the scratch's digit
+    /// polynomials for the GGSW rows (c, 1...l).
+    @inline(__always)
+    static func transformDigits<T: TorusScalar>(of source: UnsafePointer<T>, column c: Int, key: FourierKeyLayout,
+                                                fft: FourierTransform, scratch: ScratchView<T>) {
         let n = key.polynomialSize, m = n / 2
         let levels = key.levelCount
-        let difference = scratch.difference
         let digits = scratch.digits
         let digitFourier = scratch.digitFourier
         let decomposition = GadgetDecomposition(baseLog: key.baseLog, levelCount: key.levelCount)
         // With one level, the digit is the top baseLog bits, rounded: an arithmetic shift.
         let topDigitShift = levels == 1 ? T.bitWidth - decomposition.baseLog : 0
-        let column = UnsafePointer(scratch.accumulator + c * n)
-        Polynomial.rotateMinus(column, power: a, count: n, into: difference)
         if topDigitShift > 0 {
             // One level (every 64-bit set): digits, fold and twist in a single pass.
             let target = digitFourier + c * n
-            fft.forwardTopDigits(UnsafePointer(difference), offset: T(1) &<< (topDigitShift - 1), shift: topDigitShift,
+            fft.forwardTopDigits(source, offset: T(1) &<< (topDigitShift - 1), shift: topDigitShift,
                                  re: target, im: target + m)
         } else {
-            decomposition.decompose(UnsafePointer(difference), count: n, into: digits)
+            decomposition.decompose(source, count: n, into: digits)
             for v in 0..<levels {
                 let target = digitFourier + (c * levels + v) * n
                 fft.forward(UnsafePointer(digits + v * n), re: target, im: target + m)
             }
+        }
+    }
+}
+
+// MARK: Grouped keys: block binary and multi-bit
+
+extension BlindRotation {
+    /// ACC ← X^{-b̃ + Σ ã_i s_i}·v for accumulators already holding X^{-b̃}·v, by the steps of
+    /// a grouped key (`BlindRotationMethod`), ACC decomposed and transformed once per step and
+    /// the k+1 inverse transforms taken once, after the sum over the step's GGSWs j:
+    /// block binary, ACC += Σ_j (X^{e_j} - 1)·ExtProd(GGSW_j, ACC) (tfhe-go's blindRotateBlockTo);
+    /// multi-bit, ACC ← Σ_j X^{e_j}·ExtProd(GGSW_j, ACC). Several accumulators go through each
+    /// step in turn, so the step's GGSWs are read from memory once per batch.
+    static func blindRotateGroupedBatch<T: TorusScalar>(switched: [UnsafePointer<Int>], key: FourierKeyLayout,
+                                                        fft: FourierTransform, scratches: [ScratchView<T>]) {
+        let method = key.method
+        let steps = key.inputDimension / method.keyCoefficientsPerStep
+        let stepWords = method.ggswsPerStep * key.ggswStride
+        var transformStepsPerKeyStep = 0  // known once a step has run
+        for step in 0..<steps {
+            // The next step's GGSWs stream into L2 while this step's are used (`PrefetchStream`).
+            let next = step + 1 < steps ? UnsafeRawPointer(key.storage + (step + 1) * stepWords) : nil
+            var stream = PrefetchStream(next ?? UnsafeRawPointer(key.storage),
+                                        byteCount: next == nil ? 0 : stepWords * MemoryLayout<Double>.stride,
+                                        expectedSteps: transformStepsPerKeyStep == 0 ? 256 * switched.count : transformStepsPerKeyStep)
+            withUnsafeMutablePointer(to: &stream) { stream in
+                let fft = fft.streaming(stream)
+                for b in 0..<switched.count {
+                    groupedStep(step, switched: switched[b], key: key, fft: fft, scratch: scratches[b])
+                }
+                stream.pointee.finish()
+            }
+            transformStepsPerKeyStep = stream.steps
+        }
+    }
+
+    /// One step of a grouped blind rotation on one accumulator.
+    @inline(__always)
+    static func groupedStep<T: TorusScalar>(_ step: Int, switched: UnsafePointer<Int>, key: FourierKeyLayout,
+                                            fft: FourierTransform, scratch: ScratchView<T>) {
+        let n = key.polynomialSize, columns = key.glweDimension + 1
+        let members = key.method.ggswsPerStep
+        // Block binary keys add to ACC (X^e - 1 per GGSW); multi-bit keys replace it (X^e).
+        let replaces = key.method.replacesAccumulator
+        var rotates = false
+        for j in 0..<members {
+            let e = switched[step * members + j]
+            rotates = rotates || e != 0
+            monomial(power: e, minusOne: !replaces, tables: fft.tables, into: scratch.monomials + j * n)
+        }
+        // Every exponent 0: the step multiplies ACC by X^0 = 1 (only the pattern of the key's
+        // bits counts in a multi-bit step, so there too).
+        guard rotates else { return }
+        let acc = scratch.accumulator
+        for c in 0..<columns {
+            transformDigits(of: UnsafePointer(acc + c * n), column: c, key: key, fft: fft, scratch: scratch)
+        }
+        if replaces {
+            for j in 0..<(columns * n) { acc[j] = 0 }
+        }
+        let stepKey = key.storage + step * members * key.ggswStride
+        for out in 0..<columns {
+            fft.inverseAddSumOfMonomialProducts(UnsafePointer(scratch.digitFourier), stepKey + out * n, members: members,
+                                                memberStride: key.ggswStride, monomials: UnsafePointer(scratch.monomials),
+                                                rows: columns * key.levelCount, keyRowStride: columns * n,
+                                                re: scratch.fourierAccumulator, im: scratch.fourierAccumulator + n / 2,
+                                                into: acc + out * n)
+        }
+    }
+
+    /// X^e, or X^e - 1, in the Fourier domain (re M | im M): slot s holds e^{iπ·e·t_s/N} (- 1),
+    /// with t_s the slot's root power (`FourierTables.slotRootPowers`), read from the table of
+    /// 2N-th roots, so the values are exact to the table's rounding whatever e is.
+    @inline(__always)
+    static func monomial(power e: Int, minusOne: Bool, tables: FourierTables, into output: UnsafeMutablePointer<Double>) {
+        let n = tables.polynomialSize, m = n / 2, mask = 2 * n - 1
+        let powers = tables.slotRootPowers, rootRe = tables.rootRe, rootIm = tables.rootIm
+        let one = minusOne ? 1.0 : 0.0
+        for s in 0..<m {
+            let t = (e &* Int(powers[s])) & mask
+            output[s] = rootRe[t] - one
+            output[m + s] = rootIm[t]
         }
     }
 }
@@ -162,6 +259,7 @@ struct ScratchView<T: TorusScalar> {
     let digitFourier: UnsafeMutablePointer<Double>
     let fourierAccumulator: UnsafeMutablePointer<Double>
     let switched: UnsafeMutablePointer<Int>
+    let monomials: UnsafeMutablePointer<Double>
 
     @inline(__always)
     init(_ buffers: BootstrapBuffers) {
@@ -171,5 +269,6 @@ struct ScratchView<T: TorusScalar> {
         digitFourier = buffers.digitFourier
         fourierAccumulator = buffers.fourierAccumulator
         switched = buffers.switched
+        monomials = buffers.monomials
     }
 }

@@ -388,6 +388,48 @@ struct FourierTransform {
         inverseAddLastPass(re: re, im: im, into: output)
     }
 
+    /// The grouped external product's last step for one output column (`BlindRotation.groupedStep`):
+    /// the inverse transform of Σ_j M_j ⊙ Σ_r digit_r ⊙ key_{j,r} over the `members` GGSWs of a
+    /// step (`memberStride` doubles apart, each read as in `inverseAddSumOfProducts`) and their
+    /// monomials M_j = X^{e_j} - 1 (consecutive polynomials of N doubles), added to a torus
+    /// polynomial. Both sums stay in registers, point row by point row.
+    func inverseAddSumOfMonomialProducts<T: TorusScalar>(_ digits: UnsafePointer<Double>, _ key: UnsafePointer<Double>,
+                                                         members: Int, memberStride: Int, monomials: UnsafePointer<Double>,
+                                                         rows: Int, keyRowStride: Int,
+                                                         re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
+                                                         into output: UnsafeMutablePointer<T>) {
+        let m = pointCount, n = polynomialSize
+        let rowConstants = RowConstants(tables.rowConstants)
+        var j = 0
+        while j < m {
+            step()
+            var totalRe = SIMD8<Double>(), totalIm = SIMD8<Double>()
+            var memberKey = key + j, monomial = monomials + j
+            for _ in 0..<members {
+                var sumRe = SIMD8<Double>(), sumIm = SIMD8<Double>()
+                var d = digits + j, k = memberKey
+                for _ in 0..<rows {
+                    let ar = load8(d), ai = load8(d + m), br = load8(k), bi = load8(k + m)
+                    sumRe = sumRe.addingProduct(ar, br).addingProduct(-ai, bi)
+                    sumIm = sumIm.addingProduct(ar, bi).addingProduct(ai, br)
+                    d += n
+                    k += keyRowStride
+                }
+                let mr = load8(monomial), mi = load8(monomial + m)
+                totalRe = totalRe.addingProduct(sumRe, mr).addingProduct(-sumIm, mi)
+                totalIm = totalIm.addingProduct(sumRe, mi).addingProduct(sumIm, mr)
+                memberKey += memberStride
+                monomial += n
+            }
+            let (r, i) = Self.inverseRow(totalRe, totalIm, rowConstants)
+            store8(r, re + j)
+            store8(i, im + j)
+            j &+= 8
+        }
+        inverseInPlace(re: re, im: im, skippingLastPass: true, rowsDone: true)
+        inverseAddLastPass(re: re, im: im, into: output)
+    }
+
     /// `inverseAddSumOfProducts` for two ciphertexts against the same key column, each key
     /// point loaded once for both: a batch reads the key from L2, and this halves that traffic.
     func inverseAddSumOfProducts<T: TorusScalar>(

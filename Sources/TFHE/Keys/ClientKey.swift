@@ -1,3 +1,5 @@
+import TFHEKernelABI
+
 /// The secret side: the small LWE key (dimension n) and the GLWE key (k·N coefficients, whose
 /// flat reading is the big LWE key). It encrypts and decrypts; it never leaves its owner.
 public final class ClientKey<T: TorusScalar>: @unchecked Sendable {
@@ -15,7 +17,11 @@ public final class ClientKey<T: TorusScalar>: @unchecked Sendable {
         try KeySwitchingKey<T>.validate(decomposition: parameters.keySwitchDecomposition, torusBits: parameters.torusBits)
         self.parameters = parameters
         var generator = AESCTRGenerator(seed: seed)
-        lweKey = BinarySecretKey(count: parameters.lweDimension, generator: &generator)
+        if case .blockBinary(let blockSize) = parameters.blindRotation {
+            lweKey = BinarySecretKey(count: parameters.lweDimension, blockSize: blockSize, generator: &generator)
+        } else {
+            lweKey = BinarySecretKey(count: parameters.lweDimension, generator: &generator)
+        }
         glweKey = BinarySecretKey(count: parameters.bigLWEDimension, generator: &generator)
         fft = NegacyclicFFT(polynomialSize: parameters.polynomialSize)
     }

@@ -1,3 +1,5 @@
+import TFHEKernelABI
+
 /// A server key with its random masks replaced by the 128-bit seed they were drawn from (the
 /// "seeded" keys of TFHE-rs): every GLWE row of the bootstrapping key and every LWE entry of
 /// the key-switching key keeps only its body, and `decompress()` redraws the masks from the
@@ -30,11 +32,12 @@ public struct CompressedServerKey<T: TorusScalar>: Sendable {
         var bodies = [T](repeating: 0, count: Self.bootstrappingBodyCount(p))
         bodies.withUnsafeMutableBufferPointer { out in
             var index = 0
-            for i in 0..<p.lweDimension {
+            for i in 0..<p.blindRotation.ggswCount(lweDimension: p.lweDimension) {
+                let bit = FourierBootstrappingKey.ggswPlaintext(i, method: p.blindRotation, lweKey: clientKey.lweKey)
                 for c in 0...k {
                     for v in 1...levels {
                         FourierBootstrappingKey.encryptRow(
-                            row.pointer, bit: clientKey.lweKey[i], column: c, level: v, glweKey: clientKey.glweKey,
+                            row.pointer, bit: bit, column: c, level: v, glweKey: clientKey.glweKey,
                             glweDimension: k, products: products, decomposition: p.bootstrapDecomposition,
                             noise: p.glweNoise, randomness: &randomness)
                         (out.baseAddress! + index * n).update(from: row.pointer + k * n, count: n)
@@ -72,7 +75,8 @@ public struct CompressedServerKey<T: TorusScalar>: Sendable {
     }
 
     static func bootstrappingBodyCount(_ p: ParameterSet) -> Int {
-        p.lweDimension * (p.glweDimension + 1) * p.bootstrapDecomposition.levelCount * p.polynomialSize
+        p.blindRotation.ggswCount(lweDimension: p.lweDimension) * (p.glweDimension + 1) * p.bootstrapDecomposition.levelCount
+            * p.polynomialSize
     }
 
     static func keySwitchingBodyCount(_ p: ParameterSet) -> Int { p.bigLWEDimension * p.keySwitchDecomposition.levelCount }
@@ -84,7 +88,7 @@ public struct CompressedServerKey<T: TorusScalar>: Sendable {
         var mask = AESCTRGenerator(seed: maskSeed)
         let fft = NegacyclicFFT(polynomialSize: n)
         let bootstrappingKey = bootstrappingKeyBodies.withUnsafeBufferPointer { bodies in
-            FourierBootstrappingKey(inputDimension: p.lweDimension, glweDimension: k, fft: fft,
+            FourierBootstrappingKey(inputDimension: p.lweDimension, method: p.blindRotation, glweDimension: k, fft: fft,
                                     decomposition: p.bootstrapDecomposition) { (row: UnsafeMutablePointer<T>, i: Int, c: Int, v: Int) in
                 for j in 0..<(k * n) { row[j] = mask.uniformTorus() }
                 let index = (i * (k + 1) + c) * levels + (v - 1)

@@ -15,6 +15,19 @@ public final class BinarySecretKey<T: TorusScalar>: @unchecked Sendable {
         }
     }
 
+    /// A block binary key (eprint 2023/958; `BlindRotationMethod.blockBinary`): `count`
+    /// coefficients in blocks of `blockSize`, each block all zero or with a single 1, the
+    /// blockSize + 1 choices equally likely (as tfhe-go samples them).
+    init(count: Int, blockSize: Int, generator: inout AESCTRGenerator) {
+        precondition(blockSize >= 2 && count % blockSize == 0, "validated by ParameterSet")
+        storage = SecretBuffer(count: count, releaseObserver: nil) { words in
+            for block in stride(from: 0, to: count, by: blockSize) {
+                let one = generator.uniform(below: UInt64(blockSize + 1))
+                for i in 0..<blockSize { words[block + i] = UInt64(i) == one ? 1 : 0 }
+            }
+        }
+    }
+
     /// A key whose coefficients come one by one (deserialization), so no other copy is made.
     init(count: Int, coefficient: (Int) throws -> T) rethrows {
         storage = try SecretBuffer(count: count) { words in
@@ -30,6 +43,15 @@ public final class BinarySecretKey<T: TorusScalar>: @unchecked Sendable {
     /// coefficients into storage that outlives it.
     public func withCoefficients<R>(_ body: (UnsafeBufferPointer<T>) throws -> R) rethrows -> R {
         try storage.withUnsafeBufferPointer(body)
+    }
+
+    /// Whether every block of `blockSize` coefficients holds at most one 1.
+    func isBlockBinary(blockSize: Int) -> Bool {
+        withCoefficients { words in
+            stride(from: 0, to: words.count, by: blockSize).allSatisfy { block in
+                (block..<min(block + blockSize, words.count)).reduce(0) { $0 + Int(words[$1]) } <= 1
+            }
+        }
     }
 
     /// Number of ones (the Hamming weight), which the noise formulas use.

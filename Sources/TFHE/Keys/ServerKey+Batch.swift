@@ -91,8 +91,7 @@ extension ServerKey {
             for b in 0..<count {
                 let scratch = scratches[b]
                 let small = p.order == .keySwitchThenBootstrap ? UnsafePointer(scratch.small.pointer) : inputPointers[b]
-                BlindRotation.switchModulus(small, dimension: p.lweDimension, logTwoN: logTwoN,
-                                            mode: p.modulusSwitch, into: scratch.switched.pointer)
+                BlindRotation.switchModulus(small, parameters: p, into: scratch.switched.pointer)
             }
             // 2. Each accumulator set to its table (an O(N) copy, in place from the table's own
             //    storage), then one pass over the bootstrapping key for the whole batch.
@@ -100,7 +99,7 @@ extension ServerKey {
             for b in 0..<count {
                 let scratch = ScratchView<T>(scratches[b].buffers)
                 table(b).coefficients.withUnsafeBufferPointer {
-                    BlindRotation.initializeAccumulator(switchedBody: scratch.switched[p.lweDimension], lookupTable: $0.baseAddress!,
+                    BlindRotation.initializeAccumulator(switchedBody: scratch.switched[key.switchedBodyIndex], lookupTable: $0.baseAddress!,
                                                         key: key, scratch: scratch)
                 }
             }

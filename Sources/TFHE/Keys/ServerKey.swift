@@ -21,7 +21,7 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         fft = clientKey.fft
         var randomness = EncryptionRandomness(seed: seed)
         bootstrappingKey = FourierBootstrappingKey(
-            lweKey: clientKey.lweKey, glweKey: clientKey.glweKey, glweDimension: p.glweDimension, fft: fft,
+            lweKey: clientKey.lweKey, glweKey: clientKey.glweKey, method: p.blindRotation, glweDimension: p.glweDimension, fft: fft,
             decomposition: p.bootstrapDecomposition, noise: p.glweNoise, randomness: &randomness)
         keySwitchingKey = KeySwitchingKey(
             from: clientKey.glweKey, to: clientKey.lweKey, decomposition: p.keySwitchDecomposition,
@@ -126,10 +126,7 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
 
     /// Modulus switch and blind rotation of `table` into the scratch's accumulator.
     private func rotate(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>) {
-        let p = parameters
-        let logTwoN = p.polynomialSize.trailingZeroBitCount + 1
-        BlindRotation.switchModulus(input, dimension: p.lweDimension, logTwoN: logTwoN,
-                                    mode: p.modulusSwitch, into: scratch.switched.pointer)
+        BlindRotation.switchModulus(input, parameters: parameters, into: scratch.switched.pointer)
         withExtendedLifetime((bootstrappingKey.storage, fft, scratch)) {
             table.coefficients.withUnsafeBufferPointer { lut in
                 kernels.blindRotate(T.width, lookupTable: UnsafeRawPointer(lut.baseAddress!), key: bootstrappingKey.layout,

@@ -25,6 +25,11 @@ public final class NegacyclicFFT: @unchecked Sendable {
     private let twiddleIm: AlignedBuffer<Double>
     /// `FourierTransform.RowConstants.lanes`, 7 × 8 doubles.
     private let rowConstants: AlignedBuffer<Double>
+    /// `FourierTables.slotRootPowers` and the 2N-th roots of unity, for monomials in the
+    /// Fourier domain (the grouped blind rotations' X^e - 1).
+    private let slotRootPowers: AlignedBuffer<Int32>
+    private let rootRe: AlignedBuffer<Double>
+    private let rootIm: AlignedBuffer<Double>
     /// The kernels' view of the tables above (which live as long as this object).
     let tables: FourierTables
     /// The kernel set whose transforms this object runs.
@@ -69,9 +74,22 @@ public final class NegacyclicFFT: @unchecked Sendable {
             }
             h /= 2
         }
+        rootRe = AlignedBuffer(count: 2 * polynomialSize)
+        rootIm = AlignedBuffer(count: 2 * polynomialSize)
+        for t in 0..<(2 * polynomialSize) {
+            let angle = Double.pi * Double(t) / Double(polynomialSize)
+            rootRe.pointer[t] = cos(angle)
+            rootIm.pointer[t] = sin(angle)
+        }
+        slotRootPowers = AlignedBuffer(count: m)
         tables = FourierTables(polynomialSize: polynomialSize, twistRe: twistRe.pointer, twistIm: twistIm.pointer,
-                               twiddleRe: twiddleRe.pointer, twiddleIm: twiddleIm.pointer, rowConstants: rowConstants.pointer)
+                               twiddleRe: twiddleRe.pointer, twiddleIm: twiddleIm.pointer, rowConstants: rowConstants.pointer,
+                               slotRootPowers: slotRootPowers.pointer, rootRe: rootRe.pointer, rootIm: rootIm.pointer)
         pointSlots = Self.measuredSlots(polynomialSize: polynomialSize) { self.forward($0, re: $1, im: $2) }
+        // Canonical point k is the polynomial at ψ·ω^k = e^{iπ(1 - 4k)/N} (NegacyclicFFT+PointOrder).
+        for (k, slot) in pointSlots.enumerated() {
+            slotRootPowers.pointer[slot] = Int32(((1 - 4 * k) % (2 * polynomialSize) + 2 * polynomialSize) % (2 * polynomialSize))
+        }
     }
 
     /// Forward transform of N real coefficients into M = N/2 complex points (split re/im).

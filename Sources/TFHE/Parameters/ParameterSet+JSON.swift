@@ -1,4 +1,5 @@
 import Foundation
+import TFHEKernelABI
 
 /// Why a parameter file was refused. Every case names the field at fault.
 public enum ParameterError: Error, Equatable, CustomStringConvertible {
@@ -106,6 +107,12 @@ extension ParameterSet {
         // At least 1 (a bootstrap's output); 2^16 is far past any TFHE-rs set (its largest,
         // MESSAGE_1_CARRY_7, uses 255) and keeps the level's products within UInt64.
         maxNoiseLevel = try f.int("max_noise_level", in: 1...(1 << 16))
+        blindRotation = try f.isAbsent("blind_rotation") ? .classic : f.object("blind_rotation").blindRotation(lweDimension: lweDimension)
+        // The multi-bit switch rounds one sum per group (`BlindRotation.switchModulusMultiBit`);
+        // the centred-mean correction is for one rounding per coefficient.
+        if case .multiBit = blindRotation, modulusSwitch == .centeredMean {
+            throw f.invalid("modulus_switch", "must be 'standard' with a multi_bit blind rotation")
+        }
         fingerprint = computeFingerprint()
     }
 }
@@ -192,6 +199,24 @@ struct FieldReader {
         default:
             throw invalid("distribution", "unknown key distribution (known: gaussian, tuniform)")
         }
+    }
+
+    /// {"method": "classic"}, {"method": "block_binary", "block_size": B} (2...8) or
+    /// {"method": "multi_bit", "grouping_factor": g} (2...4), B or g dividing n.
+    func blindRotation(lweDimension n: Int) throws -> BlindRotationMethod {
+        let (method, sizeField): (BlindRotationMethod, String)
+        switch try string("method") {
+        case "classic":
+            return .classic
+        case "block_binary":
+            (method, sizeField) = (.blockBinary(blockSize: try int("block_size", in: 2...8)), "block_size")
+        case "multi_bit":
+            (method, sizeField) = (.multiBit(groupingFactor: try int("grouping_factor", in: 2...4)), "grouping_factor")
+        default:
+            throw invalid("method", "unknown blind rotation (known: classic, block_binary, multi_bit)")
+        }
+        guard n % method.keyCoefficientsPerStep == 0 else { throw invalid(sizeField, "must divide lwe_dimension \(n)") }
+        return method
     }
 
     func decomposition(torusBits: Int) throws -> GadgetDecomposition {

@@ -1,4 +1,5 @@
 import Foundation
+import TFHEKernelABI
 
 /// Which key a ciphertext between operations is encrypted under, and so the order of the two
 /// steps of a bootstrap: TFHE-rs's shortint default keeps ciphertexts under the big key
@@ -51,6 +52,10 @@ public struct ParameterSet: Sendable, Hashable {
     public let carryBits: Int
     public let order: BootstrapOrder
     public internal(set) var modulusSwitch: ModulusSwitch
+    /// How the blind rotation walks the LWE key, which also fixes the LWE key's distribution
+    /// (block binary for `.blockBinary`, uniform binary otherwise) and what the bootstrapping
+    /// key holds (`BlindRotationMethod`).
+    public let blindRotation: BlindRotationMethod
     /// The largest noise level a bootstrap input may have (TFHE-rs's `max_noise_level`, kept
     /// per parameter set): a level adds under addition and multiplies under scalar
     /// multiplication, starting at 1 for a bootstrap's output, and the set's p-fail holds for
@@ -79,14 +84,35 @@ public struct ParameterSet: Sendable, Hashable {
         fingerprint = computeFingerprint()
     }
 
+    /// Empty for the classic rotation, so the fingerprints of the sets that predate the other
+    /// methods (and of the keys and ciphertexts stored under them) stay what they were.
+    private var blindRotationFingerprintText: String {
+        switch blindRotation {
+        case .classic: ""
+        case .blockBinary(let b): "|block_binary/\(b)"
+        case .multiBit(let g): "|multi_bit/\(g)"
+        }
+    }
+
     func computeFingerprint() -> UInt64 {
         let text = "\(torusBits)|\(lweDimension)|\(glweDimension)|\(polynomialSize)|\(lweNoise)|\(glweNoise)|"
             + "\(bootstrapDecomposition.baseLog)/\(bootstrapDecomposition.levelCount)|"
             + "\(keySwitchDecomposition.baseLog)/\(keySwitchDecomposition.levelCount)|"
-            + "\(messageBits)|\(carryBits)|\(order.rawValue)|\(modulusSwitch.rawValue)"
+            + "\(messageBits)|\(carryBits)|\(order.rawValue)|\(modulusSwitch.rawValue)" + blindRotationFingerprintText
         // FNV-1a, 64-bit: an identifier, not a security mechanism.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
         return hash
+    }
+}
+
+extension BlindRotationMethod {
+    /// For listings: "classic", "block binary (blocks of 3)", "multi-bit (groups of 4)".
+    public var summary: String {
+        switch self {
+        case .classic: "classic"
+        case .blockBinary(let b): "block binary (blocks of \(b))"
+        case .multiBit(let g): "multi-bit (groups of \(g))"
+        }
     }
 }

@@ -63,6 +63,17 @@ public struct AESCTRGenerator: RandomNumberGenerator {
         return buffer[position]
     }
 
+    /// A uniform integer in [0, bound), without modulo bias: draws at or above the largest
+    /// multiple of `bound` are rejected.
+    public mutating func uniform(below bound: UInt64) -> UInt64 {
+        precondition(bound > 0)
+        let limit = UInt64.max - UInt64.max % bound
+        while true {
+            let draw = next()
+            if draw < limit { return draw % bound }
+        }
+    }
+
     /// Derives a child generator whose stream is independent of this one's continuation.
     public mutating func fork() -> AESCTRGenerator {
         AESCTRGenerator(seed: Seed(high: next(), low: next()))

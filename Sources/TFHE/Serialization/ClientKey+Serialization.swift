@@ -1,3 +1,4 @@
+import TFHEKernelABI
 import Foundation
 
 /// Payload: u32 n | u32 k·N | n bytes of the LWE key | k·N bytes of the GLWE key, one byte
@@ -35,6 +36,10 @@ extension ClientKey {
             try reader.expect(UInt32.self, parameters.bigLWEDimension, "GLWE key size")
             let lwe = try BinarySecretKey<T>(count: parameters.lweDimension) { _ in try ClientKey<T>.readBit(&reader) }
             let glwe = try BinarySecretKey<T>(count: parameters.bigLWEDimension) { _ in try ClientKey<T>.readBit(&reader) }
+            // A block binary rotation is only correct for a key with at most one 1 per block.
+            if case .blockBinary(let blockSize) = parameters.blindRotation, !lwe.isBlockBinary(blockSize: blockSize) {
+                throw SerializationError.invalidPayload("the LWE key has a block of \(blockSize) coefficients with more than one 1")
+            }
             return (lwe, glwe)
         }
         self.init(parameters: parameters, lweKey: lwe, glweKey: glwe)

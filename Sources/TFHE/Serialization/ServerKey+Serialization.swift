@@ -1,3 +1,4 @@
+import TFHEKernelABI
 import Foundation
 
 /// Payloads. Both start with the shapes, which must be the parameter set's:
@@ -30,7 +31,7 @@ enum ServerKeyFormat {
     }
 
     static func fourierWordCount(_ p: ParameterSet) -> Int {
-        FourierBootstrappingKey.wordCount(inputDimension: p.lweDimension, glweDimension: p.glweDimension,
+        FourierBootstrappingKey.wordCount(inputDimension: p.lweDimension, method: p.blindRotation, glweDimension: p.glweDimension,
                                           polynomialSize: p.polynomialSize, levels: p.bootstrapDecomposition.levelCount)
     }
 
@@ -91,7 +92,7 @@ extension ServerKey {
                                                 : Array(0..<(p.polynomialSize / 2))
             FourierPointOrder.reorder(fourier, polynomialSize: p.polynomialSize, from: fileSlots, to: fft.pointSlots)
             let rows = try reader.readAlignedWords(UInt32.self, count: ServerKeyFormat.keySwitchWordCount(p), "key-switching key")
-            return (FourierBootstrappingKey(inputDimension: p.lweDimension, glweDimension: p.glweDimension,
+            return (FourierBootstrappingKey(inputDimension: p.lweDimension, method: p.blindRotation, glweDimension: p.glweDimension,
                                             polynomialSize: p.polynomialSize, decomposition: p.bootstrapDecomposition,
                                             storage: fourier),
                     KeySwitchingKey<T>(inputDimension: p.bigLWEDimension, outputDimension: p.lweDimension,
