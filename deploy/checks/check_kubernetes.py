@@ -10,6 +10,8 @@ Prints one line per problem and exits 1 if there is any.
 """
 from __future__ import annotations
 
+import functools
+import json
 import re
 import sys
 from pathlib import Path
@@ -39,6 +41,20 @@ def renderings() -> dict[str, list[dict]]:
     return result
 
 
+@functools.cache
+def schema_problem(serialized: str, version: str) -> str | None:
+    """What Kubernetes `version`'s schema, strict, finds wrong with the object (most objects are
+    the same in every rendering, and a schema check reads large schema files, so once each)."""
+    try:
+        kubernetes_validate.validate(json.loads(serialized), version, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        where = ".".join(str(p) for p in error.path)
+        return f"Kubernetes {version} schema: {where}: {error.message}"
+    except kubernetes_validate.SchemaNotFoundError as error:
+        return f"Kubernetes {version} has no schema for it: {error}"
+    return None
+
+
 class Checker:
     def __init__(self, rendering: str, objects: list[dict]):
         self.rendering = rendering
@@ -58,13 +74,9 @@ class Checker:
     def run(self) -> list[str]:
         for obj in self.objects:
             for version in KUBERNETES_VERSIONS:
-                try:
-                    kubernetes_validate.validate(obj, version, strict=True)
-                except kubernetes_validate.ValidationError as error:
-                    where = ".".join(str(p) for p in error.path)
-                    self.problem(obj, f"Kubernetes {version} schema: {where}: {error.message}")
-                except kubernetes_validate.SchemaNotFoundError as error:
-                    self.problem(obj, f"Kubernetes {version} has no schema for it: {error}")
+                problem = schema_problem(json.dumps(obj, sort_keys=True), version)
+                if problem:
+                    self.problem(obj, problem)
             if obj["kind"] not in {"Namespace"} and obj["metadata"].get("namespace") != "fhe-jobs":
                 self.problem(obj, "not in the fhe-jobs namespace")
             if obj["kind"] in WORKLOADS:

@@ -6,6 +6,7 @@ which JobsHTTPServer installs), and the health probe's values in openapi.yml.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SOURCES = REPOSITORY / "Sources"
+WORKER_POOL = "Sources/Jobs/Queue/WorkerPool.swift"
 
 
 def kebab(name: str) -> str:
@@ -29,6 +31,7 @@ class Command:
     groups: list[str] = field(default_factory=list)
 
 
+@functools.cache
 def commands() -> dict[str, set[str]]:
     """The `fhe-jobs` subcommands' names and the long flags each accepts (its own, and those of
     its option groups)."""
@@ -61,6 +64,7 @@ def commands() -> dict[str, set[str]]:
     return result
 
 
+@functools.cache
 def environment_variables() -> set[str]:
     """Every FHE_* variable a source file reads (`environment["..."]` or getenv)."""
     names: set[str] = set()
@@ -79,6 +83,14 @@ class Metric:
     name: str
     kind: str  # counter, gauge or histogram, as swift-prometheus exports it
     labels: frozenset[str]
+    # The files that record it, relative to the repository.
+    sources: frozenset[str] = frozenset()
+
+    @property
+    def worker_pool_only(self) -> bool:
+        """Recorded only by the worker pool, which no process scraped in deploy/ runs:
+        `fhe-jobs worker` serves no metrics, and the API runs `serve --workers 0`."""
+        return self.sources == {WORKER_POOL}
 
     def series(self) -> set[str]:
         """The sample names it exports: a histogram's buckets, sum and count."""
@@ -100,13 +112,13 @@ def prometheus_name(label: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_:]", "_", label)
 
 
-def metrics_in(text: str) -> set[Metric]:
+def metrics_in(text: str, source: str) -> set[Metric]:
     found = set()
     for match in METRIC_CALL.finditer(text):
         kind, label, dimensions, factory, name, labels = match.groups()
         dims = dimensions if kind else labels
         label_names = frozenset(prometheus_name(n) for n in re.findall(r'\(\s*"([^"]+)"\s*,', dims or ""))
-        found.add(Metric(prometheus_name(label or name), METRIC_KINDS[kind or factory], label_names))
+        found.add(Metric(prometheus_name(label or name), METRIC_KINDS[kind or factory], label_names, frozenset({source})))
     return found
 
 
@@ -117,21 +129,24 @@ def hummingbird_middleware() -> Path:
     return path
 
 
+@functools.cache
 def metrics() -> dict[str, Metric]:
     """The metrics a `fhe-jobs serve` process exports on its metrics listener."""
     found: set[Metric] = set()
     for file in SOURCES.rglob("*.swift"):
         if "/TFHE" not in str(file):
-            found |= metrics_in(file.read_text())
+            found |= metrics_in(file.read_text(), str(file.relative_to(REPOSITORY)))
     if "MetricsMiddleware()" in (SOURCES / "JobsServer/JobsHTTPServer.swift").read_text():
-        found |= metrics_in(hummingbird_middleware().read_text())
+        found |= metrics_in(hummingbird_middleware().read_text(), "Hummingbird's MetricsMiddleware")
     by_name: dict[str, Metric] = {}
     for metric in found:
         known = by_name.get(metric.name)
-        by_name[metric.name] = metric if known is None else Metric(metric.name, metric.kind, known.labels | metric.labels)
+        by_name[metric.name] = metric if known is None else Metric(
+            metric.name, metric.kind, known.labels | metric.labels, known.sources | metric.sources)
     return by_name
 
 
+@functools.cache
 def health_probes() -> set[str]:
     """The values of GET /v1/health's `probe` parameter."""
     spec = yaml.safe_load((REPOSITORY / "openapi.yml").read_text())
