@@ -237,6 +237,8 @@ class Checker:
                 target = spec["scaleTargetRef"]
                 if target["name"] not in self.named(target["kind"]):
                     self.problem(obj, f"scales {target['kind']} {target['name']}, which is not here")
+                elif "replicas" in self.named(target["kind"])[target["name"]]["spec"]:
+                    self.problem(obj, f"{target['name']} sets replicas, which every apply would reset under the autoscaler")
                 for metric in spec.get("metrics", []):
                     if metric["type"] == "External":
                         name = metric["external"]["metric"]["name"]

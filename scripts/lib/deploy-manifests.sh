@@ -21,8 +21,14 @@ ensure_promtool() {
   fi
   echo "unpacking promtool from Debian's prometheus $version into $dir" >&2
   local scratch; scratch=$(mktemp -d)
-  (cd "$scratch" && apt-get download -q "prometheus=$version" >/dev/null 2>&1) || {
-    echo "cannot download Debian's prometheus package $version" >&2; rm -rf "$scratch"; return 1; }
+  # Lists older than the mirror name a file it no longer has: refresh them once and retry.
+  if ! (cd "$scratch" && apt-get download -q "prometheus=$version" >/dev/null 2>&1); then
+    local sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    version=$(apt-cache policy prometheus | sed -n 's/^ *Candidate: //p')
+    (cd "$scratch" && apt-get download -q "prometheus=$version" >/dev/null 2>&1) || {
+      echo "cannot download Debian's prometheus package $version" >&2; rm -rf "$scratch"; return 1; }
+  fi
   dpkg-deb -x "$scratch"/prometheus_*.deb "$scratch/unpacked"
   rm -rf "$dir" && mkdir -p "$dir/usr/bin"
   cp "$scratch/unpacked/usr/bin/promtool" "$dir/usr/bin/promtool"
