@@ -28,6 +28,7 @@ README = service_facts.REPOSITORY / "deploy/README.md"
 # newest that kubernetes-validate ships schemas for.
 KUBERNETES_VERSIONS = ["1.31.0", "1.37.0"]
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
+SERVICE_IMAGE = "fhe-jobs"
 
 
 def renderings() -> dict[str, list[dict]]:
@@ -99,12 +100,10 @@ class Checker:
         containers = pod.get("initContainers", []) + pod["containers"]
         for container in containers:
             self.check_container(obj, container, volumes.keys() | claims)
-        service_containers = [c for c in containers if split_image(c["image"])[0] == self.service_image()]
-        for container in service_containers:
-            self.check_service_container(obj, pod, container, volumes)
-
-    def service_image(self) -> str:
-        return "fhe-jobs"
+        # The containers that run the service's image (the overlays may move it to a registry).
+        for container in containers:
+            if split_image(container["image"])[0].rpartition("/")[2] == SERVICE_IMAGE:
+                self.check_service_container(obj, pod, container, volumes)
 
     def check_container(self, obj: dict, container: dict, volumes: set[str]) -> None:
         name = container["name"]
