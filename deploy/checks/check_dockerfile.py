@@ -80,10 +80,25 @@ def linked_libraries() -> set[str]:
     return names
 
 
-def test_dev_packages() -> set[str]:
-    """The -dev packages scripts/test installs to build the package."""
+# The static Foundation's URLSession (FoundationNetworking) links libcurl: the -dev package to
+# build with --static-swift-stdlib ("cannot find -lcurl" without it), the library to run.
+CURL_PACKAGES = ("libcurl4-openssl-dev", "libcurl4")
+
+
+def uses_foundation_networking() -> bool:
+    return any("import FoundationNetworking" in f.read_text() for f in (REPOSITORY / "Sources").rglob("*.swift"))
+
+
+def build_packages() -> set[str]:
+    """The -dev packages scripts/test installs to build the package, and libcurl's if the static
+    Foundation links it."""
     line = next(l for l in (REPOSITORY / "scripts/test").read_text().splitlines() if l.startswith("ensure_debian_packages"))
-    return {word for word in line.split()[1:] if word.endswith("-dev")}
+    return {word for word in line.split()[1:] if word.endswith("-dev")} | ({CURL_PACKAGES[0]} if uses_foundation_networking() else set())
+
+
+def runtime_packages() -> set[str]:
+    packages = {RUNTIME_PACKAGES.get(l, f"<the package of lib{l}>") for l in linked_libraries()}
+    return packages | ({CURL_PACKAGES[1]} if uses_foundation_networking() else set())
 
 
 def apt_packages(run: str) -> set[str]:
@@ -121,9 +136,8 @@ def check() -> list[str]:
     if '.executable(name: "fhe-jobs"' not in (REPOSITORY / "Package.swift").read_text():
         problems.append("Package.swift has no fhe-jobs executable product")
 
-    for stage, needed, what in ((build, test_dev_packages(), "to build (as scripts/test installs them)"),
-                                (runtime, {RUNTIME_PACKAGES.get(l, f"<the package of lib{l}>") for l in linked_libraries()},
-                                 "at run time (the libraries the module maps link)")):
+    for stage, needed, what in ((build, build_packages(), "to build (as scripts/test installs them, and libcurl's for the static Foundation)"),
+                                (runtime, runtime_packages(), "at run time (the libraries the module maps and the static Foundation link)")):
         installed = set().union(*(apt_packages(run) for run in stage.all("RUN")))
         for package in sorted(needed - installed):
             problems.append(f"stage {stage.name or stage.image} does not install {package}, needed {what}")
