@@ -24,10 +24,15 @@ struct PostgresPool: Sendable {
         unguarded = client; self.breaker = breaker; self.leaseTimeout = leaseTimeout
     }
 
-    /// Runs `body` on a leased connection.
+    /// Runs `body` on a leased connection. With a breaker, a failure it counts is thrown as
+    /// `DependencyUnavailable` (503 over the API, like the open breaker that may follow).
     func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         guard let breaker else { return try await leased(body) }
-        return try await breaker.run(isFailure: Self.isDatabaseFailure) { try await leased(body) }
+        do {
+            return try await breaker.run(isFailure: Self.isDatabaseFailure) { try await leased(body) }
+        } catch let error where Self.isDatabaseFailure(error) {
+            throw DependencyUnavailable(dependency: breaker.name, reason: "\(error)")
+        }
     }
 
     /// Runs `body` in a transaction on a leased connection (see `PostgresConnection.transaction`).

@@ -234,6 +234,18 @@ public struct CircuitOpenError: Error, Sendable, Equatable, CustomStringConverti
     }
 }
 
+/// A call to a dependency failed in a way its breaker counts (no connection, no answer in
+/// time), while the breaker was still closed: the dependency is down or unreachable, which a
+/// retry after a while may find mended. `reason` is for the logs; it may name addresses.
+public struct DependencyUnavailable: Error, Sendable, CustomStringConvertible {
+    public let dependency: String
+    public let reason: String
+
+    public init(dependency: String, reason: String) { self.dependency = dependency; self.reason = reason }
+
+    public var description: String { "\(dependency) is unavailable: \(reason)" }
+}
+
 /// The breaker's metrics, through swift-metrics as the rest of the service records them:
 /// `fhe_jobs_circuit_breaker_state{dependency, state}` is 1 for the current state and 0 for
 /// the others, `fhe_jobs_circuit_breaker_transitions_total{dependency, from, to}` counts the

@@ -62,6 +62,12 @@ struct APIProblem: Error, Sendable {
                   retryAfterSeconds: error.retryAfterSeconds)
     }
 
+    /// A dependency failed to answer while its breaker was closed: 503, retryable, with no
+    /// Retry-After since when it recovers is not known. The reason stays in the logs.
+    init(_ error: DependencyUnavailable) {
+        self.init(.serviceUnavailable, .serviceUnavailable, "\(error.dependency) did not answer; retry later")
+    }
+
     static func unauthenticated(_ detail: String) -> APIProblem { APIProblem(.unauthenticated, .unauthorized, detail) }
     static func invalid(_ detail: String) -> APIProblem { APIProblem(.invalidRequest, .badRequest, detail) }
     static let internalError = APIProblem(._internal, .internalServerError, "the server failed to answer; the request id identifies it in the logs")

@@ -17,11 +17,13 @@ struct ProblemResponder: Sendable {
         case let problem as APIProblem: return problem
         case let error as JobServiceError: return APIProblem(error)
         case let error as CircuitOpenError: return APIProblem(error)
+        case let error as DependencyUnavailable: return unavailable(error)
         case let error as ServerError:
             // The generated code wraps what the handler threw, and its own decoding failures.
             if let inner = error.underlyingError as? APIProblem { return inner }
             if let inner = error.underlyingError as? JobServiceError { return APIProblem(inner) }
             if let inner = error.underlyingError as? CircuitOpenError { return APIProblem(inner) }
+            if let inner = error.underlyingError as? DependencyUnavailable { return unavailable(inner) }
             if "\(error.underlyingError)".localizedCaseInsensitiveContains("content type") {
                 return APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the request body must be application/json")
             }
@@ -42,6 +44,12 @@ struct ProblemResponder: Sendable {
             logger.error("unhandled error", metadata: ["requestId": "\(RequestScope.requestID)", "error": "\(String(reflecting: error))"])
             return .internalError
         }
+    }
+
+    /// 503 to the client; the reason (which may name addresses) to the operator's log.
+    private func unavailable(_ error: DependencyUnavailable) -> APIProblem {
+        logger.warning("a dependency did not answer", metadata: ["requestId": "\(RequestScope.requestID)", "error": "\(error)"])
+        return APIProblem(error)
     }
 
     func response(for error: any Error, request: Request) -> Response {
