@@ -21,6 +21,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var chain: ChainOptions
     @OptionGroup var tokens: TokenOptions
     @OptionGroup var fhe: FHEOptions
+    @OptionGroup var breakers: BreakerOptions
 
     @Option(help: "Address to listen on (env FHE_JOBS_HOST).")
     var host: String = ProcessInfo.processInfo.environment["FHE_JOBS_HOST"] ?? "127.0.0.1"
@@ -58,7 +59,7 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        let graph = try await ServiceGraph.open(storage, logger: logger)
+        let graph = try await ServiceGraph.open(storage, breakers: breakers, logger: logger)
         let devMode = jwks == nil || devAuth
         if jwks == nil { logger.warning("no --jwks: dev mode, accepting HS256 tokens minted by `fhe-jobs token`") }
         let authKeys = try await AuthKeys.load(
@@ -72,7 +73,7 @@ struct Serve: AsyncParsableCommand {
         let kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: !graph.isPostgres, logger: logger)
         let signingKey = try ServiceGraph.signingKey(storage)
         let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek,
-                                                    signingKey: signingKey, logger: logger)
+                                                    signingKey: signingKey, breakers: breakers.configuration, logger: logger)
         let service = JobService(store: graph.store, executors: executors, confidential: confidential,
                                  configuration: serviceConfiguration, wakeup: graph.wakeup, logger: logger)
         var workerConfiguration = WorkerPool.Configuration()
@@ -83,7 +84,7 @@ struct Serve: AsyncParsableCommand {
                          wakeup: graph.wakeup, confirmationWakeup: graph.confirmationWakeup, logger: logger)
             : nil
         let confirmer = ConfirmationService(
-            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, signingKey: signingKey, logger: logger),
+            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, signingKey: signingKey, breaker: breakers.configuration, logger: logger),
             wakeup: graph.confirmationWakeup, logger: logger)
 
         var checks = [HealthChecks.database(graph.store)]

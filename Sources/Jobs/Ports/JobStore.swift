@@ -194,6 +194,15 @@ public struct Usage: Sendable, Equatable {
         let c = calendar.dateComponents([.year, .month], from: date)
         return String(format: "%04d-%02d", c.year!, c.month!)
     }
+
+    /// When the metering period after `date`'s begins (the first of the next month, 00:00 UTC):
+    /// when a monthly quota has room again.
+    public static func nextMonth(after date: Date) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let start = calendar.date(from: calendar.dateComponents([.year, .month], from: date)) ?? date
+        return calendar.date(byAdding: .month, value: 1, to: start) ?? date.addingTimeInterval(31 * 86_400)
+    }
 }
 
 /// One state-changing request: who, for which tenant, what, on what, when, with what outcome.
