@@ -140,6 +140,7 @@ import Testing
                 }
                 let limited = try await Self.exchange(client, "grant_type=refresh_token&refresh_token=x")
                 #expect(limited.status == .tooManyRequests && limited.problemCode == "RATE_LIMITED")
+                #expect((limited.json["detail"] as? String)?.contains("takes 0.01 requests a second") == true, "\(limited.json)")
                 #expect(limited.headers[.retryAfter].flatMap(Int.init).map { $0 >= 1 } == true)
             }
         }

@@ -12,7 +12,7 @@ extension JobsAPI {
         let decision = try await rateLimiter.consume(bucket: TokenEndpoint.bucket, policy: tokens.rateLimit, now: Date())
         guard decision.allowed else {
             throw APIProblem(.rateLimited, .tooManyRequests,
-                             "the token endpoint takes \(tokens.rateLimit.ratePerSecond) requests a second; retry after \(decision.retryAfterSeconds) s",
+                             "the token endpoint takes \(String(format: "%g", tokens.rateLimit.ratePerSecond)) requests a second, shared by every caller; retry after \(decision.retryAfterSeconds) s",
                              headers: [.retryAfter: "\(decision.retryAfterSeconds)"])
         }
         do {
