@@ -45,6 +45,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Also accept dev-mode tokens when a JWKS file is given.")
     var devAuth = false
 
+    @Option(help: "Swagger UI's files (swagger-ui-dist), served at /docs; scripts/serve installs them (env FHE_JOBS_DOCS_ASSETS).")
+    var docsAssets: String = ProcessInfo.processInfo.environment["FHE_JOBS_DOCS_ASSETS"] ?? ".build-docs/swagger-ui"
+
+    @Option(help: "The API description served at /openapi.yml and /docs: the repository's openapi.yml (env FHE_JOBS_OPENAPI_FILE).")
+    var openapiFile: String = ProcessInfo.processInfo.environment["FHE_JOBS_OPENAPI_FILE"] ?? "openapi.yml"
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
@@ -62,9 +68,8 @@ struct Serve: AsyncParsableCommand {
         let graph = try await ServiceGraph.open(storage, breakers: breakers, logger: logger)
         let devMode = jwks == nil || devAuth
         if jwks == nil { logger.warning("no --jwks: dev mode, accepting HS256 tokens minted by `fhe-jobs token`") }
-        let authKeys = try await AuthKeys.load(
-            jwksFile: jwks.map { URL(fileURLWithPath: $0) },
-            devSecret: devMode ? try AuthKeys.devSecret(inDataDirectory: storage.dataDirectory) : nil)
+        let devSecret = devMode ? try AuthKeys.devSecret(inDataDirectory: storage.dataDirectory) : nil
+        let authKeys = try await AuthKeys.load(jwksFile: jwks.map { URL(fileURLWithPath: $0) }, devSecret: devSecret)
 
         var serviceConfiguration = JobService.Configuration()
         serviceConfiguration.plans = try ServiceGraph.plans(storage)
@@ -97,6 +102,13 @@ struct Serve: AsyncParsableCommand {
         http.maxUploadBytes = fhe.fheMaxInputMB << 20
         http.maxServerKeyBytes = fhe.fheMaxServerKeyMB << 20
         http.ledger = LocalLedger(store: graph.store, signingKey: signingKey)
+        http.docs.assetsDirectory = URL(fileURLWithPath: docsAssets, isDirectory: true)
+        http.docs.specFile = URL(fileURLWithPath: openapiFile)
+        // Dev mode's identity provider also renews sessions (POST /v1/auth/token).
+        http.tokenEndpoint = TokenEndpoint(issuer: devSecret.map { secret in
+            DevTokenIssuer(secret: secret, store: graph.store, configuration: tokens.devIssuerConfiguration,
+                           audit: { await service.record($0) }, logger: logger)
+        })
         let server = JobsHTTPServer(configuration: http, service: service, authKeys: authKeys, rateLimiter: graph.rateLimiter,
                                     registry: registry, health: HealthChecks(checks), logger: logger)
         let app = try server.application()
