@@ -208,6 +208,7 @@ let package = Package(
             name: "JobsTests",
             dependencies: [
                 "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "JobsServer", "FHEJobs", "FHEPrograms", "TFHE", "SafeFetch",
+                "FHEClient",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

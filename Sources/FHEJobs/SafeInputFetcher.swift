@@ -6,13 +6,19 @@ import SafeFetch
 /// and pinned for the connection (no DNS rebinding into internal services), redirects checked
 /// hop by hop, a byte limit and a total time limit. The body streams into the blob store
 /// while it arrives; what runs is what was fetched and checked at submission.
+///
+/// Each allowed host has a circuit breaker: a host that keeps failing (no connection, no
+/// answer in time, 5xx) is left alone for a while, and submissions naming it are refused at
+/// once with 503 SERVICE_UNAVAILABLE and `Retry-After` instead of each waiting out the timeout.
 public struct SafeInputFetcher: EncryptedInputFetcher {
     let fetcher: SafeFetcher
     let policy: FetchPolicy
+    let breakers: CircuitBreakers
 
-    public init(policy: FetchPolicy, fetcher: SafeFetcher = SafeFetcher()) {
+    public init(policy: FetchPolicy, fetcher: SafeFetcher = SafeFetcher(), breakers: CircuitBreakers = CircuitBreakers()) {
         self.policy = policy
         self.fetcher = fetcher
+        self.breakers = breakers
     }
 
     public func fetch(_ url: String, limit: Int, into blobs: FHEBlobs, tenant: String, hold: BlobHold) async throws -> FHEBlobs.Stored {
@@ -27,13 +33,19 @@ public struct SafeInputFetcher: EncryptedInputFetcher {
         // ahead of a network, so it stays small; the limit bounds it in any case.
         let (chunks, sink) = AsyncThrowingStream<Data, any Error>.makeStream()
         let fetcher = self.fetcher
+        // Asked before anything starts, so an open breaker is the answer (503), not a blob
+        // store that saw its source fail. `file:` URLs and refused ones have no breaker.
+        let breaker = policy.admittedOrigin(of: parsed).map { breakers.breaker(named: "encrypted_data_url \($0)") }
+        let permit = try breaker?.admit()
         return try await withThrowingTaskGroup(of: FHEBlobs.Stored?.self) { group in
             group.addTask {
                 do {
                     _ = try await fetcher.fetch(parsed, policy: policy) { chunk in sink.yield(chunk) }
                     sink.finish()
+                    if let breaker, let permit { breaker.record(permit, failed: false) }
                 } catch {
                     sink.finish(throwing: error)
+                    if let breaker, let permit { breaker.record(permit, error: error, isFailure: Self.isHostFailure) }
                     throw Self.refusal(error)
                 }
                 return nil
@@ -58,7 +70,8 @@ public struct SafeInputFetcher: EncryptedInputFetcher {
     }
 
     /// A fetch's failure as the API's refusal: the URL is the client's, so its failures are
-    /// the client's to fix (4xx), with the fetch's own code.
+    /// the client's to fix (4xx), with the fetch's own code. A host that failed to answer may
+    /// answer a retry; one that answered 4xx (but 408 and 429) will answer it the same.
     static func refusal(_ error: any Error) -> any Error {
         guard let error = error as? FetchError else { return error }
         let status = switch error {
@@ -67,6 +80,26 @@ public struct SafeInputFetcher: EncryptedInputFetcher {
         case .consumerFailed: 500
         default: 400
         }
-        return JobServiceError.refused(Refusal(error.code, status: status, error.message))
+        var retryable: Bool?
+        if case .fetchFailed(let failure) = error {
+            switch failure {
+            case .status(let code): retryable = code >= 500 || code == 408 || code == 429
+            case .resolution, .connection, .tls, .cancelled: retryable = true
+            case .io: retryable = false
+            }
+        }
+        return JobServiceError.refused(Refusal(error.code, status: status, error.message, retryable: retryable))
+    }
+
+    /// Whether a fetch failed because the host is failing (what its breaker counts), rather
+    /// than because of the URL, the data or the policy: no connection, no answer in time, 5xx.
+    static func isHostFailure(_ error: any Error) -> Bool {
+        guard let error = error as? FetchError else { return false }
+        switch error {
+        case .timedOut: return true
+        case .fetchFailed(.status(let code)): return code >= 500
+        case .fetchFailed(.resolution), .fetchFailed(.connection), .fetchFailed(.tls): return true
+        default: return false
+        }
     }
 }

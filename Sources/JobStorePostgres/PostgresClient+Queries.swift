@@ -25,6 +25,19 @@ extension PostgresClient {
 }
 
 extension PostgresConnection {
+    /// Runs `body` in a transaction on this connection, with `PostgresClient.transaction`'s
+    /// errors: the statement's or the body's own, the wrapper only when the rollback failed too.
+    func transaction<Result: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            if let begin = error.beginError { throw begin }
+            if let commit = error.commitError { throw commit }
+            if let closure = error.closureError, error.rollbackError == nil { throw closure }
+            throw error
+        }
+    }
+
     /// All rows of a query (the stores' result sets are small: single rows or one page).
     func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         try await self.query(query, logger: logger).collect()

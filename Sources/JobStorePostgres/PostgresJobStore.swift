@@ -19,19 +19,22 @@ import PostgresNIO
 ///     ...
 ///     running.cancel()  // closes the client's connections
 public final class PostgresJobStore: JobStore {
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
     /// The channel `insertJob` notifies, and `PostgresQueueListener` listens on.
     static let queuedChannel = "fhe_jobs_queued"
 
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
+    /// With a `breaker`, a request waits at most `leaseTimeout` for a connection, and while
+    /// the database keeps failing, requests fail at once with `CircuitOpenError` (see
+    /// `PostgresPool`); without one, requests wait for the pool as long as it takes.
+    public init(client: PostgresClient, logger: Logger, breaker: CircuitBreaker? = nil, leaseTimeout: Duration = .seconds(10)) {
+        self.client = PostgresPool(client, breaker: breaker, leaseTimeout: breaker == nil ? nil : leaseTimeout)
         self.logger = logger
     }
 
     public func migrate() async throws {
-        try await PostgresMigrations.migrate(client: client, logger: logger)
+        try await PostgresMigrations.migrate(client: client.unguarded, logger: logger)
     }
 
     /// How long `ping` waits for the database. The client keeps requests waiting while it
@@ -40,7 +43,9 @@ public final class PostgresJobStore: JobStore {
     static let pingTimeout: Duration = .seconds(5)
 
     public func ping() async throws {
-        let client = client, logger = logger
+        // Past the breaker: a readiness check or the wait for the database at start asks the
+        // database itself, and a start while it comes up is not cut short by an open breaker.
+        let client = client.unguarded, logger = logger
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { _ = try await client.rows("SELECT 1", logger: logger) }
             group.addTask {

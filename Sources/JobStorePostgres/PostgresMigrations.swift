@@ -382,5 +382,30 @@ enum PostgresMigrations {
             $$
             """,
         ]),
+        // Refresh-token rotation for the dev token issuer: families, and each token by its
+        // SHA-256 only (RefreshTokenStore).
+        Migration(version: 11, name: "refresh tokens", statements: [
+            """
+            CREATE TABLE refresh_token_families (
+                id UUID PRIMARY KEY,
+                tenant TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                role TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                revoked_at BIGINT,
+                revocation_reason TEXT
+            )
+            """,
+            """
+            CREATE TABLE refresh_tokens (
+                token_hash TEXT PRIMARY KEY,
+                family_id UUID NOT NULL REFERENCES refresh_token_families (id) ON DELETE CASCADE,
+                issued_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                used_at BIGINT
+            )
+            """,
+            "CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id, issued_at)",
+        ]),
     ]
 }

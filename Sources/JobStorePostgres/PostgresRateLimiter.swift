@@ -7,12 +7,13 @@ import PostgresNIO
 /// arithmetic is `TokenBucket.take`'s, as with `LocalRateLimiter`; the row is locked while it
 /// runs, so concurrent requests on any replicas take tokens one after another.
 public final class PostgresRateLimiter: RateLimiter {
-    private let client: PostgresClient
+    private let client: PostgresPool
     private let logger: Logger
 
-    /// The client must be running (see `PostgresJobStore`).
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
+    /// The client must be running (see `PostgresJobStore`, also for `breaker`: give the
+    /// store's, as both are the one database).
+    public init(client: PostgresClient, logger: Logger, breaker: CircuitBreaker? = nil, leaseTimeout: Duration = .seconds(10)) {
+        self.client = PostgresPool(client, breaker: breaker, leaseTimeout: breaker == nil ? nil : leaseTimeout)
         self.logger = logger
     }
 

@@ -196,6 +196,29 @@ enum SQLiteMigrations {
         migrator.registerMigration("v8: idempotency reservation holders") { db in
             try db.execute(sql: "ALTER TABLE idempotency_keys ADD COLUMN holder TEXT")
         }
+        // Refresh-token rotation for the dev token issuer: families, and each token by its
+        // SHA-256 only (RefreshTokenStore).
+        migrator.registerMigration("v9: refresh tokens") { db in
+            try db.execute(sql: """
+                CREATE TABLE refresh_token_families (
+                    id TEXT PRIMARY KEY,
+                    tenant TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    revoked_at INTEGER,
+                    revocation_reason TEXT
+                );
+                CREATE TABLE refresh_tokens (
+                    token_hash TEXT PRIMARY KEY,
+                    family_id TEXT NOT NULL REFERENCES refresh_token_families (id) ON DELETE CASCADE,
+                    issued_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    used_at INTEGER
+                );
+                CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id, issued_at)
+                """)
+        }
         return migrator
     }
 }

@@ -26,6 +26,10 @@ public struct JobsHTTPServer: Sendable {
         /// The local ledger, signed with the service's key: `GET /v1/ledger/...` serve it and
         /// `GET /v1/fhe/keys` publishes its public key.
         public var ledger: LocalLedger?
+        /// `GET /openapi.yml` and `GET /docs`: where the spec and Swagger UI's files are.
+        public var docs = APIDocs.Configuration()
+        /// `POST /v1/auth/token`: the dev issuer (nil outside dev mode) and its rate limit.
+        public var tokenEndpoint = TokenEndpoint(issuer: nil)
         public init() {}
     }
 
@@ -62,9 +66,11 @@ public struct JobsHTTPServer: Sendable {
                                                    streamed: ["/v1/fhe/ciphertexts": configuration.maxUploadBytes,
                                                               "/v1/fhe/server-keys": configuration.maxServerKeyBytes]))
         router.middlewares.add(AuditMiddleware(service: service, responder: responder))
+        APIDocs(configuration.docs).register(on: router)
         // Compact JSON: pretty-printing costs bytes and time on every answer.
         try JobsAPI(service: service, health: health, ledger: configuration.ledger,
-                    maxUploadBytes: configuration.maxUploadBytes, maxServerKeyBytes: configuration.maxServerKeyBytes)
+                    maxUploadBytes: configuration.maxUploadBytes, maxServerKeyBytes: configuration.maxServerKeyBytes,
+                    tokens: configuration.tokenEndpoint, rateLimiter: rateLimiter)
             .registerHandlers(on: router, configuration: OpenAPIRuntime.Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
         // After the routes: it wraps only the not-found answer (405 for a served path).
         router.middlewares.add(MethodNotAllowedMiddleware(routes: router.routes))

@@ -40,14 +40,18 @@ struct ChainOptions: ParsableArguments {
     /// The chain confirmer if a chain is configured, else the local ledger. A wrong registry
     /// or key stops the start; a node that does not answer yet does not (the confirmer
     /// retries with backoff, and jobs wait in `succeeded`).
-    func confirmer(store: any JobStore, signingKey: Curve25519.Signing.PrivateKey?, logger: Logger) async throws -> any ResultConfirmer {
+    func confirmer(store: any JobStore, signingKey: Curve25519.Signing.PrivateKey?, breaker: CircuitBreaker.Configuration? = nil,
+                   logger: Logger) async throws -> any ResultConfirmer {
         guard let url = chainRPCURL, let registryAddress = chainRegistry, let keyFile = chainKeyFile else {
             guard let signingKey else { throw StartupError("the local ledger needs the service's signing key") }
             return LocalLedger(store: store, signingKey: signingKey)
         }
         guard let log = store as? any ChainTransactionLog else { throw StartupError("this store cannot log chain transactions") }
         do {
-            let registry = JobsRegistry(rpc: try EthereumRPC(url: url), address: try EthereumAddress(registryAddress))
+            // The node's breaker: while it is down, the confirmer waits out the open interval
+            // instead of timing out call after call (jobs wait in `succeeded` meanwhile).
+            let rpc = try EthereumRPC(url: url, breaker: breaker.map { CircuitBreaker(name: "chain_rpc", configuration: $0) })
+            let registry = JobsRegistry(rpc: rpc, address: try EthereumAddress(registryAddress))
             var configuration = ChainConfirmer.Configuration()
             configuration.requiredConfirmations = UInt64(chainConfirmations)
             configuration.replaceAfter = chainReplaceAfter

@@ -112,7 +112,8 @@ struct FHEOptions: ParsableArguments {
     /// under server keys only.
     /// `signingKey` signs retrieval answers (API processes).
     func confidentialJobs(store: any JobStore, dataDirectory: URL, kek: KeyEncryptionKey?,
-                          signingKey: Curve25519.Signing.PrivateKey? = nil, logger: Logger) throws -> ConfidentialJobsService {
+                          signingKey: Curve25519.Signing.PrivateKey? = nil, breakers: CircuitBreaker.Configuration = .init(),
+                          logger: Logger) throws -> ConfidentialJobsService {
         let (parameters, definition) = try parameterSet()
         // Which of the engine's kernel sets this process runs, chosen for its CPU (or by FHE_KERNELS).
         logger.info("TFHE engine kernels", metadata: ["kernels": "\(EngineKernels.selected.name)", "choice": "\(EngineKernels.selectionNote)",
@@ -128,7 +129,8 @@ struct FHEOptions: ParsableArguments {
         let fetcher: SafeInputFetcher? = fetchAllowHost.isEmpty && fetchFileRoot == nil ? nil : SafeInputFetcher(policy: FetchPolicy(
             allowedHosts: Set(fetchAllowHost.compactMap(AllowedHost.init(parsing:))), allowsHTTP: fetchAllowHTTP,
             allowPrivateAddresses: fetchAllowPrivateAddresses, fileRoot: fetchFileRoot.map { URL(fileURLWithPath: $0, isDirectory: true) },
-            forbiddenRoot: dataDirectory, maxBytes: configuration.maxInputBytes, timeout: .seconds(fetchTimeoutSeconds)))
+            forbiddenRoot: dataDirectory, maxBytes: configuration.maxInputBytes, timeout: .seconds(fetchTimeoutSeconds)),
+            breakers: CircuitBreakers(configuration: breakers))
         return ConfidentialJobsService(store: store, blobs: blobs, keys: keys, cache: ServerKeyCache(capacityBytes: fheKeyCacheMB << 20),
                                        fetcher: fetcher, configuration: configuration, logger: logger)
     }

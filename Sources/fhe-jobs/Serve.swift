@@ -21,6 +21,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var chain: ChainOptions
     @OptionGroup var tokens: TokenOptions
     @OptionGroup var fhe: FHEOptions
+    @OptionGroup var breakers: BreakerOptions
 
     @Option(help: "Address to listen on (env FHE_JOBS_HOST).")
     var host: String = ProcessInfo.processInfo.environment["FHE_JOBS_HOST"] ?? "127.0.0.1"
@@ -44,6 +45,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Also accept dev-mode tokens when a JWKS file is given.")
     var devAuth = false
 
+    @Option(help: "Swagger UI's files (swagger-ui-dist), served at /docs; scripts/serve installs them (env FHE_JOBS_DOCS_ASSETS).")
+    var docsAssets: String = ProcessInfo.processInfo.environment["FHE_JOBS_DOCS_ASSETS"] ?? ".build-docs/swagger-ui"
+
+    @Option(help: "The API description served at /openapi.yml and /docs: the repository's openapi.yml (env FHE_JOBS_OPENAPI_FILE).")
+    var openapiFile: String = ProcessInfo.processInfo.environment["FHE_JOBS_OPENAPI_FILE"] ?? "openapi.yml"
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
@@ -58,12 +65,11 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        let graph = try await ServiceGraph.open(storage, logger: logger)
+        let graph = try await ServiceGraph.open(storage, breakers: breakers, logger: logger)
         let devMode = jwks == nil || devAuth
         if jwks == nil { logger.warning("no --jwks: dev mode, accepting HS256 tokens minted by `fhe-jobs token`") }
-        let authKeys = try await AuthKeys.load(
-            jwksFile: jwks.map { URL(fileURLWithPath: $0) },
-            devSecret: devMode ? try AuthKeys.devSecret(inDataDirectory: storage.dataDirectory) : nil)
+        let devSecret = devMode ? try AuthKeys.devSecret(inDataDirectory: storage.dataDirectory) : nil
+        let authKeys = try await AuthKeys.load(jwksFile: jwks.map { URL(fileURLWithPath: $0) }, devSecret: devSecret)
 
         var serviceConfiguration = JobService.Configuration()
         serviceConfiguration.plans = try ServiceGraph.plans(storage)
@@ -72,7 +78,7 @@ struct Serve: AsyncParsableCommand {
         let kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: !graph.isPostgres, logger: logger)
         let signingKey = try ServiceGraph.signingKey(storage)
         let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek,
-                                                    signingKey: signingKey, logger: logger)
+                                                    signingKey: signingKey, breakers: breakers.configuration, logger: logger)
         let service = JobService(store: graph.store, executors: executors, confidential: confidential,
                                  configuration: serviceConfiguration, wakeup: graph.wakeup, logger: logger)
         var workerConfiguration = WorkerPool.Configuration()
@@ -83,7 +89,7 @@ struct Serve: AsyncParsableCommand {
                          wakeup: graph.wakeup, confirmationWakeup: graph.confirmationWakeup, logger: logger)
             : nil
         let confirmer = ConfirmationService(
-            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, signingKey: signingKey, logger: logger),
+            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, signingKey: signingKey, breaker: breakers.configuration, logger: logger),
             wakeup: graph.confirmationWakeup, logger: logger)
 
         var checks = [HealthChecks.database(graph.store)]
@@ -96,6 +102,13 @@ struct Serve: AsyncParsableCommand {
         http.maxUploadBytes = fhe.fheMaxInputMB << 20
         http.maxServerKeyBytes = fhe.fheMaxServerKeyMB << 20
         http.ledger = LocalLedger(store: graph.store, signingKey: signingKey)
+        http.docs.assetsDirectory = URL(fileURLWithPath: docsAssets, isDirectory: true)
+        http.docs.specFile = URL(fileURLWithPath: openapiFile)
+        // Dev mode's identity provider also renews sessions (POST /v1/auth/token).
+        http.tokenEndpoint = TokenEndpoint(issuer: devSecret.map { secret in
+            DevTokenIssuer(secret: secret, store: graph.store, configuration: tokens.devIssuerConfiguration,
+                           audit: { await service.record($0) }, logger: logger)
+        })
         let server = JobsHTTPServer(configuration: http, service: service, authKeys: authKeys, rateLimiter: graph.rateLimiter,
                                     registry: registry, health: HealthChecks(checks), logger: logger)
         let app = try server.application()

@@ -18,12 +18,19 @@ struct ServiceGraph: Sendable {
     var backgroundServices: [any Service] = []
     let isPostgres: Bool
 
-    static func open(_ options: StorageOptions, logger: Logger) async throws -> ServiceGraph {
+    /// With `breakers`, PostgreSQL requests wait a bounded time for a connection and go through
+    /// one circuit breaker for the database (the store and the rate limiter share it). The
+    /// SQLite store has none: it is a file in this process, with no connection to wait for
+    /// and no remote side to recover, so its failures (a full disk) are not ones a pause heals.
+    static func open(_ options: StorageOptions, breakers: BreakerOptions? = nil, logger: Logger) async throws -> ServiceGraph {
         try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true)
         if let url = options.databaseURL {
             let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: url), backgroundLogger: logger)
-            var graph = ServiceGraph(store: PostgresJobStore(client: client, logger: logger),
-                                     rateLimiter: PostgresRateLimiter(client: client, logger: logger), isPostgres: true)
+            let breaker = breakers.map { CircuitBreaker(name: "database", configuration: $0.configuration) }
+            let wait = Duration.seconds(breakers?.databaseWaitSeconds ?? 10)
+            var graph = ServiceGraph(store: PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: wait),
+                                     rateLimiter: PostgresRateLimiter(client: client, logger: logger, breaker: breaker, leaseTimeout: wait),
+                                     isPostgres: true)
             graph.backgroundServices = [client, TaskService(PostgresQueueListener(client: client, wakeup: graph.wakeup, logger: logger).run)]
             return graph
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JobsServer
 
 /// Where the service keeps its state; every option also reads an environment variable.
 struct StorageOptions: ParsableArguments {
@@ -35,4 +36,12 @@ struct TokenOptions: ParsableArguments {
             help: "An issuer whose tokens may carry the cross-tenant `operator` role; repeatable (env FHE_JOBS_OPERATOR_ISSUERS, comma-separated). None by default; in dev mode, the dev tokens' issuer.")
     var operatorIssuers: [String] = (ProcessInfo.processInfo.environment["FHE_JOBS_OPERATOR_ISSUERS"] ?? "")
         .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+
+    /// The dev issuer mints tokens that this service's own verifier expects.
+    var devIssuerConfiguration: DevTokenIssuer.Configuration {
+        var configuration = DevTokenIssuer.Configuration()
+        configuration.issuer = issuer
+        configuration.audience = audience
+        return configuration
+    }
 }

@@ -14,6 +14,7 @@ struct Worker: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
     @OptionGroup var chain: ChainOptions
     @OptionGroup var fhe: FHEOptions
+    @OptionGroup var breakers: BreakerOptions
 
     @Option(help: "Jobs run at once (env FHE_JOBS_WORKERS).")
     var workers: Int = ProcessInfo.processInfo.environment["FHE_JOBS_WORKERS"].flatMap(Int.init)
@@ -29,20 +30,21 @@ struct Worker: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "fhe-jobs.worker")
-        let graph = try await ServiceGraph.open(storage, logger: logger)
+        let graph = try await ServiceGraph.open(storage, breakers: breakers, logger: logger)
         let executors = ExecutorRegistry(ComputeAlgorithms.all())
         var configuration = WorkerPool.Configuration()
         configuration.concurrency = workers
         configuration.leaseDuration = leaseSeconds
         configuration.fheConcurrency = fhe.fheConcurrency
         // A worker never holds the key-encryption key: it computes under server keys only.
-        let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: nil, logger: logger)
+        let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: nil,
+                                                    breakers: breakers.configuration, logger: logger)
         let pool = WorkerPool(store: graph.store, executors: executors, confidential: confidential, configuration: configuration,
                               wakeup: graph.wakeup, confirmationWakeup: graph.confirmationWakeup, logger: logger)
         // The ledger's signer, when results are confirmed on the local ledger.
         let signingKey = chain.chainRPCURL == nil ? try ServiceGraph.signingKey(storage) : nil
         let confirmer = ConfirmationService(
-            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, signingKey: signingKey, logger: logger),
+            store: graph.store, confirmer: try await chain.confirmer(store: graph.store, signingKey: signingKey, breaker: breakers.configuration, logger: logger),
             wakeup: graph.confirmationWakeup, logger: logger)
         var runner = Runner(graph: graph, logger: logger) {
             await withTaskGroup(of: Void.self) { group in

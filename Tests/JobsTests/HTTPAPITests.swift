@@ -171,6 +171,7 @@ import Testing
                     #expect(r.status == status, "\(String(buffer: body).prefix(120))")
                     #expect(r.problemCode == code, "\(String(buffer: body).prefix(120)): \(r.json)")
                     #expect(r.json["detail"] is String)
+                    #expect(r.json["retryable"] as? Bool == false && r.headers[.retryAfter] == nil, "the same body fails the same way")
                 }
                 let notJSON = try await client.execute(uri: "/v1/jobs", method: .post,
                                                        headers: [.authorization: "Bearer \(alice)", .contentType: "text/plain"],
@@ -220,6 +221,8 @@ import Testing
                         group.addTask {
                             let r = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice, [(key, "race")]),
                                                              body: jsonBuffer(sha256Submission))
+                            // A 409 IDEMPOTENCY_IN_PROGRESS says to retry in a second.
+                            #expect(r.status != .conflict || (r.json["retryable"] as? Bool == true && r.headers[.retryAfter] == "1"))
                             return (r.status.code, r.json["id"] as? String)
                         }
                     }
@@ -247,13 +250,35 @@ import Testing
                 for _ in 0..<4 { answers.append(try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice), body: jsonBuffer(sha256Submission))) }
                 #expect(answers.map(\.status.code) == [202, 202, 429, 429])
                 #expect(answers[2].problemCode == "QUOTA_EXCEEDED")
+                // Active jobs free up when they finish, at no time the server knows.
+                #expect(answers[2].json["retryable"] as? Bool == true && answers[2].headers[.retryAfter] == nil)
                 #expect(answers[3].problemCode == "RATE_LIMITED")
-                #expect(answers[3].headers[.retryAfter].flatMap(Int.init).map { $0 >= 1 } == true)
+                #expect(answers[3].json["retryable"] as? Bool == true)
+                // The bucket is empty and refills at 0.5 tokens a second: a token in 2 s.
+                #expect(answers[3].headers[.retryAfter] == "2")
                 #expect(answers[3].headers[HTTPField.Name("X-RateLimit-Remaining")!] == "0")
                 #expect(answers[0].headers[HTTPField.Name("RateLimit")!] == "\"tiny\";r=2;t=2")
                 // Another tenant has its own bucket.
                 let globex = try await h.token(tenant: "globex")
                 #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: .bearer(globex)).status == .ok)
+            }
+        }
+    }
+
+    /// The monthly quota has room again on the first of the next month (UTC): its 429 says so.
+    @Test func aMonthlyQuotaSaysWhenItHasRoomAgain() async throws {
+        try await withStore(.sqlite) { store, context in
+            let plan = Plan(name: "monthly", ratePerSecond: 100, burst: 100, maxActiveJobs: 100, maxJobsPerMonth: 1)
+            let h = try await ServiceHarness(store: store, context: context, plans: TenantPlans(default: plan))
+            let alice = try await h.token()
+            try await h.test { client in
+                #expect(try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice), body: jsonBuffer(sha256Submission)).status == .accepted)
+                let refused = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice), body: jsonBuffer(sha256Submission))
+                #expect(refused.status == .tooManyRequests && refused.problemCode == "QUOTA_EXCEEDED")
+                #expect(refused.json["retryable"] as? Bool == true)
+                let expected = Usage.nextMonth(after: Date()).timeIntervalSinceNow
+                let header = try #require(refused.headers[.retryAfter].flatMap(Double.init))
+                #expect(abs(header - expected) < 60, "Retry-After \(header) s, next month in \(expected) s")
             }
         }
     }

@@ -17,7 +17,8 @@ struct ServiceHarness: Sendable {
     let wakeup: QueueWakeup
 
     init(store: any JobStore, context: StoreContext, plans: TenantPlans = TenantPlans(), maxBodyBytes: Int = 2 * 1024 * 1024,
-         extraExecutors: [any JobExecutor] = [], confidential: (any ConfidentialJobs)? = nil) async throws {
+         extraExecutors: [any JobExecutor] = [], confidential: (any ConfidentialJobs)? = nil,
+         configure: @Sendable (inout JobsHTTPServer.Configuration, JobService, SymmetricKey) -> Void = { _, _, _ in }) async throws {
         self.store = store
         secret = SymmetricKey(size: .bits256)
         wakeup = QueueWakeup()
@@ -29,6 +30,7 @@ struct ServiceHarness: Sendable {
         http.maxBodyBytes = maxBodyBytes
         http.operatorIssuers = [Self.operatorIssuer]
         http.ledger = LocalLedger(store: store, signingKey: FHETestService.serviceKey)
+        configure(&http, service, secret)
         server = JobsHTTPServer(configuration: http, service: service,
                                 authKeys: try await AuthKeys.load(jwksFile: nil, devSecret: secret),
                                 rateLimiter: context.rateLimiter, registry: PrometheusCollectorRegistry(),

@@ -1,11 +1,12 @@
 import Foundation
+import Jobs
 
 /// The Ethereum node methods the registry client needs, typed.
 public struct EthereumRPC: Sendable {
     public let client: JSONRPCClient
 
     public init(client: JSONRPCClient) { self.client = client }
-    public init(url: String) throws { client = try JSONRPCClient(url: url) }
+    public init(url: String, breaker: CircuitBreaker? = nil) throws { client = try JSONRPCClient(url: url, breaker: breaker) }
 
     public enum BlockTag: Sendable {
         case latest, pending, number(UInt64)

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Jobs
 import NIOCore
 import NIOHTTP1
 
@@ -29,12 +30,16 @@ public struct JSONRPCClient: Sendable {
     public let timeout: TimeAmount
     /// Answers larger than this are refused rather than buffered (logs of a wide range can be big).
     public let maxResponseBytes: Int
+    /// The node's circuit breaker, if any: after repeated transport failures and timeouts,
+    /// calls throw `CircuitOpenError` at once until the node gets a probe again. A JSON-RPC
+    /// error or a revert is the node answering, so it does not count.
+    public let breaker: CircuitBreaker?
 
-    public init(url: String, timeout: TimeAmount = .seconds(10), maxResponseBytes: Int = 16 << 20) throws {
+    public init(url: String, timeout: TimeAmount = .seconds(10), maxResponseBytes: Int = 16 << 20, breaker: CircuitBreaker? = nil) throws {
         guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil else {
             throw ChainError.unexpected("the chain RPC URL must be http(s)://host[:port][/path], got \(Self.redacted(url))")
         }
-        self.url = url; self.timeout = timeout; self.maxResponseBytes = maxResponseBytes
+        self.url = url; self.timeout = timeout; self.maxResponseBytes = maxResponseBytes; self.breaker = breaker
     }
 
     private struct Request: Encodable {
@@ -78,6 +83,20 @@ public struct JSONRPCClient: Sendable {
     }
 
     public func call<Result: Decodable>(_ method: String, _ params: [RPCParameter] = [], as: Result.Type = Result.self) async throws -> Result {
+        guard let breaker else { return try await exchange(method, params, as: Result.self) }
+        return try await breaker.run(isFailure: Self.isNodeFailure) { try await exchange(method, params, as: Result.self) }
+    }
+
+    /// Whether an error says the node is failing (unreachable, silent, answering garbage or
+    /// HTTP errors) rather than answering: what the breaker counts.
+    static func isNodeFailure(_ error: any Error) -> Bool {
+        switch error as? ChainError {
+        case .transport, .timeout: true
+        default: false
+        }
+    }
+
+    private func exchange<Result: Decodable>(_ method: String, _ params: [RPCParameter], as: Result.Type) async throws -> Result {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")

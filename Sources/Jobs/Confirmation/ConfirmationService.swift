@@ -28,7 +28,9 @@ public final class ConfirmationService: Sendable {
                 break   // shutting down: not a failure
             } catch {
                 failures += 1
-                let delay = backoff.delay(afterAttempt: failures)
+                // An open breaker (the chain node is down) says when it will let a probe through:
+                // asking sooner would only be refused again.
+                let delay = max(backoff.delay(afterAttempt: failures), (error as? CircuitOpenError)?.retryAfter.seconds ?? 0)
                 logger.error("confirmation failed; retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
                 try? await Task.sleep(for: .seconds(delay))
             }

@@ -7,7 +7,7 @@ import Foundation
 /// Every method that moves a job applies a guarded update: it changes the job only if it is
 /// still in the state (and, for a running job, held by the worker) the caller expects, and
 /// says whether it did.
-public protocol JobStore: KeySetStore, UploadedServerKeyStore {
+public protocol JobStore: KeySetStore, UploadedServerKeyStore, RefreshTokenStore {
     /// Applies the versioned migrations not yet applied.
     func migrate() async throws
     /// Fails if the database cannot be reached (readiness).
@@ -193,6 +193,15 @@ public struct Usage: Sendable, Equatable {
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let c = calendar.dateComponents([.year, .month], from: date)
         return String(format: "%04d-%02d", c.year!, c.month!)
+    }
+
+    /// When the metering period after `date`'s begins (the first of the next month, 00:00 UTC):
+    /// when a monthly quota has room again.
+    public static func nextMonth(after date: Date) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let start = calendar.date(from: calendar.dateComponents([.year, .month], from: date)) ?? date
+        return calendar.date(byAdding: .month, value: 1, to: start) ?? date.addingTimeInterval(31 * 86_400)
     }
 }
 

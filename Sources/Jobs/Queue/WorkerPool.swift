@@ -99,7 +99,8 @@ public final class WorkerPool: Sendable {
                 break   // shutting down: not a failure
             } catch {
                 logger.error("leasing a job failed", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: configuration.pollInterval)
+                // An open breaker (the database is down) says when asking again makes sense.
+                try? await Task.sleep(for: max(configuration.pollInterval, (error as? CircuitOpenError)?.retryAfter ?? .zero))
                 continue
             }
             guard let job else {

@@ -97,10 +97,11 @@ public final class JobService: Sendable {
             return Submitted(job: job, replayed: false)
         case .activeJobsQuotaExceeded(let limit):
             if let key { try await store.releaseIdempotencyKey(key) }
-            throw JobServiceError.quotaExceeded("the tenant has \(limit) jobs queued or running, its plan's limit")
+            throw JobServiceError.quotaExceeded("the tenant has \(limit) jobs queued or running, its plan's limit", retryAfter: nil)
         case .monthlyQuotaExceeded(let limit):
             if let key { try await store.releaseIdempotencyKey(key) }
-            throw JobServiceError.quotaExceeded("the tenant submitted \(limit) jobs this month, its plan's limit")
+            throw JobServiceError.quotaExceeded("the tenant submitted \(limit) jobs this month, its plan's limit",
+                                               retryAfter: .seconds(max(1, Usage.nextMonth(after: now).timeIntervalSince(now))))
         case .reservationLost:
             // This request stalled past the in-flight timeout and another took the key over:
             // that one makes the job, and a retry of this one gets its answer.

@@ -6,7 +6,9 @@ public enum JobServiceError: Error, Equatable, Sendable {
     case forbidden(String)
     case idempotencyKeyReused
     case idempotencyInProgress
-    case quotaExceeded(String)
+    /// A plan's quota is used up; `retryAfter` is when it has room again, if that is known
+    /// (the monthly quota's next month; the active jobs' quota frees up as jobs finish).
+    case quotaExceeded(String, retryAfter: Duration?)
     case notCancellable(JobStatus)
     case jobNotFinished(JobStatus)
     case notConfidential
@@ -23,9 +25,13 @@ public struct Refusal: Error, Equatable, Sendable, CustomStringConvertible {
     public var status: Int
     public var message: String
     public var quote: FHEQuote?
+    /// Whether the same request may succeed later, where the code alone does not say (a fetch
+    /// that failed on a 5xx may, one that failed on a 404 will not); nil leaves it to the
+    /// code's rule in the HTTP layer's table (`APIProblem`).
+    public var retryable: Bool?
 
-    public init(_ code: String, status: Int, _ message: String, quote: FHEQuote? = nil) {
-        self.code = code; self.status = status; self.message = message; self.quote = quote
+    public init(_ code: String, status: Int, _ message: String, quote: FHEQuote? = nil, retryable: Bool? = nil) {
+        self.code = code; self.status = status; self.message = message; self.quote = quote; self.retryable = retryable
     }
 
     public var description: String { "\(code): \(message)" }

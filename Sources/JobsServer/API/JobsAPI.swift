@@ -17,6 +17,9 @@ struct JobsAPI: APIProtocol {
     let maxUploadBytes: Int
     /// The largest server-key upload (client-key mode).
     let maxServerKeyBytes: Int
+    /// `POST /v1/auth/token`: the dev issuer and the endpoint's rate limit.
+    let tokens: TokenEndpoint
+    let rateLimiter: any RateLimiter
 
     private var principal: Principal {
         get throws(APIProblem) {

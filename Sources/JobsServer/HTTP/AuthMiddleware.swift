@@ -1,12 +1,15 @@
 import Hummingbird
 import Jobs
 
-/// Authenticates every request under /v1 except health, and binds the principal for the
-/// handlers. Runs before anything that touches the database.
+/// Authenticates every request except health, the token endpoint (whose credential is the
+/// refresh token in its body) and the API's documentation (see `APIDocs`), and binds the
+/// principal for the handlers. Runs before anything that touches the database.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let verifier: TokenVerifier
 
-    static func isPublic(_ path: String) -> Bool { path == "/v1/health" }
+    static func isPublic(_ path: String) -> Bool {
+        path == "/v1/health" || path == "/v1/auth/token" || APIDocs.isDocsPath(path)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if Self.isPublic(request.uri.path) { return try await next(request, context) }

@@ -4,9 +4,11 @@ import Jobs
 import Logging
 import OpenAPIRuntime
 
-/// Turns any error into a problem+json response: our typed errors by their code, request
-/// decoding failures as 400 INVALID_REQUEST, Hummingbird's HTTP errors by their status, and
-/// anything else as 500 INTERNAL (logged with the request id, never shown to the client).
+/// Turns any error into a problem+json response: our typed errors by their code (an open
+/// circuit breaker as 503 SERVICE_UNAVAILABLE), request decoding failures as 400
+/// INVALID_REQUEST, Hummingbird's HTTP errors by their status, and anything else as 500
+/// INTERNAL (logged with the request id, never shown to the client). Whether the request may
+/// be retried, and `Retry-After`, come from `APIProblem`'s table.
 struct ProblemResponder: Sendable {
     let logger: Logger
 
@@ -14,10 +16,14 @@ struct ProblemResponder: Sendable {
         switch error {
         case let problem as APIProblem: return problem
         case let error as JobServiceError: return APIProblem(error)
+        case let error as CircuitOpenError: return APIProblem(error)
+        case let error as DependencyUnavailable: return unavailable(error)
         case let error as ServerError:
             // The generated code wraps what the handler threw, and its own decoding failures.
             if let inner = error.underlyingError as? APIProblem { return inner }
             if let inner = error.underlyingError as? JobServiceError { return APIProblem(inner) }
+            if let inner = error.underlyingError as? CircuitOpenError { return APIProblem(inner) }
+            if let inner = error.underlyingError as? DependencyUnavailable { return unavailable(inner) }
             if "\(error.underlyingError)".localizedCaseInsensitiveContains("content type") {
                 return APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the request body must be application/json")
             }
@@ -40,6 +46,12 @@ struct ProblemResponder: Sendable {
         }
     }
 
+    /// 503 to the client; the reason (which may name addresses) to the operator's log.
+    private func unavailable(_ error: DependencyUnavailable) -> APIProblem {
+        logger.warning("a dependency did not answer", metadata: ["requestId": "\(RequestScope.requestID)", "error": "\(error)"])
+        return APIProblem(error)
+    }
+
     func response(for error: any Error, request: Request) -> Response {
         let problem = problem(for: error)
         if problem.code == ._internal, !(error is APIProblem) {
@@ -49,6 +61,7 @@ struct ProblemResponder: Sendable {
         let body = (try? JSONEncoder().encode(document)) ?? Data()
         var headers = problem.headers
         headers[.contentType] = "application/problem+json"
+        if let seconds = problem.retryAfterSeconds { headers[.retryAfter] = "\(seconds)" }
         return Response(status: problem.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

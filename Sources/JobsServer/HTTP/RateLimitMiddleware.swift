@@ -18,11 +18,9 @@ struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         let decision = try await limiter.consume(bucket: "tenant:\(principal.tenant)", policy: policy, now: Date())
         let headers = Self.headers(for: decision)
         guard decision.allowed else {
-            var retry = headers
-            retry[.retryAfter] = "\(decision.retryAfterSeconds)"
             throw APIProblem(.rateLimited, .tooManyRequests,
                              "the tenant's plan allows \(policy.burst) requests at once and \(policy.ratePerSecond) per second; retry after \(decision.retryAfterSeconds) s",
-                             headers: retry)
+                             headers: headers, retryAfterSeconds: decision.retryAfterSeconds)
         }
         var response: Response
         do { response = try await next(request, context) } catch { response = responder.response(for: error, request: request) }

@@ -46,6 +46,14 @@ public struct FetchPolicy: Sendable {
         self.maxRedirects = maxRedirects
     }
 
+    /// `scheme://host:port` of an `http(s)` URL the policy admits, nil for any other URL: the
+    /// name under which a caller keeps state per host (a circuit breaker), one per allowed
+    /// host and scheme at most, whatever URLs clients send.
+    public func admittedOrigin(of url: URL) -> String? {
+        guard let target = try? HTTPTarget(url, policy: self) else { return nil }
+        return "\(target.scheme)://\(target.authority)"
+    }
+
     /// Whether a connection may go to `address`.
     func admits(_ kind: AddressKind) -> Bool {
         kind == .global || (allowPrivateAddresses && kind.isPrivate)

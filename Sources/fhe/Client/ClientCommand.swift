@@ -32,9 +32,22 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "The client's folder of saved keys and pins (env FHE_CLIENT_HOME; default ~/.fhe-client).")
     var state: String?
 
+    @Option(help: "Attempts per request, the first included: a failure the server calls retryable (429, 503, ...) is sent again, a GET or an idempotent POST only; 1 never retries.")
+    var maxAttempts: Int = 4
+
+    @Option(help: "The longest wait before one retry, in seconds: the server's Retry-After, else a jittered exponential backoff; a longer Retry-After gives up at once.")
+    var maxRetryWait: Double = 60
+
+    func validate() throws {
+        guard (1...100).contains(maxAttempts) else { throw ValidationError("--max-attempts must be 1 to 100") }
+        guard maxRetryWait >= 0, maxRetryWait <= 3600 else { throw ValidationError("--max-retry-wait must be 0 to 3600 seconds") }
+    }
+
     func client() throws -> ServiceClient {
         guard let token, !token.isEmpty else { throw ClientError("no access token: give --token or set FHE_JOBS_TOKEN") }
-        return try ServiceClient(server: server, token: token)
+        return try ServiceClient(server: server, token: token,
+                                 retry: ClientRetryPolicy(maxAttempts: maxAttempts, maxWait: .milliseconds(Int64(maxRetryWait * 1000))),
+                                 onRetry: { FileHandle.standardError.write(Data("\($0)\n".utf8)) })
     }
 
     func clientState(_ client: ServiceClient) throws -> ClientState { try ClientState(root: state, server: client.server) }

@@ -1,0 +1,180 @@
+import Jobs
+import PostgresNIO
+import Synchronization
+
+/// The stores' way to the database: PostgresClient's connection pool with a deadline on
+/// waiting for a connection, behind a circuit breaker.
+///
+/// The pool keeps a request waiting for as long as it cannot connect (it retries and never
+/// fails the request), so while the database is down every API request and worker would hang
+/// until its own client gave up, holding memory and a task each. Here a request waits at most
+/// `leaseTimeout` for a connection; once the breaker's threshold of requests in a row failed
+/// that way (or lost their connection), requests are refused at once with `CircuitOpenError`
+/// (503 and `Retry-After` over HTTP) until the breaker lets a probe through. SQL errors
+/// (constraints, serialization failures) are the database answering, and do not count.
+struct PostgresPool: Sendable {
+    /// The pool itself, for what must not be refused by a breaker (migrations at start, the
+    /// queue listener's long-held connection).
+    let unguarded: PostgresClient
+    let breaker: CircuitBreaker?
+    /// The longest a request waits for a connection; nil waits as long as the pool does.
+    let leaseTimeout: Duration?
+
+    init(_ client: PostgresClient, breaker: CircuitBreaker?, leaseTimeout: Duration?) {
+        unguarded = client; self.breaker = breaker; self.leaseTimeout = leaseTimeout
+    }
+
+    /// Runs `body` on a leased connection. With a breaker, a failure it counts is thrown as
+    /// `DependencyUnavailable` (503 over the API, like the open breaker that may follow).
+    func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        guard let breaker else { return try await leased(body) }
+        do {
+            return try await breaker.run(isFailure: Self.isDatabaseFailure) { try await leased(body) }
+        } catch let error where Self.isDatabaseFailure(error) {
+            throw DependencyUnavailable(dependency: breaker.name, reason: "\(error)")
+        }
+    }
+
+    /// Runs `body` in a transaction on a leased connection (see `PostgresConnection.transaction`).
+    func transaction<R: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> R) async throws -> R {
+        try await withConnection { connection in try await connection.transaction(logger: logger, body) }
+    }
+
+    /// All rows of a query run on a connection leased for it alone (no transaction).
+    func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await withConnection { connection in try await connection.rows(query, logger: logger) }
+    }
+
+    /// Runs a statement whose rows are not wanted.
+    func query(_ query: PostgresQuery, logger: Logger) async throws {
+        _ = try await rows(query, logger: logger)
+    }
+
+    /// Whether an error says the database is unreachable or lost the connection: what the
+    /// breaker counts.
+    static func isDatabaseFailure(_ error: any Error) -> Bool {
+        if error is PostgresUnreachableError { return true }
+        guard let error = error as? PSQLError else { return false }
+        return [.connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code)
+    }
+
+    private func leased<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        guard let leaseTimeout else { return try await unguarded.withConnection { connection in try await body(connection) } }
+        let handoff = LeaseHandoff()
+        let client = unguarded
+        return try await withThrowingTaskGroup(of: Void.self, returning: R.self) { group in
+            // The lease lives in a child task that hands the connection over and holds the
+            // lease until `body` is done, so that the wait for it can be abandoned: cancelling
+            // a waiting lease withdraws it from the pool.
+            group.addTask {
+                do {
+                    try await client.withConnection { connection in
+                        guard handoff.offer(connection) else { return }
+                        await handoff.waitForRelease()
+                    }
+                } catch {
+                    handoff.fail(error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: leaseTimeout)
+                handoff.fail(PostgresUnreachableError(timeout: leaseTimeout))
+            }
+            defer {
+                handoff.release()
+                group.cancelAll()
+            }
+            return try await body(try await handoff.connection())
+        }
+    }
+}
+
+/// A connection handed from the task that leased it to the task that uses it, and the
+/// signal back that it may be returned to the pool. A connection offered after the user gave
+/// up is returned at once; once handed over, it is held until `release` whatever cancellation
+/// reaches the leasing task, so it never goes back to the pool while in use.
+final class LeaseHandoff: Sendable {
+    private enum Handover {
+        case pending(CheckedContinuation<PostgresConnection, any Error>?)
+        case offered(PostgresConnection)
+        case delivered
+        case failed(any Error)
+    }
+
+    private enum Return {
+        case held(CheckedContinuation<Void, Never>?)
+        case released
+    }
+
+    private let handover = Mutex(Handover.pending(nil))
+    private let giveBack = Mutex(Return.held(nil))
+
+    /// The leasing task's offer; false if the user already gave up (return the connection).
+    func offer(_ connection: PostgresConnection) -> Bool {
+        handover.withLock { state in
+            switch state {
+            case .pending(let waiting?):
+                state = .delivered
+                waiting.resume(returning: connection)
+                return true
+            case .pending(nil):
+                state = .offered(connection)
+                return true
+            case .offered, .delivered, .failed:
+                return false
+            }
+        }
+    }
+
+    /// No connection is coming (the lease failed, or the wait timed out); a no-op once one was offered.
+    func fail(_ error: any Error) {
+        handover.withLock { state in
+            switch state {
+            case .pending(let waiting):
+                state = .failed(error)
+                waiting?.resume(throwing: error)
+            case .offered, .delivered, .failed:
+                break
+            }
+        }
+    }
+
+    /// The user's wait for the connection.
+    func connection() async throws -> PostgresConnection {
+        try await withCheckedThrowingContinuation { continuation in
+            handover.withLock { state in
+                switch state {
+                case .pending:
+                    state = .pending(continuation)
+                case .offered(let connection):
+                    state = .delivered
+                    continuation.resume(returning: connection)
+                case .failed(let error):
+                    continuation.resume(throwing: error)
+                case .delivered:
+                    continuation.resume(throwing: PostgresUnreachableError(timeout: .zero))
+                }
+            }
+        }
+    }
+
+    /// The leasing task's wait until the user is done with the connection.
+    func waitForRelease() async {
+        await withCheckedContinuation { continuation in
+            giveBack.withLock { state in
+                switch state {
+                case .held: state = .held(continuation)
+                case .released: continuation.resume()
+                }
+            }
+        }
+    }
+
+    /// The user is done (or never got the connection): the lease may end.
+    func release() {
+        giveBack.withLock { state in
+            if case .held(let waiting) = state { waiting?.resume() }
+            state = .released
+        }
+    }
+}
