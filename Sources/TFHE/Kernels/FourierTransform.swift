@@ -365,20 +365,12 @@ struct FourierTransform {
                                                         rows: Int, keyRowStride: Int,
                                                         re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
                                                         into output: UnsafeMutablePointer<T>) {
-        let m = pointCount, n = polynomialSize
+        let m = pointCount
         let rowConstants = RowConstants(tables.rowConstants)
         var j = 0
         while j < m {
             step()
-            var sumRe = SIMD8<Double>(), sumIm = SIMD8<Double>()
-            var d = digits + j, k = key + j
-            for _ in 0..<rows {
-                let ar = load8(d), ai = load8(d + m), br = load8(k), bi = load8(k + m)
-                sumRe = sumRe.addingProduct(ar, br).addingProduct(-ai, bi)
-                sumIm = sumIm.addingProduct(ar, bi).addingProduct(ai, br)
-                d += n
-                k += keyRowStride
-            }
+            let (sumRe, sumIm) = sumOfProducts(digits + j, key + j, rows: rows, keyRowStride: keyRowStride)
             let (r, i) = Self.inverseRow(sumRe, sumIm, rowConstants)
             store8(r, re + j)
             store8(i, im + j)
@@ -388,11 +380,29 @@ struct FourierTransform {
         inverseAddLastPass(re: re, im: im, into: output)
     }
 
+    /// Σ_r digit_r ⊙ key_r at the eight points `digits` and `key` point to: `rows` polynomial
+    /// pairs, the digits N doubles apart (re M | im M each), the key `keyRowStride` apart.
+    @inline(__always)
+    private func sumOfProducts(_ digits: UnsafePointer<Double>, _ key: UnsafePointer<Double>, rows: Int,
+                               keyRowStride: Int) -> (SIMD8<Double>, SIMD8<Double>) {
+        let m = pointCount, n = polynomialSize
+        var sumRe = SIMD8<Double>(), sumIm = SIMD8<Double>()
+        var d = digits, k = key
+        for _ in 0..<rows {
+            let ar = load8(d), ai = load8(d + m), br = load8(k), bi = load8(k + m)
+            sumRe = sumRe.addingProduct(ar, br).addingProduct(-ai, bi)
+            sumIm = sumIm.addingProduct(ar, bi).addingProduct(ai, br)
+            d += n
+            k += keyRowStride
+        }
+        return (sumRe, sumIm)
+    }
+
     /// The grouped external product's last step for one output column (`BlindRotation.groupedStep`):
     /// the inverse transform of Σ_j M_j ⊙ Σ_r digit_r ⊙ key_{j,r} over the `members` GGSWs of a
     /// step (`memberStride` doubles apart, each read as in `inverseAddSumOfProducts`) and their
-    /// monomials M_j = X^{e_j} - 1 (consecutive polynomials of N doubles), added to a torus
-    /// polynomial. Both sums stay in registers, point row by point row.
+    /// monomials M_j, X^{e_j} - 1 or X^{e_j} (consecutive polynomials of N doubles), added to a
+    /// torus polynomial. Both sums stay in registers, point row by point row.
     func inverseAddSumOfMonomialProducts<T: TorusScalar>(_ digits: UnsafePointer<Double>, _ key: UnsafePointer<Double>,
                                                          members: Int, memberStride: Int, monomials: UnsafePointer<Double>,
                                                          rows: Int, keyRowStride: Int,
@@ -406,15 +416,7 @@ struct FourierTransform {
             var totalRe = SIMD8<Double>(), totalIm = SIMD8<Double>()
             var memberKey = key + j, monomial = monomials + j
             for _ in 0..<members {
-                var sumRe = SIMD8<Double>(), sumIm = SIMD8<Double>()
-                var d = digits + j, k = memberKey
-                for _ in 0..<rows {
-                    let ar = load8(d), ai = load8(d + m), br = load8(k), bi = load8(k + m)
-                    sumRe = sumRe.addingProduct(ar, br).addingProduct(-ai, bi)
-                    sumIm = sumIm.addingProduct(ar, bi).addingProduct(ai, br)
-                    d += n
-                    k += keyRowStride
-                }
+                let (sumRe, sumIm) = sumOfProducts(digits + j, memberKey, rows: rows, keyRowStride: keyRowStride)
                 let mr = load8(monomial), mi = load8(monomial + m)
                 totalRe = totalRe.addingProduct(sumRe, mr).addingProduct(-sumIm, mi)
                 totalIm = totalIm.addingProduct(sumRe, mi).addingProduct(sumIm, mr)
