@@ -10,7 +10,10 @@ enum BlindRotation {
         initializeAccumulator(switchedBody: switched[key.switchedBodyIndex], lookupTable: lookupTable,
                               key: key, scratch: scratch)
         if key.method != .classic {
-            blindRotateGroupedBatch(switched: [switched], key: key, fft: fft, scratches: [scratch])
+            // One accumulator: no arrays, so the bootstrap allocates nothing.
+            forEachGroupedStep(key: key, fft: fft, ciphertexts: 1) { step, fft in
+                groupedStep(step, switched: switched, key: key, fft: fft, scratch: scratch)
+            }
             return
         }
         let ggswBytes = key.ggswStride * MemoryLayout<Double>.stride
@@ -180,21 +183,30 @@ extension BlindRotation {
     /// step in turn, so the step's GGSWs are read from memory once per batch.
     static func blindRotateGroupedBatch<T: TorusScalar>(switched: [UnsafePointer<Int>], key: FourierKeyLayout,
                                                         fft: FourierTransform, scratches: [ScratchView<T>]) {
+        forEachGroupedStep(key: key, fft: fft, ciphertexts: switched.count) { step, fft in
+            for b in 0..<switched.count {
+                groupedStep(step, switched: switched[b], key: key, fft: fft, scratch: scratches[b])
+            }
+        }
+    }
+
+    /// Runs `body(step, fft)` for every step of a grouped key, with the next step's GGSWs
+    /// streaming into L2 while `body` uses this step's (`PrefetchStream`), paced by the
+    /// transform steps the previous key step took for `ciphertexts` accumulators.
+    @inline(__always)
+    static func forEachGroupedStep(key: FourierKeyLayout, fft: FourierTransform, ciphertexts: Int,
+                                   _ body: (Int, FourierTransform) -> Void) {
         let method = key.method
         let steps = key.inputDimension / method.keyCoefficientsPerStep
         let stepWords = method.ggswsPerStep * key.ggswStride
         var transformStepsPerKeyStep = 0  // known once a step has run
         for step in 0..<steps {
-            // The next step's GGSWs stream into L2 while this step's are used (`PrefetchStream`).
             let next = step + 1 < steps ? UnsafeRawPointer(key.storage + (step + 1) * stepWords) : nil
             var stream = PrefetchStream(next ?? UnsafeRawPointer(key.storage),
                                         byteCount: next == nil ? 0 : stepWords * MemoryLayout<Double>.stride,
-                                        expectedSteps: transformStepsPerKeyStep == 0 ? 256 * switched.count : transformStepsPerKeyStep)
+                                        expectedSteps: transformStepsPerKeyStep == 0 ? 256 * ciphertexts : transformStepsPerKeyStep)
             withUnsafeMutablePointer(to: &stream) { stream in
-                let fft = fft.streaming(stream)
-                for b in 0..<switched.count {
-                    groupedStep(step, switched: switched[b], key: key, fft: fft, scratch: scratches[b])
-                }
+                body(step, fft.streaming(stream))
                 stream.pointee.finish()
             }
             transformStepsPerKeyStep = stream.steps
