@@ -104,23 +104,4 @@ extension IntegerServerKey {
         for (block, c) in zip(try shortint.bootstrap(lookups), destinations) { columns[c].append(block) }
         return RadixCiphertext(blocks: try sumColumns(columns).blocks)
     }
-
-    /// Product by a clear value: a_i · k_j is linear (a block times a small clear digit), so
-    /// the partial products go straight into the columns and only their compression bootstraps.
-    public func scalarMul(_ a: RadixCiphertext<T>, _ value: UInt64) throws -> RadixCiphertext<T> {
-        try check(a)
-        let n = a.blockCount
-        let k = reduced(value, blockCount: n)
-        if k == 0 { return trivial(0, blockCount: n) }
-        if k == 1 { return RadixCiphertext(blocks: try clean(a, maxNoise: encoding.maxNoiseLevel)) }
-        let x = try clean(a, maxNoise: 1)
-        let digits = digits(of: k, count: n)
-        var columns = [[Block]](repeating: [], count: n)
-        for j in 0..<n where digits[j] != 0 {
-            for i in 0..<(n - j) where x[i].degree > 0 {
-                columns[i + j].append(shortint.uncheckedScale(x[i], by: digits[j]))
-            }
-        }
-        return RadixCiphertext(blocks: try sumColumns(columns).blocks)
-    }
 }

@@ -9,8 +9,7 @@
 /// low k digits does not borrow and d has no nonzero digit at index k or above. Those "d has
 /// a high digit" flags are computed once, by a prefix OR over d's digits from the top (the
 /// same Sklansky scheme as carries), and the steps cost on average half of a full-width step.
-/// With a clear divisor the flags are clear too, and the steps where d is known to be larger
-/// than r' cost nothing.
+/// (A clear divisor takes another way: IntegerServerKey+ScalarDivision.swift.)
 ///
 /// Division by zero follows TFHE-rs (docs.zama.ai/tfhe-rs, "Arithmetic operations":
 /// "Division by zero: returns modulus - 1"; the remainder "returns the first input
@@ -41,22 +40,13 @@ extension IntegerServerKey {
         return flags
     }
 
-    private func divRem(_ a: RadixCiphertext<T>, divisor: Operand) throws -> (RadixCiphertext<T>, RadixCiphertext<T>) {
+    private func divRem(_ a: RadixCiphertext<T>, divisor d: [Block]) throws -> (RadixCiphertext<T>, RadixCiphertext<T>) {
         let n = a.blockCount, b = bitsPerBlock, msg = messageModulus
         let width = n * b
         let x = try clean(a, maxNoise: 1)
         // The complement of the divisor's digits (column terms), and the high-digit flags.
-        let complement: [Block]
-        var encryptedFlags: [Block] = []
-        var clearFlags: [Bool] = []
-        switch divisor {
-        case .encrypted(let d):
-            complement = d.map { shortint.uncheckedSubtract(from: msg - 1, $0) }
-            encryptedFlags = try highDigitFlags(d)
-        case .clear(let digits):
-            complement = digits.map { trivialBlock(msg - 1 - $0) }
-            clearFlags = (0..<n).map { k in digits[k...].contains { $0 != 0 } }
-        }
+        let complement = d.map { shortint.uncheckedSubtract(from: msg - 1, $0) }
+        let flags = try highDigitFlags(d)
         var remainder: [Block] = []
         var quotientBits = [Block](repeating: trivialBlock(0), count: width)
         for i in (0..<width).reversed() {
@@ -80,18 +70,13 @@ extension IntegerServerKey {
             var shifted = remainder
             for j in 1..<Swift.max(1, k) where !targets.contains(j) { shifted[j] = trivialBlock(0) }
             for (j, block) in zip(targets, try shortint.bootstrap(lookups)) { shifted[j] = block }
-            // A clear divisor with a digit at index >= k is larger than r': nothing to subtract.
-            if k < n && !clearFlags.isEmpty && clearFlags[k] {
-                remainder = shifted
-                continue
-            }
             // r' - d on k blocks, and "no borrow".
             var columns = (0..<k).map { [shifted[$0], complement[$0]] }
             columns[0].append(trivialBlock(1))
             let (difference, carry) = try sumColumns(columns, carryOut: true)
             var noBorrow = carry!
-            if k < n && !encryptedFlags.isEmpty {
-                noBorrow = try shortint.bootstrap([shortint.bivariate(noBorrow, encryptedFlags[k]) { c, h in c == 1 && h == 0 ? 1 : 0 }])[0]
+            if k < n {
+                noBorrow = try shortint.bootstrap([shortint.bivariate(noBorrow, flags[k]) { c, h in c == 1 && h == 0 ? 1 : 0 }])[0]
             }
             quotientBits[i] = noBorrow
             remainder = try select(noBorrow, RadixCiphertext(blocks: difference), RadixCiphertext(blocks: shifted)).blocks
@@ -109,29 +94,9 @@ extension IntegerServerKey {
     /// (a / d, a % d); d = 0 gives (max, a).
     public func divRem(_ a: RadixCiphertext<T>, _ d: RadixCiphertext<T>) throws -> (RadixCiphertext<T>, RadixCiphertext<T>) {
         try check(a, d)
-        return try divRem(a, divisor: .encrypted(try clean(d, maxNoise: 1)))
+        return try divRem(a, divisor: try clean(d, maxNoise: 1))
     }
 
     public func div(_ a: RadixCiphertext<T>, _ d: RadixCiphertext<T>) throws -> RadixCiphertext<T> { try divRem(a, d).0 }
     public func rem(_ a: RadixCiphertext<T>, _ d: RadixCiphertext<T>) throws -> RadixCiphertext<T> { try divRem(a, d).1 }
-
-    /// Division by a clear divisor: 0 and powers of two need no division at all; other
-    /// divisors run the long division with a clear (noiseless) divisor.
-    public func scalarDivRem(_ a: RadixCiphertext<T>, _ d: UInt64) throws -> (RadixCiphertext<T>, RadixCiphertext<T>) {
-        try check(a)
-        let n = a.blockCount
-        if d == 0 {
-            return (trivial(UInt64.max, blockCount: n), RadixCiphertext(blocks: try propagated(a).blocks))
-        }
-        if reduced(d, blockCount: n) != d {  // larger than any value of a
-            return (trivial(0, blockCount: n), RadixCiphertext(blocks: try propagated(a).blocks))
-        }
-        if d.nonzeroBitCount == 1 {
-            return (try shiftRight(a, by: UInt64(d.trailingZeroBitCount)), try scalarBitAnd(a, d - 1))
-        }
-        return try divRem(a, divisor: .clear(digits(of: d, count: n)))
-    }
-
-    public func scalarDiv(_ a: RadixCiphertext<T>, _ d: UInt64) throws -> RadixCiphertext<T> { try scalarDivRem(a, d).0 }
-    public func scalarRem(_ a: RadixCiphertext<T>, _ d: UInt64) throws -> RadixCiphertext<T> { try scalarDivRem(a, d).1 }
 }
