@@ -1,23 +1,25 @@
 /// Addition, subtraction, negation and multiplication, all wrapping modulo
-/// messageModulus^blockCount (Swift's `&+`, `&-`, `&*`).
+/// messageModulus^blockCount (Swift's `&+`, `&-`, `&*`). On a key that defers propagation
+/// their results leave the last carry propagation to whoever needs clean blocks
+/// (`deferredSum`); the overflowing forms, which report the carry out, always propagate.
 extension IntegerServerKey {
     public func add(_ a: RadixCiphertext<T>, _ b: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
         try check(a, b)
         let (x, y) = try clean(a, b, maxNoise: 2)
-        return RadixCiphertext(blocks: try sumColumns(zip(x, y).map { [$0, $1] }).blocks)
+        return try result(ofColumns: zip(x, y).map { [$0, $1] })
     }
 
     /// Σ operands modulo messageModulus^blockCount: all the operands' blocks go into the
-    /// columns of one carry-save sum (`sumColumns`), so the depth grows with the logarithm of
-    /// the operand count rather than with the count itself, and each layer compresses every
-    /// column at once. Operands must share their block count; no operand gives 0? No: at least
-    /// one operand is required, since the width comes from the operands.
+    /// columns of one carry-save sum, so the depth grows with the logarithm of the operand
+    /// count rather than with the count itself, and each layer compresses every column at
+    /// once. Operands must share their block count; at least one is required, since the width
+    /// comes from the operands.
     public func sum(_ operands: [RadixCiphertext<T>]) throws -> RadixCiphertext<T> {
         guard let first = operands.first else { throw TFHEError.unsupported("a sum needs at least one operand") }
         for x in operands { try check(first, x) }
-        if operands.count == 1 { return RadixCiphertext(blocks: try propagated(first).blocks) }
+        if operands.count == 1 { return defersPropagation ? first : try propagated(first) }
         let columns = (0..<first.blockCount).map { c in operands.map { $0.blocks[c] } }
-        return RadixCiphertext(blocks: try sumColumns(columns).blocks)
+        return try result(ofColumns: columns)
     }
 
     /// a + b and whether it wrapped (the carry out of the top block).
@@ -39,7 +41,7 @@ extension IntegerServerKey {
     public func sub(_ a: RadixCiphertext<T>, _ b: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
         try check(a, b)
         let (x, y) = try clean(a, b, maxNoise: 2)
-        return RadixCiphertext(blocks: try sumColumns(differenceColumns(x, y)).blocks)
+        return try result(ofColumns: differenceColumns(x, y))
     }
 
     /// a - b and whether it wrapped (a < b): the carry out of a + ~b + 1 is 1 exactly when
@@ -67,7 +69,7 @@ extension IntegerServerKey {
         let x = try clean(a, maxNoise: 4)
         let digits = digits(of: value, count: a.blockCount)
         let columns = zip(x, digits).map { block, digit in digit == 0 ? [block] : [block, trivialBlock(digit)] }
-        return RadixCiphertext(blocks: try sumColumns(columns).blocks)
+        return try result(ofColumns: columns)
     }
 
     public func scalarSub(_ a: RadixCiphertext<T>, _ value: UInt64) throws -> RadixCiphertext<T> {
@@ -82,7 +84,7 @@ extension IntegerServerKey {
     /// Schoolbook product (eprint 2022/704, §5.2): every pair of blocks i + j < n gives its
     /// low digit (a_i·b_j mod msg, column i+j) and high digit (a_i·b_j / msg, column i+j+1)
     /// by bivariate bootstraps, all n² of them in one layer; then the columns are summed
-    /// by carry-save compression and one parallel-prefix propagation.
+    /// by carry-save compression and one propagation (deferred on a key that defers it).
     public func mul(_ a: RadixCiphertext<T>, _ b: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
         try check(a, b)
         let msg = messageModulus
@@ -102,6 +104,6 @@ extension IntegerServerKey {
         }
         var columns = [[Block]](repeating: [], count: n)
         for (block, c) in zip(try shortint.bootstrap(lookups), destinations) { columns[c].append(block) }
-        return RadixCiphertext(blocks: try sumColumns(columns).blocks)
+        return try result(ofColumns: columns)
     }
 }

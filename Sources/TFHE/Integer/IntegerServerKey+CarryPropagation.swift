@@ -71,10 +71,34 @@ extension IntegerServerKey {
     /// needed, that is when every column already fits: the callers that ask for it add two
     /// clean operands).
     func sumColumns(_ input: [[Block]], carryOut wantCarry: Bool = false) throws -> (blocks: [Block], carry: Block?) {
+        try propagateCarries(try compressedColumnSums(input), carryOut: wantCarry)
+    }
+
+    /// The integer Σ columns as an operation's result: propagated (`sumColumns`), or, on a key
+    /// that defers propagation, `deferredSum`.
+    func result(ofColumns columns: [[Block]]) throws -> RadixCiphertext<T> {
+        defersPropagation ? try deferredSum(columns) : RadixCiphertext(blocks: try sumColumns(columns).blocks)
+    }
+
+    /// Deferred propagation: the integer Σ columns as one block per column that may still hold
+    /// a carry (the columns compressed as `sumColumns` does, and no propagation). The
+    /// propagation is paid by the next operation that needs clean blocks (`propagated`, which
+    /// runs the same propagation on these sums, at the cost this one would have paid) and not
+    /// at all by a result that is only decrypted, which reads message and carry
+    /// (`IntegerClientKey.decryptRadix`). (TFHE-rs's "smart" operations leave carries too, and
+    /// propagate an operand in place, once, when it no longer fits.)
+    func deferredSum(_ columns: [[Block]]) throws -> RadixCiphertext<T> {
+        RadixCiphertext(blocks: try compressedColumnSums(columns))
+    }
+
+    /// Step 1 of `sumColumns`: compression until every column sums to a block that the
+    /// propagation accepts (block 0 at most 2·msg - 1, the others at most 2·msg - 2, noise below
+    /// the maximum), and those sums.
+    private func compressedColumnSums(_ input: [[Block]]) throws -> [Block] {
         let msg = messageModulus
         let width = input.count
         var columns = input
-        // 1. Compression until every column sums to a block that the prefix step accepts.
+        // 1. Compression.
         func columnFits(_ c: Int) -> Bool {
             let degree = columns[c].reduce(0) { $0 + $1.degree }
             let noise = columns[c].reduce(0) { $0 + $1.noiseLevel }
@@ -127,10 +151,9 @@ extension IntegerServerKey {
             columns = next
         }
         // 2. One block per column.
-        let sums: [Block] = columns.map { column in
+        return columns.map { column in
             column.isEmpty ? trivialBlock(0) : column.dropFirst().reduce(column[0]) { shortint.uncheckedAdd($0, $1) }
         }
-        return try propagateCarries(sums, carryOut: wantCarry)
     }
 
     /// Carry propagation of column sums (block 0 at most 2·msg - 1, the others at most

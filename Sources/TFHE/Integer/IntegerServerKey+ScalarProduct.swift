@@ -11,7 +11,7 @@ extension IntegerServerKey {
         if k == 0 { return trivial(0, blockCount: n) }
         if k == 1 { return RadixCiphertext(blocks: try clean(a, maxNoise: encoding.maxNoiseLevel)) }
         let x = try clean(a, maxNoise: 1)
-        return RadixCiphertext(blocks: try sumColumns(scalarProductColumns(x, digits(of: k, count: n), width: n)).blocks)
+        return try result(ofColumns: scalarProductColumns(x, digits(of: k, count: n), width: n))
     }
 
     /// The columns of x · m modulo messageModulus^width, for clean blocks x (noise level 1,

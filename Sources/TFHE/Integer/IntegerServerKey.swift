@@ -11,10 +11,23 @@ public final class IntegerServerKey<T: TorusScalar>: Sendable {
     public let shortint: ShortintServerKey<T>
     /// How additions resolve their carries (`CarryPropagation`; `.ripple` unless asked).
     public let carryPropagation: CarryPropagation
+    /// Whether additions, subtractions, negations and products (scalar ones too) leave their
+    /// last carry propagation to the next operation that needs clean blocks (`deferredSum`).
+    /// Off by default: an operation propagates each operand it needs clean on its own, so a
+    /// result read twice would be propagated twice; a caller that knows how often each result
+    /// is read (the operation graphs' evaluator) uses `deferringPropagation()` and propagates
+    /// once what is read more than once.
+    public let defersPropagation: Bool
 
-    public init(shortint: ShortintServerKey<T>, carryPropagation: CarryPropagation = .ripple) {
+    public init(shortint: ShortintServerKey<T>, carryPropagation: CarryPropagation = .ripple, defersPropagation: Bool = false) {
         self.shortint = shortint
         self.carryPropagation = carryPropagation
+        self.defersPropagation = defersPropagation
+    }
+
+    /// The same key (the same server key, pool and bootstrap count) with deferred propagation.
+    public func deferringPropagation() -> IntegerServerKey<T> {
+        IntegerServerKey(shortint: shortint, carryPropagation: carryPropagation, defersPropagation: true)
     }
 
     public convenience init(serverKey: ServerKey<T>, workerCount: Int? = nil, batchSize: Int? = nil,
@@ -48,7 +61,7 @@ public final class IntegerServerKey<T: TorusScalar>: Sendable {
     /// called concurrently by one operation (but it is by two operations run at once on the
     /// same observed key).
     public func observing(_ observer: @escaping @Sendable (_ bootstrapsInLayer: Int) throws -> Void) -> IntegerServerKey<T> {
-        IntegerServerKey(shortint: shortint.observing(observer), carryPropagation: carryPropagation)
+        IntegerServerKey(shortint: shortint.observing(observer), carryPropagation: carryPropagation, defersPropagation: defersPropagation)
     }
 
     public var parameters: ParameterSet { shortint.parameters }
@@ -112,8 +125,17 @@ public final class IntegerServerKey<T: TorusScalar>: Sendable {
         return (Array(both[..<x.blockCount]), Array(both[x.blockCount...]))
     }
 
-    /// The same integer with every carry moved to its block (a no-op for the results of this
-    /// key's operations, which never leave carries).
+    /// The propagation that a key deferring it left out of an addition, subtraction, negation
+    /// or product (scalar ones too), run exactly as the operation would have run it: the same
+    /// bootstraps, the same clean result. For a result read more than once, which each reader
+    /// would otherwise propagate on its own. (On a result that is already clean it may still
+    /// bootstrap, under the prefix plan: call it on those results only.)
+    public func completePropagation(_ x: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
+        try check(x)
+        return RadixCiphertext(blocks: try propagateCarries(x.blocks, carryOut: false).blocks)
+    }
+
+    /// The same integer with every carry moved to its block (a no-op when no block holds one).
     func propagated(_ x: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
         if x.blocks.allSatisfy({ $0.degree < messageModulus }) { return x }
         return RadixCiphertext(blocks: try sumColumns(x.blocks.map { [$0] }).blocks)

@@ -34,10 +34,23 @@ extension OperationGraph {
         }
         for output in outputs { if case .node(let i) = output.operand.source { lastUse[i] = nodes.count } }
 
-        var evaluator = Evaluator(key: key, blockCounts: blockCounts, inputs: inputValues,
+        // Deferred propagation (`IntegerServerKey.deferringPropagation`): an addition's or a
+        // product's last carry propagation is left to its reader, which pays at most what the
+        // operation would have; a result read more than once is propagated once, here, as the
+        // operation would have done it, and an output read by nothing else is never propagated
+        // (the client's decryption reads carries).
+        var reads = [Int](repeating: 0, count: nodes.count)
+        for node in nodes { for case .node(let i) in node.arguments.map(\.source) { reads[i] += 1 } }
+        for output in outputs { if case .node(let i) = output.operand.source { reads[i] += 1 } }
+        let deferring = key.deferringPropagation()
+        var evaluator = Evaluator(key: deferring, blockCounts: blockCounts, inputs: inputValues,
                                   results: [Value?](repeating: nil, count: nodes.count))
         for (index, node) in nodes.enumerated() {
-            evaluator.results[index] = try evaluator.evaluate(node)
+            var value = try evaluator.evaluate(node)
+            if reads[index] > 1, node.operation.defersPropagation, case .integer(let x) = value {
+                value = .integer(try deferring.completePropagation(x))
+            }
+            evaluator.results[index] = value
             for case .node(let i) in node.arguments.map(\.source) where lastUse[i] == index { evaluator.results[i] = nil }
         }
         return try outputs.map { output in

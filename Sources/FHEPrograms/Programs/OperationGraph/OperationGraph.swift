@@ -56,6 +56,10 @@ struct OperationGraph: Sendable {
         case shl, shr
         case cast
 
+        /// Whether a key that defers propagation leaves this operation's result with carries
+        /// (`IntegerServerKey.deferringPropagation`): the additions and products.
+        var defersPropagation: Bool { [.add, .sub, .mul, .neg].contains(self) }
+
         /// The number of arguments the operation takes.
         var arity: Int {
             switch self {
