@@ -15,6 +15,11 @@ public protocol EngineKernelSet: Sendable {
     /// The inverse, back to N real coefficients (destroys `re` and `im`).
     func inverse(_ tables: FourierTables, re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
                  into coefficients: UnsafeMutablePointer<Double>)
+    /// The cyclic complex FFT inside `forward`, alone: N/2 points in place, natural order in,
+    /// the engine's Fourier order out, no twist (for timing against other FFTs like for like).
+    func complexForward(_ tables: FourierTables, re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>)
+    /// Its inverse, unscaled (N/2 times the identity after `complexForward`).
+    func complexInverse(_ tables: FourierTables, re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>)
     /// The inverse, rounded and added modulo q to N torus words (destroys `re` and `im`).
     func inverseAdd(_ width: TorusWidth, _ tables: FourierTables, re: UnsafeMutablePointer<Double>,
                     im: UnsafeMutablePointer<Double>, into output: UnsafeMutableRawPointer)

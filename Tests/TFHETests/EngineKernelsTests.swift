@@ -71,6 +71,23 @@ struct EngineKernelsTests {
         #expect(back == inverse(reference), "\(name) inverse, N=\(n)")
         for j in 0..<n { #expect(abs(back[j] - coefficients.pointer[j]) < 1e-3 * max(1, abs(coefficients.pointer[j])) * 0x1p-20) }
 
+        // The complex FFT alone (`fhe bench fft` times it beside FFTW): the same words as the
+        // portable set's, and M times the input back after its unscaled inverse.
+        func complexRoundTrip(_ f: NegacyclicFFT) -> (points: [Double], back: [Double]) {
+            let buffer = AlignedBuffer(coefficients.array)
+            f.complexForward(re: buffer.pointer, im: buffer.pointer + n / 2)
+            let points = buffer.array
+            f.complexInverse(re: buffer.pointer, im: buffer.pointer + n / 2)
+            return (points, buffer.array)
+        }
+        let complex = complexRoundTrip(fft)
+        #expect(complex.points == complexRoundTrip(reference).points, "\(name) complex forward, N=\(n)")
+        #expect(complex.back == complexRoundTrip(reference).back, "\(name) complex inverse, N=\(n)")
+        let largest = coefficients.array.map(abs).max()! * Double(n / 2)
+        for j in 0..<n {
+            #expect(abs(complex.back[j] - coefficients.pointer[j] * Double(n / 2)) <= 1e-12 * largest, "\(name) complex round trip, N=\(n)")
+        }
+
         let torus: [UInt64] = (0..<n).map { _ in rng.next() }
         func inverseAdd(_ f: NegacyclicFFT) -> [UInt64] {
             let fourier = AlignedBuffer(points)

@@ -31,6 +31,14 @@ struct CompiledKernelSet: EngineKernelSet {
         FourierTransform(tables).inverse(re: re, im: im, into: coefficients)
     }
 
+    func complexForward(_ tables: FourierTables, re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+        FourierTransform(tables).complexForward(re: re, im: im)
+    }
+
+    func complexInverse(_ tables: FourierTables, re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+        FourierTransform(tables).complexInverse(re: re, im: im)
+    }
+
     func inverseAdd(_ width: TorusWidth, _ tables: FourierTables, re: UnsafeMutablePointer<Double>,
                     im: UnsafeMutablePointer<Double>, into output: UnsafeMutableRawPointer) {
         let fft = FourierTransform(tables)

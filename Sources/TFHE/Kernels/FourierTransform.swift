@@ -57,6 +57,16 @@ struct FourierTransform {
         forwardInPlace(re: re, im: im)
     }
 
+    /// The cyclic FFT of M points alone, in place (`EngineKernelSet.complexForward`).
+    func complexForward(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+        forwardInPlace(re: re, im: im)
+    }
+
+    /// Its inverse, unscaled (`EngineKernelSet.complexInverse`).
+    func complexInverse(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+        inverseInPlace(re: re, im: im)
+    }
+
     /// Forward transform of the one-level gadget digits of a torus polynomial (the blind
     /// rotation's case): digits, fold and twist in one SIMD pass.
     func forwardTopDigits<T: TorusScalar>(_ values: UnsafePointer<T>, offset: T, shift: Int,

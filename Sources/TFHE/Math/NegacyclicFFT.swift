@@ -98,6 +98,17 @@ public final class NegacyclicFFT: @unchecked Sendable {
         kernels.forward(tables, coefficients, re: re, im: im)
     }
 
+    /// The cyclic complex FFT of M = N/2 points inside `forward`, alone and in place (no
+    /// twist; the Fourier domain's order out): to time it against other FFTs like for like.
+    public func complexForward(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+        kernels.complexForward(tables, re: re, im: im)
+    }
+
+    /// The inverse of `complexForward`, unscaled (M times the identity after it).
+    public func complexInverse(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+        kernels.complexInverse(tables, re: re, im: im)
+    }
+
     /// Forward transform of a torus polynomial read as signed integers.
     public func forward<T: TorusScalar>(torus coefficients: UnsafePointer<T>, scratch: UnsafeMutablePointer<Double>,
                                         re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
