@@ -129,9 +129,18 @@ public final class KeyServiceServer: Sendable {
 
     // MARK: Serving
 
-    /// Serves the listener's connections until the task is cancelled.
+    /// Serves the listener's connections until the task is cancelled (a graceful shutdown),
+    /// which is a normal end.
     public func serve(_ listener: Listener) async throws {
         defer { if let path = listener.socketPath { unlink(path) } }
+        do {
+            try await accept(listener)
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func accept(_ listener: Listener) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             try await listener.channel.executeThenClose { inbound in
                 for try await connection in inbound {
