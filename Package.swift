@@ -79,6 +79,8 @@ let package = Package(
         // Fetching client-supplied URLs (SafeFetch): the NIO and TLS pieces under AsyncHTTPClient.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
+        // Tests only: X.509 certificates for the key service's mutual TLS, made per test run.
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.10.0"),
     ],
     targets: [
         // MARK: Engine
@@ -136,8 +138,9 @@ let package = Package(
         // The regular compute algorithms (job type `compute`).
         .systemLibrary(name: "CGMP", path: "Sources/CGMP", pkgConfig: nil, providers: [.apt(["libgmp-dev", "libecm1-dev"])]),
         .target(name: "ComputeJobs", dependencies: ["Jobs", "CGMP", .product(name: "Crypto", package: "swift-crypto")]),
-        // Confidential jobs (job type `fhe_compute`): the key service, the server-key cache,
-        // submission checks and quotes, and the workers' FHE executor.
+        // Confidential jobs (job type `fhe_compute`): the key service (embedded, or served on
+        // its own over a Unix socket or mutual TLS), the server-key cache, submission checks
+        // and quotes, and the workers' FHE executor.
         .target(
             name: "FHEJobs",
             dependencies: [
@@ -145,6 +148,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // HTTP: handlers generated from openapi.yml, auth, limits, problem+json.
@@ -202,6 +208,8 @@ let package = Package(
                 "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "FHEJobs", "FHEPrograms", "FHEClient", "TFHE", "SafeFetch", "JobsServer", "Chain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The key service's TLS context (`fhe-jobs keyservice`).
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(
@@ -214,6 +222,10 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
             ]
         ),
     ] + kernelVariantTargets

@@ -5,7 +5,7 @@ import TFHE
 
 extension ConfidentialJobsService {
     public func keys(for principal: Principal) async throws -> FHEKeysDescription {
-        let keySet = try await keys.keySet(tenant: principal.tenant, owner: principal.subject)
+        let keySet = try await keys.ownerKeySet(tenant: principal.tenant, owner: principal.subject)
         return FHEKeysDescription(
             parameterSet: parameters.name, parameterFingerprint: keySet.parameterFingerprint,
             securityBits: parameters.securityBits, parameterDefinition: configuration.parameterDefinition,
@@ -48,7 +48,7 @@ extension ConfidentialJobsService {
             if try await store.serverKey(tenant: principal.tenant, owner: principal.subject, id: named.hex) != nil {
                 keySetID = named.hex
             } else {
-                let keySet = try await keys.keySet(tenant: principal.tenant, owner: principal.subject)
+                let keySet = try await keys.ownerKeySet(tenant: principal.tenant, owner: principal.subject)
                 guard named.hex == keySet.id else { throw ComputeKey(keySetID: keySet.id, uploaded: false).mismatch(named) }
                 keySetID = keySet.id
             }

@@ -52,27 +52,23 @@ extension ConfidentialJobsService {
 
         let payload: ResultRetrievalAnswer.Payload
         let sealedDigest: String
-        let file = try await blobs.read(tenant: job.tenant, id: resultBlob, limit: configuration.maxInputBytes)
-        timings.resultRead = clock.lap()
         if record.serverKeyID != nil {
             // Client-key mode: the service has no secret key; the owner opens the ciphertext.
+            let file = try await blobs.read(tenant: job.tenant, id: resultBlob, limit: configuration.maxInputBytes)
+            timings.resultRead = clock.lap()
             payload = .ciphertext(file)
             sealedDigest = SHA256.hash(data: file).hexString
         } else {
-            guard let keySet = try await store.keySet(id: record.keySetID) else {
-                throw JobServiceError.refused(Refusal("KEY_SET_DELETED", status: 410,
-                    "the owner's key set was deleted (crypto-shredding): this result can never be opened"))
-            }
-            guard keys.holdsKeyEncryptionKey else {
-                throw JobServiceError.refused(Refusal("KEY_SERVICE_UNAVAILABLE", status: 503, "this process has no key-encryption key"))
-            }
-            var plaintext = try ResultPlaintext.encode(outputs: record.quote.outputs, values: try await keys.decrypt(file, keySet: keySet))
-            // Zeroized once sealed (the engine's and the seal's own copies are theirs to drop).
-            defer { plaintext.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-            timings.decryption = clock.lap()
-            let sealed = try Self.seal(plaintext, to: request.sealingKey, clientPublicKey: owner,
-                                       info: RetrievalMessages.info(jobID: job.id), aad: message)
-            timings.seal = clock.lap()
+            // Opened and sealed inside the key service (this process's, or `fhe-jobs keyservice`):
+            // only the seal comes back.
+            let sealed = try await keys.openSealed(SealedOpening(
+                tenant: job.tenant, owner: job.owner, jobID: job.id, keySetID: record.keySetID, resultBlob: resultBlob,
+                resultHash: resultHash, outputs: record.quote.outputs, clientPublicKey: record.clientPublicKey,
+                nonce: request.nonce, signature: request.signature, sealingKey: request.sealingKey?.bytes))
+            _ = clock.lap()
+            timings.resultRead = sealed.resultRead
+            timings.decryption = sealed.decryption
+            timings.seal = sealed.seal
             payload = .sealed(suite: sealed.suite, enc: sealed.enc, ciphertext: sealed.ciphertext)
             sealedDigest = SHA256.hash(data: sealed.enc + sealed.ciphertext).hexString
         }
@@ -83,25 +79,6 @@ extension ConfidentialJobsService {
         timings.answerSignature = clock.lap()
         return (ResultRetrievalAnswer(jobID: job.id, resultHash: resultHash, payload: payload, confirmation: job.confirmation,
                                       serviceSignature: serviceSignature), timings)
-    }
-
-    /// HPKE base mode (RFC 9180) to the sealing key, or else to the job's client key.
-    static func seal(_ plaintext: [UInt8], to sealingKey: SealingKey?, clientPublicKey: P256.Signing.PublicKey,
-                     info: Data, aad: Data) throws -> (suite: HPKESuiteIDs, enc: Data, ciphertext: Data) {
-        switch sealingKey {
-        case nil:
-            let recipient = try P256.KeyAgreement.PublicKey(rawRepresentation: clientPublicKey.rawRepresentation)
-            var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: .P256_SHA256_AES_GCM_256, info: info)
-            return (.p256, sender.encapsulatedKey, try sender.seal(plaintext, authenticating: aad))
-        case .p256(let bytes):
-            let recipient = try P256.KeyAgreement.PublicKey(x963Representation: bytes)
-            var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: .P256_SHA256_AES_GCM_256, info: info)
-            return (.p256, sender.encapsulatedKey, try sender.seal(plaintext, authenticating: aad))
-        case .xWing(let bytes):
-            let recipient = try XWingMLKEM768X25519.PublicKey(rawRepresentation: bytes)   // checked when the request was read
-            var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: .XWingMLKEM768X25519_SHA256_AES_GCM_256, info: info)
-            return (.xWing, sender.encapsulatedKey, try sender.seal(plaintext, authenticating: aad))
-        }
     }
 }
 

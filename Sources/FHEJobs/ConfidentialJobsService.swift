@@ -11,8 +11,10 @@ import TFHE
 /// At submission (`prepare`, in API processes) it stores the encrypted inputs in the blob
 /// store, checks every ciphertext against the owner's key set and the algorithm, and quotes
 /// the exact bootstraps. On a worker (`run`) it computes under the key set's server key, never
-/// a secret key, and stores the result. The key service (`LocalKeyService`) is only asked for
-/// the owner's key set, made on first use; a worker process has no key-encryption key at all.
+/// a secret key, and stores the result. The key service (`KeyService`: this process's
+/// `LocalKeyService`, or `fhe-jobs keyservice` through `RemoteKeyService`) is only asked for
+/// the owner's key set, made on first use, and to open results for their owners; a worker
+/// process has no key-encryption key at all.
 public final class ConfidentialJobsService: ConfidentialJobs {
     public struct Configuration: Sendable {
         /// The largest encrypted-values file a job may take (inline, uploaded or fetched).
@@ -35,7 +37,7 @@ public final class ConfidentialJobsService: ConfidentialJobs {
         public init() {}
     }
 
-    public let keys: LocalKeyService
+    public let keys: any KeyService
     let store: any JobStore
     let blobs: FHEBlobs
     let programs: ProgramRegistry
@@ -45,7 +47,7 @@ public final class ConfidentialJobsService: ConfidentialJobs {
     private let calibration: BootstrapCalibration
     private let logger: Logger
 
-    public init(store: any JobStore, blobs: FHEBlobs, keys: LocalKeyService, cache: ServerKeyCache,
+    public init(store: any JobStore, blobs: FHEBlobs, keys: any KeyService, cache: ServerKeyCache,
                 fetcher: (any EncryptedInputFetcher)? = nil, programs: ProgramRegistry = .standard,
                 configuration: Configuration = .init(), logger: Logger = Logger(label: "fhe-jobs.fhe")) {
         self.store = store; self.blobs = blobs; self.keys = keys; self.cache = cache; self.fetcher = fetcher
@@ -54,6 +56,10 @@ public final class ConfidentialJobsService: ConfidentialJobs {
     }
 
     public var algorithms: [String] { programs.names }
+
+    /// The embedded key service, when this process has one (the key commands need it), nil
+    /// when it reaches `fhe-jobs keyservice`.
+    public var localKeys: LocalKeyService? { keys as? LocalKeyService }
 
     /// Measures the per-bootstrap time for quotes now (about a second: a throwaway key and a
     /// few bootstraps), so that the first submission does not pay for it. API processes call
@@ -117,7 +123,7 @@ public final class ConfidentialJobsService: ConfidentialJobs {
             }
             return ComputeKey(keySetID: uploaded.id, uploaded: true)
         }
-        let keySet = try await keys.keySet(tenant: principal.tenant, owner: principal.subject)
+        let keySet = try await keys.ownerKeySet(tenant: principal.tenant, owner: principal.subject)
         return ComputeKey(keySetID: keySet.id, uploaded: false)
     }
 

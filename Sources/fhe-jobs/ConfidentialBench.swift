@@ -57,7 +57,7 @@ struct ConfidentialBench {
         await api.calibrate()
         print(String(format: "quote calibration at start-up: %.2f s", (ContinuousClock.now - started).seconds))
         started = ContinuousClock.now
-        let keySet = try await api.keys.keySet(tenant: principal.tenant, owner: principal.subject)
+        let keySet = try await api.keys.ownerKeySet(tenant: principal.tenant, owner: principal.subject)
         print(String(format: "owner's key set made on first use: %.2f s (compressed public key %.1f kB, compressed server key %.1f MB)",
                      (ContinuousClock.now - started).seconds, Double(keySet.publicKeyBytes) / 1e3, Double(keySet.serverKeyBytes) / 1e6))
         started = ContinuousClock.now

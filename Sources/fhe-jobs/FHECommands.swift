@@ -46,7 +46,7 @@ struct FHECommand: AsyncParsableCommand {
                 let logger = Logger(label: "fhe-jobs.fhe")
                 let kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: !graph.isPostgres, logger: logger)
                 let service = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek, logger: logger)
-                return try await service.keys.keySet(tenant: tenant, owner: owner).id
+                return try await service.keys.ownerKeySet(tenant: tenant, owner: owner).id
             }
             print(id)
         }
@@ -98,7 +98,8 @@ struct FHECommand: AsyncParsableCommand {
                 guard let newKey = try KeyEncryptionKey.load(file: file) else { throw StartupError("no key in \(file)") }
                 let kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: false, logger: logger)
                 let service = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek, logger: logger)
-                return try await service.keys.rotate(to: newKey)
+                guard let keys = service.localKeys else { throw StartupError("rotate-kek runs where the key-encryption key is") }
+                return try await keys.rotate(to: newKey)
             }
             print("\(count) key sets re-wrapped; start the service with the new key now")
         }

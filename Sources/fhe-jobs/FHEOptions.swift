@@ -86,6 +86,15 @@ struct FHEOptions: ParsableArguments {
         }
     }
 
+    /// The embedded key service (`serve` without `--key-service`, `keyservice`, the key commands).
+    func localKeyService(store: any JobStore, blobs: FHEBlobs, parameters: ParameterSet, kek: KeyEncryptionKey?,
+                         logger: Logger) -> LocalKeyService {
+        LocalKeyService(store: store, blobs: blobs, parameters: parameters, kek: kek, maxResultBytes: fheMaxInputMB << 20, logger: logger)
+    }
+
+    /// Whether a key-encryption key was given (`--kek-file`, `FHE_JOBS_KEK_FILE` or `FHE_JOBS_KEK`).
+    var kekGiven: Bool { kekFile != nil || Self.environment["FHE_JOBS_KEK"] != nil }
+
     /// The key-encryption key: given, or (SQLite only, where one machine holds everything)
     /// made in the data folder on first start, mode 0600 from the first byte.
     func keyEncryptionKey(dataDirectory: URL, allowGenerated: Bool, logger: Logger) throws -> KeyEncryptionKey {
@@ -109,9 +118,10 @@ struct FHEOptions: ParsableArguments {
     }
 
     /// The confidential half of the service. `kek` is nil in worker processes: they compute
-    /// under server keys only.
+    /// under server keys only, and in API processes given `keyService`, which reach
+    /// `fhe-jobs keyservice` instead of holding the key-encryption key.
     /// `signingKey` signs retrieval answers (API processes).
-    func confidentialJobs(store: any JobStore, dataDirectory: URL, kek: KeyEncryptionKey?,
+    func confidentialJobs(store: any JobStore, dataDirectory: URL, kek: KeyEncryptionKey?, keyService: KeyServiceClientOptions? = nil,
                           signingKey: Curve25519.Signing.PrivateKey? = nil, breakers: CircuitBreaker.Configuration = .init(),
                           logger: Logger) throws -> ConfidentialJobsService {
         let (parameters, definition) = try parameterSet()
@@ -119,7 +129,13 @@ struct FHEOptions: ParsableArguments {
         logger.info("TFHE engine kernels", metadata: ["kernels": "\(EngineKernels.selected.name)", "choice": "\(EngineKernels.selectionNote)",
                                                       "shape": "\(EngineKernels.selected.vectorShape)"])
         let blobs = FHEBlobs(try FileBlobStore(root: dataDirectory.appendingPathComponent("blobs")))
-        let keys = LocalKeyService(store: store, blobs: blobs, parameters: parameters, kek: kek, logger: logger)
+        let keys: any KeyService
+        if let remote = try keyService?.remote(parameters: parameters,
+                                               breaker: CircuitBreaker(name: RemoteKeyService.dependency, configuration: breakers)) {
+            keys = remote
+        } else {
+            keys = localKeyService(store: store, blobs: blobs, parameters: parameters, kek: kek, logger: logger)
+        }
         var configuration = ConfidentialJobsService.Configuration()
         configuration.maxInputBytes = fheMaxInputMB << 20
         configuration.maxServerKeyBytes = fheMaxServerKeyMB << 20

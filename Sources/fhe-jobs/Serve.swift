@@ -21,6 +21,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var chain: ChainOptions
     @OptionGroup var tokens: TokenOptions
     @OptionGroup var fhe: FHEOptions
+    @OptionGroup var keyService: KeyServiceClientOptions
     @OptionGroup var breakers: BreakerOptions
 
     @Option(help: "Address to listen on (env FHE_JOBS_HOST).")
@@ -74,10 +75,21 @@ struct Serve: AsyncParsableCommand {
         var serviceConfiguration = JobService.Configuration()
         serviceConfiguration.plans = try ServiceGraph.plans(storage)
         let executors = ExecutorRegistry(ComputeAlgorithms.all())
-        // The API makes owners' key sets on first use, so it needs the key-encryption key.
-        let kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: !graph.isPostgres, logger: logger)
+        // The API makes owners' key sets on first use and opens results for them: with the
+        // embedded key service it needs the key-encryption key; with --key-service it must not
+        // have one, since keeping the key out of API processes is the point.
+        let kek: KeyEncryptionKey?
+        if let remote = keyService.keyService {
+            guard !fhe.kekGiven else {
+                throw StartupError("--kek-file (or FHE_JOBS_KEK_FILE, FHE_JOBS_KEK) and --key-service \(remote) exclude each other: "
+                                   + "the key-encryption key belongs to `fhe-jobs keyservice` alone")
+            }
+            kek = nil
+        } else {
+            kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: !graph.isPostgres, logger: logger)
+        }
         let signingKey = try ServiceGraph.signingKey(storage)
-        let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek,
+        let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek, keyService: keyService,
                                                     signingKey: signingKey, breakers: breakers.configuration, logger: logger)
         let service = JobService(store: graph.store, executors: executors, confidential: confidential,
                                  configuration: serviceConfiguration, wakeup: graph.wakeup, logger: logger)
@@ -129,7 +141,8 @@ struct Serve: AsyncParsableCommand {
         // So does a signing key other than the service's.
         runner.before = {
             try await graph.registerSigningKey(signingKey.publicKey)
-            try await confidential.keys.checkKeyEncryptionKey()
+            // The key service of another process checks its own key as it starts.
+            if let local = confidential.localKeys { try await local.checkKeyEncryptionKey() }
         }
         let group = ServiceGroup(configuration: .init(services: graph.backgroundServices + [runner],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -22,14 +22,17 @@ struct FHETestService {
     static let secureParametersFile = parametersFile.deletingLastPathComponent()
         .appendingPathComponent("tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128.json")
 
+    /// `keyService`, if given, is the key service to use (one of another process's) instead of
+    /// an embedded one under `kek`.
     static func make(store: any JobStore, root: URL, kek: KeyEncryptionKey? = nil, fetcher: (any EncryptedInputFetcher)? = nil,
                      parametersFile: URL = parametersFile,
-                     configure: (inout ConfidentialJobsService.Configuration) -> Void = { _ in }) throws -> ConfidentialJobsService {
+                     configure: (inout ConfidentialJobsService.Configuration) -> Void = { _ in },
+                     keyService: ((ParameterSet) throws -> any KeyService)? = nil) throws -> ConfidentialJobsService {
         let data = try Data(contentsOf: parametersFile)
         let parameters = try ParameterSet.parse(json: data, allowInsecure: true)
         let blobs = FHEBlobs(try FileBlobStore(root: root.appendingPathComponent("blobs")))
         let kek = try kek ?? KeyEncryptionKey(base64: KeyEncryptionKey.generateBase64())
-        let keys = LocalKeyService(store: store, blobs: blobs, parameters: parameters, kek: kek)
+        let keys = try keyService?(parameters) ?? LocalKeyService(store: store, blobs: blobs, parameters: parameters, kek: kek)
         var configuration = ConfidentialJobsService.Configuration()
         configuration.secondsPerBootstrap = 0.001
         configuration.parameterDefinition = try JSONValue.decode(data)
@@ -47,6 +50,12 @@ struct FHETestService {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }
+}
+
+extension ConfidentialJobsService {
+    /// The embedded key service of a test's service (every test service has one unless it was
+    /// made with a key service of another process).
+    var embeddedKeys: LocalKeyService { get throws { try #require(localKeys) } }
 }
 
 /// The client's side of the flow, as a client would do it: the owner's keys from the API,
@@ -173,7 +182,7 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
                     let resultBlob = try #require(done.result?["result_blob"]?.stringValue)
                     let keySet = try #require(try await store.keySet(id: owner.keySetID.hex))
                     let file2 = try await api.blobs.read(tenant: "acme", id: resultBlob, limit: 1 << 26)
-                    let opened = Dictionary(uniqueKeysWithValues: try await api.keys.decrypt(file2, keySet: keySet))
+                    let opened = Dictionary(uniqueKeysWithValues: try await api.embeddedKeys.decrypt(file2, keySet: keySet))
                     let sum = values.reduce(0, +)
                     #expect(opened["sum"] == .uint(sum))
                     #expect(opened["count"] == .uint(UInt64(values.count)))
@@ -244,7 +253,7 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
                         #expect(done.result?["bootstraps"]?.integerValue == quoted)
                         let keySet = try #require(try await h.store.keySet(id: owner.keySetID.hex))
                         let result = try await api.blobs.read(tenant: "acme", id: try #require(done.result?["result_blob"]?.stringValue), limit: 1 << 26)
-                        let opened = Dictionary(uniqueKeysWithValues: try await api.keys.decrypt(result, keySet: keySet))
+                        let opened = Dictionary(uniqueKeysWithValues: try await api.embeddedKeys.decrypt(result, keySet: keySet))
                         #expect(opened == expected, "\(algorithm)")
                     }
                 }
@@ -275,7 +284,7 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
                         #expect(done.status == .confirmed, "\(values): \(String(describing: done.failure))")
                         let keySet = try #require(try await h.store.keySet(id: owner.keySetID.hex))
                         let result = try await api.blobs.read(tenant: "acme", id: try #require(done.result?["result_blob"]?.stringValue), limit: 1 << 26)
-                        let opened = Dictionary(uniqueKeysWithValues: try await api.keys.decrypt(result, keySet: keySet))
+                        let opened = Dictionary(uniqueKeysWithValues: try await api.embeddedKeys.decrypt(result, keySet: keySet))
                         let n = UInt64(values.count), sum = values.reduce(0, +), squares = values.reduce(0) { $0 + $1 * $1 }
                         #expect(opened == ["sum": .uint(sum), "mean": .uint(sum / n), "min": .uint(values.min()!), "max": .uint(values.max()!),
                                            "variance": .uint((n * squares - sum * sum) / (n * n))], "\(values)")
@@ -478,7 +487,7 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
             let kek = try KeyEncryptionKey(base64: KeyEncryptionKey.generateBase64())
             let replicas = try (0..<4).map { _ in try FHETestService.make(store: store, root: root, kek: kek) }
             let ids = try await withThrowingTaskGroup(of: String.self) { group in
-                for replica in replicas { group.addTask { try await replica.keys.keySet(tenant: "acme", owner: "new-owner").id } }
+                for replica in replicas { group.addTask { try await replica.embeddedKeys.keySet(tenant: "acme", owner: "new-owner").id } }
                 return try await group.reduce(into: Set<String>()) { $0.insert($1) }
             }
             #expect(ids.count == 1)
@@ -493,20 +502,20 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
             let root = try FHETestService.temporaryFolder()
             defer { try? FileManager.default.removeItem(at: root) }
             let service = try FHETestService.make(store: store, root: root)
-            let record = try await service.keys.keySet(tenant: "acme", owner: "alice")
+            let record = try await service.embeddedKeys.keySet(tenant: "acme", owner: "alice")
             let publicKey = try CompressedPublicKey<UInt64>(
                 serialized: try await service.blobs.read(tenant: "acme", id: record.publicKeyBlob, limit: record.publicKeyBytes),
                 parameters: service.keys.parameters).decompress()
             let file = try EncryptedValues.encrypt([("x", .scalar(.uint8), .uint(42))], keySetID: KeySetID(hex: record.id)!,
                                                    publicKey: publicKey)
-            #expect(try await service.keys.decrypt(file, keySet: record).first?.1 == .uint(42))
+            #expect(try await service.embeddedKeys.decrypt(file, keySet: record).first?.1 == .uint(42))
             var moved = record
             moved.owner = "mallory"
-            await #expect(throws: KeyServiceError.self) { _ = try await service.keys.decrypt(file, keySet: moved) }
+            await #expect(throws: KeyServiceError.self) { _ = try await service.embeddedKeys.decrypt(file, keySet: moved) }
             let otherKEK = try FHETestService.make(store: store, root: root)
-            await #expect(throws: KeyServiceError.self) { _ = try await otherKEK.keys.decrypt(file, keySet: record) }
-            await #expect(throws: KeyServiceError.self) { try await otherKEK.keys.checkKeyEncryptionKey() }
-            try await service.keys.checkKeyEncryptionKey()
+            await #expect(throws: KeyServiceError.self) { _ = try await otherKEK.embeddedKeys.decrypt(file, keySet: record) }
+            await #expect(throws: KeyServiceError.self) { try await otherKEK.embeddedKeys.checkKeyEncryptionKey() }
+            try await service.embeddedKeys.checkKeyEncryptionKey()
         }
     }
 }

@@ -36,7 +36,7 @@ extension ConfidentialJobsTests {
             // the blob folder with the workers.
             let api = try FHETestService.make(store: store, root: URL(fileURLWithPath: dataDir))
             let h = try await ServiceHarness(store: store, context: context, confidential: api)
-            let keySet = try await api.keys.keySet(tenant: "acme", owner: "alice")
+            let keySet = try await api.embeddedKeys.keySet(tenant: "acme", owner: "alice")
             let publicKey = try CompressedPublicKey<UInt64>(
                 serialized: try await api.blobs.read(tenant: "acme", id: keySet.publicKeyBlob, limit: keySet.publicKeyBytes),
                 parameters: api.keys.parameters).decompress()
@@ -78,7 +78,7 @@ extension ConfidentialJobsTests {
             #expect(done.progress?.bootstrapsDone == quoted)
             #expect(try await store.ledgerEntries(fromSequence: 1, limit: 100).filter { $0.jobID == job.id }.count == 1)
             let result = try await api.blobs.read(tenant: "acme", id: try #require(done.result?["result_blob"]?.stringValue), limit: 1 << 26)
-            let opened = Dictionary(uniqueKeysWithValues: try await api.keys.decrypt(result, keySet: keySet))
+            let opened = Dictionary(uniqueKeysWithValues: try await api.embeddedKeys.decrypt(result, keySet: keySet))
             let sum = values.reduce(0, +), squares = values.reduce(0) { $0 + $1 * $1 }, n = UInt64(values.count)
             #expect(opened["sum"] == .uint(sum) && opened["min"] == .uint(values.min()!) && opened["max"] == .uint(values.max()!))
             #expect(opened["variance"] == .uint((n * squares - sum * sum) / (n * n)))

@@ -4,7 +4,8 @@ field fails), and checks what a schema cannot see: that the commands, flags and 
 variables are the service's own, that probes ask for a health probe the API has, that every
 referenced volume, ConfigMap, Secret, Service port and scale target exists (or is one the
 operator makes, as deploy/README.md says), that the secret files the service reads come from
-the memory volume the init container fills, and the pod security settings.
+the memory volume the init container fills, the pod security settings, and that the
+key-encryption key is held by `fhe-jobs keyservice` pods alone, which only API pods may reach.
 
 Prints one line per problem and exits 1 if there is any.
 """
@@ -29,6 +30,16 @@ README = service_facts.REPOSITORY / "deploy/README.md"
 KUBERNETES_VERSIONS = ["1.31.0", "1.37.0"]
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
 SERVICE_IMAGE = "fhe-jobs"
+# Variables naming a file or folder the service reads, besides those ending in _FILE.
+PATH_VARIABLES = {"FHE_JOBS_JWKS", "FHE_JOBS_DATA_DIR", "FHE_PARAMS_DIR",
+                  "FHE_JOBS_KEY_SERVICE_CERTIFICATE", "FHE_JOBS_KEY_SERVICE_CA",
+                  "FHE_JOBS_KEYSERVICE_TLS_CERTIFICATE", "FHE_JOBS_KEYSERVICE_TLS_CLIENT_CA"}
+# Private keys that the service reads through SecretFile (owner-only), besides *_FILE.
+SECRET_FILE_VARIABLES = {"FHE_JOBS_KEY_SERVICE_KEY", "FHE_JOBS_KEYSERVICE_TLS_KEY"}
+# The key-encryption key (Sources/FHEJobs/Keys/KeyEncryptionKey.swift) and its Secret.
+KEK_VARIABLES = {"FHE_JOBS_KEK_FILE", "FHE_JOBS_KEK"}
+KEK_SECRET = "fhe-jobs-kek"
+KEY_SERVICE_COMMAND = "keyservice"
 
 
 def renderings() -> dict[str, list[dict]]:
@@ -84,6 +95,7 @@ class Checker:
                 self.check_pod(obj, obj["spec"]["template"])
         self.check_selectors()
         self.check_references()
+        self.check_key_service_reach()
         return self.problems
 
     # MARK: pods
@@ -104,6 +116,12 @@ class Checker:
         for container in containers:
             if split_image(container["image"])[0].rpartition("/")[2] == SERVICE_IMAGE:
                 self.check_service_container(obj, pod, container, volumes)
+        # The key-encryption key's Secret is mounted only where `fhe-jobs keyservice` runs.
+        secrets = {v.get("secret", {}).get("secretName") for v in pod.get("volumes", [])} | {
+            s["secret"]["name"] for v in pod.get("volumes", []) for s in v.get("projected", {}).get("sources", []) if "secret" in s}
+        commands = {(c.get("args") or [None])[0] for c in pod["containers"]}
+        if KEK_SECRET in secrets and commands != {KEY_SERVICE_COMMAND}:
+            self.problem(obj, f"mounts the Secret {KEK_SECRET} (the key-encryption key), but only `fhe-jobs {KEY_SERVICE_COMMAND}` pods may hold it")
 
     def check_container(self, obj: dict, container: dict, volumes: set[str]) -> None:
         name = container["name"]
@@ -152,25 +170,72 @@ class Checker:
         mounts = container.get("volumeMounts", [])
         for variable, entry in environment.items():
             value = entry.get("value", "")
-            if (variable.endswith("_FILE") or variable in {"FHE_JOBS_JWKS", "FHE_JOBS_DATA_DIR", "FHE_PARAMS_DIR"}) and value:
+            secret = variable.endswith("_FILE") or variable in SECRET_FILE_VARIABLES
+            if (secret or variable in PATH_VARIABLES) and value:
                 if variable == "FHE_PARAMS_DIR":
                     continue  # in the image (check_dockerfile.py checks it is put there)
                 mount = next((m for m in mounts if value == m["mountPath"] or value.startswith(m["mountPath"].rstrip("/") + "/")), None)
                 if mount is None:
                     self.problem(obj, f"{name}: {variable}={value} is on no mounted volume (the root filesystem is read-only)")
-                elif variable.endswith("_FILE"):
+                elif secret:
                     self.check_secret_file(obj, pod, name, variable, value, mount, volumes)
+        command = (arguments or [None])[0]
+        self.check_key_encryption_key(obj, name, command, environment)
         for probe_name in ("startupProbe", "livenessProbe", "readinessProbe"):
             probe = container.get(probe_name)
             if probe is None:
                 continue
-            path = probe.get("httpGet", {}).get("path", "")
-            match = re.fullmatch(r"/v1/health\?probe=(\w+)", path)
-            if not match or match.group(1) not in self.probes:
-                self.problem(obj, f"{name}: {probe_name} asks for {path}, not /v1/health?probe=one of {sorted(self.probes)}")
-            port = probe.get("httpGet", {}).get("port")
+            if "tcpSocket" in probe:
+                # Only the key service serves no HTTP of its own to probe.
+                if command != KEY_SERVICE_COMMAND:
+                    self.problem(obj, f"{name}: {probe_name} is a TCP connect, but `fhe-jobs {command}` serves /v1/health")
+                port = probe["tcpSocket"].get("port")
+            else:
+                path = probe.get("httpGet", {}).get("path", "")
+                match = re.fullmatch(r"/v1/health\?probe=(\w+)", path)
+                if not match or match.group(1) not in self.probes:
+                    self.problem(obj, f"{name}: {probe_name} asks for {path}, not /v1/health?probe=one of {sorted(self.probes)}")
+                port = probe.get("httpGet", {}).get("port")
             if port not in {p.get("name") for p in container.get("ports", [])} | {p["containerPort"] for p in container.get("ports", [])}:
                 self.problem(obj, f"{name}: {probe_name} on port {port}, which the container does not declare")
+
+    def check_key_encryption_key(self, obj: dict, name: str, command: str | None, environment: dict) -> None:
+        """The key-encryption key opens every owner's key set: only the key service holds it,
+        and the API reaches the key service instead (README.md, "The key service")."""
+        holds = sorted(KEK_VARIABLES & environment.keys())
+        if holds and command != KEY_SERVICE_COMMAND:
+            self.problem(obj, f"{name}: `fhe-jobs {command}` is given the key-encryption key ({', '.join(holds)}); "
+                              f"only `fhe-jobs {KEY_SERVICE_COMMAND}` may hold it")
+        if command == KEY_SERVICE_COMMAND and not holds:
+            self.problem(obj, f"{name}: the key service is given no key-encryption key (FHE_JOBS_KEK_FILE)")
+        if command == "serve" and "FHE_JOBS_KEY_SERVICE" not in environment:
+            self.problem(obj, f"{name}: the API must reach the key service (FHE_JOBS_KEY_SERVICE), not run one of its own")
+
+    def check_key_service_reach(self) -> None:
+        """Pods that run the key service are admitted by NetworkPolicies from API pods alone."""
+        def runs(obj: dict) -> set:
+            return {(c.get("args") or [None])[0] for c in obj["spec"]["template"]["spec"]["containers"]}
+
+        def selects(selector: dict, obj: dict) -> bool:
+            labels = obj["spec"]["template"]["metadata"].get("labels", {})
+            return all(labels.get(k) == v for k, v in selector.items())
+
+        workloads = [o for o in self.objects if o["kind"] in WORKLOADS]
+        for key_service in (o for o in workloads if KEY_SERVICE_COMMAND in runs(o)):
+            policies = [p for p in self.objects if p["kind"] == "NetworkPolicy" and "Ingress" in p["spec"].get("policyTypes", [])
+                        and selects(p["spec"]["podSelector"].get("matchLabels", {}), key_service)]
+            if not any(p["spec"].get("ingress") for p in policies):
+                self.problem(key_service, "no NetworkPolicy admits the API to the key service's pods")
+            for policy in policies:
+                for rule in policy["spec"].get("ingress", []):
+                    peers = rule.get("from", [])
+                    if not peers:
+                        self.problem(policy, "admits every peer to the key service's pods; only API pods may reach them")
+                    for peer in peers:
+                        selector = peer.get("podSelector", {}).get("matchLabels") or {}
+                        selected = [o for o in workloads if selector and selects(selector, o)]
+                        if set(peer) != {"podSelector"} or not selected or any(runs(o) != {"serve"} for o in selected):
+                            self.problem(policy, f"admits {peer} to the key service's pods; only API pods may reach them")
 
     def check_secret_file(self, obj, pod, name, variable, value, mount, volumes) -> None:
         """A secret key file must come from the memory volume that the init container fills

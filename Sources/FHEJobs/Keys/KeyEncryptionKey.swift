@@ -66,6 +66,12 @@ public enum KeyServiceError: Error, Equatable, Sendable, CustomStringConvertible
     case unwrapFailed(keySet: String)
     case unknownKeySet(String)
     case storage(String)
+    /// `--key-service` is not `unix:/path` or `https://host:port`.
+    case invalidEndpoint(String)
+    /// A certificate, private key or CA file of the key service's mutual TLS.
+    case invalidTLSFiles(String)
+    /// The key service in another process failed (its reason, which names no secret).
+    case remote(String)
 
     public var description: String {
         switch self {
@@ -77,6 +83,9 @@ public enum KeyServiceError: Error, Equatable, Sendable, CustomStringConvertible
         case .unwrapFailed(let id): "the wrapped secret key of key set \(id) does not open: it was altered or moved"
         case .unknownKeySet(let id): "no key set \(id)"
         case .storage(let why): why
+        case .invalidEndpoint(let why): "invalid key service address \(why)"
+        case .invalidTLSFiles(let why): "the key service's TLS files: \(why)"
+        case .remote(let why): "the key service failed: \(why)"
         }
     }
 }

@@ -7,22 +7,27 @@ import TFHE
 
 /// The key service (the role Zama's KMS plays): the only code that makes or opens an owner's
 /// TFHE secret key. Workers never call it; they compute under server keys fetched from the
-/// blob store (`ServerKeyCache`).
+/// blob store (`ServerKeyCache`). It runs inside `serve` by default, or on its own as
+/// `fhe-jobs keyservice` (`KeyServiceServer`), which API processes reach through
+/// `RemoteKeyService` and then hold no key-encryption key.
 ///
 /// Each owner (tenant and subject) has a key set of its own, made on first use. A key that
 /// decrypts for several parties would be exposed to each of them: a sender who crafts its
 /// ciphertexts' masks and has a result decrypted learns key bits (README, "Security"). With a
 /// key per owner, an owner who attacks its own key learns only what it could already open.
-public final class LocalKeyService: Sendable {
+public final class LocalKeyService: KeyService {
     let store: any KeySetStore
     let blobs: FHEBlobs
     public let parameters: ParameterSet
+    /// The largest result file opened (the service's `--fhe-max-input-mb`).
+    let maxResultBytes: Int
     private let kek: KeyEncryptionKey?
     private let logger: Logger
 
     public init(store: any KeySetStore, blobs: FHEBlobs, parameters: ParameterSet, kek: KeyEncryptionKey?,
-                logger: Logger = Logger(label: "fhe-jobs.keys")) {
-        self.store = store; self.blobs = blobs; self.parameters = parameters; self.kek = kek; self.logger = logger
+                maxResultBytes: Int = 64 << 20, logger: Logger = Logger(label: "fhe-jobs.keys")) {
+        self.store = store; self.blobs = blobs; self.parameters = parameters; self.kek = kek
+        self.maxResultBytes = maxResultBytes; self.logger = logger
     }
 
     /// Whether this process can make and open secret keys.
@@ -64,6 +69,10 @@ public final class LocalKeyService: Sendable {
             logger.info("made a key set", metadata: ["tenant": "\(tenant)", "keySet": "\(record.id)", "parameters": "\(parameters.name)"])
         }
         return stored
+    }
+
+    public func ownerKeySet(tenant: String, owner: String) async throws -> OwnerKeySet {
+        OwnerKeySet(try await keySet(tenant: tenant, owner: owner))
     }
 
     /// The client key of a key set, unwrapped; the caller drops it as soon as it is done (its
