@@ -57,7 +57,8 @@ def sign(line: str) -> str:
     cls = S3SigV4Auth if r["service"] == "s3" else SigV4Auth
     auth = cls(credentials, r["service"], r["region"])
     request = AWSRequest(method=r["method"], url=r["url"], headers=list(map(tuple, r["headers"])))
-    request.headers["X-Amz-Content-SHA256"] = r["payload_sha256"]
+    if "X-Amz-Content-SHA256" not in request.headers:
+        request.headers["X-Amz-Content-SHA256"] = r["payload_sha256"]
     request.context["timestamp"] = r["amz_date"]
     # add_auth() would stamp the current time; the pieces below are what it does with a given one
     # (botocore/auth.py, SigV4Auth.add_auth).

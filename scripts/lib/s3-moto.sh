@@ -6,7 +6,7 @@
 # bucket with that key and checks that a wrong secret is refused. Exports
 # FHE_JOBS_TEST_S3_ENDPOINT, _BUCKET, _ACCESS_KEY_ID, _SECRET_ACCESS_KEY and FHE_JOBS_TEST_S3_PYTHON
 # (the venv's python, which the signer's cross-check runs scripts/s3_peer.py with), and stops
-# the server when the calling shell exits (after whatever EXIT trap was set before).
+# the server when the calling shell exits (then runs whatever EXIT trap was set before).
 source scripts/lib/python-venv.sh
 
 ensure_s3_python() { ensure_python_venv .build-s3-venv scripts/s3_test_server.requirements.txt; }
