@@ -56,7 +56,9 @@ def sign(line: str) -> str:
     credentials = Credentials(r["access_key"], r["secret_key"], r.get("session_token"))
     cls = S3SigV4Auth if r["service"] == "s3" else SigV4Auth
     auth = cls(credentials, r["service"], r["region"])
-    request = AWSRequest(method=r["method"], url=r["url"], headers=list(map(tuple, r["headers"])))
+    request = AWSRequest(method=r["method"], url=r["url"])
+    for name, value in r["headers"]:
+        request.headers[name] = value  # HTTPHeaders keeps repeated names, as sent
     if "X-Amz-Content-SHA256" not in request.headers:
         request.headers["X-Amz-Content-SHA256"] = r["payload_sha256"]
     request.context["timestamp"] = r["amz_date"]

@@ -48,6 +48,14 @@ extension S3BlobStore {
     /// Removes a blob's expired holds and, if none is left, the blob, inside its deletion mark.
     /// Skipped if another process holds the mark (it is removing the blob already).
     func sweepBlob(_ keys: Keys, now: Date, into report: inout SweepReport) async throws(BlobStoreError) {
+        // Most blobs have live holds and nothing to remove: reading needs no mark, and a blob
+        // with nothing to remove costs no write.
+        var live = 0, expired = 0
+        try await forEachObject(under: keys.holds) { (object: ListedObject) async throws(BlobStoreError) in
+            guard let hold = try await self.readHold(object.key) else { return }
+            if hold.expires > now { live += 1 } else { expired += 1 }
+        }
+        if live > 0 && expired == 0 { return }
         let started = ContinuousClock.now
         var found = SweepReport()
         _ = try await withDeletionMark(keys) { () async throws(BlobStoreError) in

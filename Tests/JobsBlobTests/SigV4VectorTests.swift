@@ -39,7 +39,7 @@ struct SigV4VectorTests {
             return (String(parts[0]).removingPercentEncoding ?? String(parts[0]),
                     parts.count > 1 ? (String(parts[1]).removingPercentEncoding ?? String(parts[1])) : "")
         }
-        let headers: [(name: String, value: String)] = lines.map { line in
+        let headers: [(name: String, value: String)] = lines.filter { !$0.isEmpty }.map { line in
             let colon = line.firstIndex(of: ":")!
             return (String(line[..<colon]), String(line[line.index(after: colon)...]))
         }
