@@ -27,7 +27,7 @@ struct BlobStoreOptions: ParsableArguments {
         }
         if blobStore.hasPrefix("s3://") {
             do { _ = try S3Location(blobStore: blobStore, endpoint: s3Endpoint, region: s3Region) } catch {
-                throw ValidationError("\(error)")
+                throw ValidationError(Self.message(error))
             }
         }
     }
@@ -43,7 +43,15 @@ struct BlobStoreOptions: ParsableArguments {
                                                   "accessKeyID": "\(credentials.accessKeyID)"])
             return try S3BlobStore(location: location, credentials: credentials, breaker: CircuitBreaker(name: "s3", configuration: breakers))
         } catch {
-            throw StartupError("--blob-store \(blobStore): \(error)")
+            throw StartupError("--blob-store \(blobStore): \(Self.message(error))")
+        }
+    }
+
+    /// The one line a start-up failure prints.
+    static func message(_ error: any Error) -> String {
+        switch error as? BlobStoreError {
+        case .invalidConfiguration(let text)?, .denied(let text)?, .unavailable(let text)?, .io(let text)?: text
+        default: "\(error)"
         }
     }
 }
