@@ -131,8 +131,23 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        // The blob store alone (its filesystem adapter), quick to build without the service.
-        .testTarget(name: "JobsBlobTests", dependencies: ["Jobs"]),
+        // The blob store in an S3 bucket (any S3-compatible server), with our own SigV4 signer.
+        .target(
+            name: "BlobStoreS3",
+            dependencies: [
+                "Jobs",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
+        // The blob stores alone (the filesystem and S3 adapters, one behavioural suite for both,
+        // and the SigV4 signer's vectors), quick to build without the service.
+        .testTarget(name: "JobsBlobTests", dependencies: [
+            "Jobs", "BlobStoreS3", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .target(name: "JobStoreSQLite", dependencies: ["Jobs", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "JobStorePostgres", dependencies: ["Jobs", .product(name: "PostgresNIO", package: "postgres-nio")]),
         // The regular compute algorithms (job type `compute`).
@@ -206,6 +221,7 @@ let package = Package(
             name: "fhe-jobs",
             dependencies: [
                 "Jobs", "JobStoreSQLite", "JobStorePostgres", "ComputeJobs", "FHEJobs", "FHEPrograms", "FHEClient", "TFHE", "SafeFetch", "JobsServer", "Chain",
+                "BlobStoreS3",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 // The key service's TLS context (`fhe-jobs keyservice`).

@@ -12,6 +12,8 @@ import TFHE
 struct FHEOptions: ParsableArguments {
     private static let environment = ProcessInfo.processInfo.environment
 
+    @OptionGroup var blobs: BlobStoreOptions
+
     @Option(help: "The TFHE parameter set of every key set: a file, or a name in ./params or $FHE_PARAMS_DIR (env FHE_JOBS_FHE_PARAMETERS).")
     var fheParameters: String = Self.environment["FHE_JOBS_FHE_PARAMETERS"] ?? "tfhe-rs_message_2_carry_2_ks_pbs_tuniform_2m128"
 
@@ -128,7 +130,7 @@ struct FHEOptions: ParsableArguments {
         // Which of the engine's kernel sets this process runs, chosen for its CPU (or by FHE_KERNELS).
         logger.info("TFHE engine kernels", metadata: ["kernels": "\(EngineKernels.selected.name)", "choice": "\(EngineKernels.selectionNote)",
                                                       "shape": "\(EngineKernels.selected.vectorShape)"])
-        let blobs = FHEBlobs(try FileBlobStore(root: dataDirectory.appendingPathComponent("blobs")))
+        let blobs = FHEBlobs(try self.blobs.makeStore(dataDirectory: dataDirectory, breakers: breakers, logger: logger))
         let keys: any KeyService
         if let remote = try keyService?.remote(parameters: parameters,
                                                breaker: CircuitBreaker(name: RemoteKeyService.dependency, configuration: breakers)) {

@@ -10,7 +10,8 @@ import ServiceLifecycle
 /// key-encryption key. API processes reach it with `serve --key-service` over a Unix socket
 /// (peers checked by user id) or mutual TLS (peers checked by the CA that signed their
 /// certificate); it reads and writes key sets in the service's database and their public parts
-/// and the results it opens in the blob store, as the embedded key service does.
+/// and the results it opens in the blob store (the data folder's or S3, as `serve` is given), as
+/// the embedded key service does.
 struct KeyServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keyservice",
@@ -65,7 +66,7 @@ struct KeyServiceCommand: AsyncParsableCommand {
         let graph = try await ServiceGraph.open(storage, breakers: breakers, logger: logger)
         let kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: !graph.isPostgres, logger: logger)
         let (parameters, _) = try fhe.parameterSet()
-        let blobs = FHEBlobs(try FileBlobStore(root: storage.dataDirectory.appendingPathComponent("blobs")))
+        let blobs = FHEBlobs(try fhe.blobs.makeStore(dataDirectory: storage.dataDirectory, breakers: breakers.configuration, logger: logger))
         let keys = fhe.localKeyService(store: graph.store, blobs: blobs, parameters: parameters, kek: kek, logger: logger)
         // The TLS files are read now, so that a wrong one stops the start with one line.
         var tls: NIOSSLContext?

@@ -8,8 +8,8 @@ import Foundation
 ///     root/tenants/<T>/<id[0..<2]>/<id>/data            the content
 ///     root/tenants/<T>/<id[0..<2]>/<id>/holds/<holder>  one hold: its expiry, seconds since 1970
 ///
-/// `<T>` is the SHA-256 (hex) of the tenant's name: tenant names come from tokens and may hold
-/// any character, so none is ever part of a path. Blob ids and holders are validated before they
+/// `<T>` is the SHA-256 (hex) of the tenant's name (`BlobNamespace`): tenant names come from
+/// tokens and may hold any character, so none is ever part of a path. Blob ids and holders are validated before they
 /// get here (`BlobID`, `BlobHolder`: hex digits, and no name starting with a dot), so a hold
 /// file never collides with the `.`-prefixed temporary file a hold is written through.
 ///
@@ -26,7 +26,7 @@ struct BlobLayout: Sendable {
 
     func lockPath(_ id: BlobID) -> String { locksDirectory + "/" + id.hex.prefix(2) }
 
-    static func tenantKey(_ tenant: String) -> String { SHA256.hash(data: Data(tenant.utf8)).hexString }
+    static func tenantKey(_ tenant: String) -> String { BlobNamespace.key(ofTenant: tenant) }
 
     func tenantDirectory(_ tenant: String) -> String { tenantsDirectory + "/" + Self.tenantKey(tenant) }
     func shardDirectory(tenant: String, id: BlobID) -> String { tenantDirectory(tenant) + "/" + id.hex.prefix(2) }

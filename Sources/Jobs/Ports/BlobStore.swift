@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 
 /// Storage of large opaque byte strings: ciphertexts (job inputs and results) and uploaded
-/// server keys, tens to hundreds of MB each. One adapter implements it today
-/// (`FileBlobStore`, a directory that several processes may share).
+/// server keys, tens to hundreds of MB each. Two adapters implement it: `FileBlobStore`, a
+/// directory that several processes may share, and `S3BlobStore` (module BlobStoreS3), an S3
+/// bucket that several machines share; each type's doc says how it keeps the guarantees below.
 ///
 /// A blob is named by the SHA-256 of its content (`BlobID`) inside its tenant's namespace, so
 /// the same bytes stored twice by one tenant are one blob, and one tenant cannot name (nor learn
@@ -15,10 +16,9 @@ import Foundation
 /// have all expired may still be read.
 ///
 /// Guarantees every adapter gives:
-/// - A blob is visible only complete: `put` streams into a temporary file that only a
-///   successful put renames (links) into place, after it has been flushed to disk; a crash at
-///   any point leaves either no blob or the whole blob, and temporary files that `sweep`
-///   removes once they are older than an hour.
+/// - A blob is visible only complete: a crash at any point of a `put` leaves either no blob
+///   or the whole blob, and temporary data (a file, a staging object, an unfinished upload)
+///   that `sweep` removes once it is older than an hour.
 /// - Concurrent puts of the same content (by tasks or by processes sharing the storage) end
 ///   with one blob that carries every put's hold.
 /// - A put, or a `hold` that returned true, is never undone by a sweep running at the same
@@ -171,4 +171,18 @@ public enum BlobStoreError: Error, Equatable, Sendable {
     case sourceFailed(String)
     /// The storage failed (disk full, permissions); the message names the call and the errno.
     case io(String)
+    /// The storage cannot be reached for now (a timeout, a 5xx, an open circuit breaker): the
+    /// same call may succeed later.
+    case unavailable(String)
+    /// The storage refused the service's credentials or permissions (a wrong key, a clock too
+    /// far off, a missing bucket): an operator must fix the configuration.
+    case denied(String)
+    /// A store option is wrong (an S3 location, a region, a credential file).
+    case invalidConfiguration(String)
+}
+
+/// How adapters name a tenant's namespace: the SHA-256 (hex) of the tenant's name. Tenant
+/// names come from tokens and may hold any character, so none is ever part of a path or key.
+public enum BlobNamespace {
+    public static func key(ofTenant tenant: String) -> String { SHA256.hash(data: Data(tenant.utf8)).hexString }
 }

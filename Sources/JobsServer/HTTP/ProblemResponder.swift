@@ -5,7 +5,7 @@ import Logging
 import OpenAPIRuntime
 
 /// Turns any error into a problem+json response: our typed errors by their code (an open
-/// circuit breaker as 503 SERVICE_UNAVAILABLE), request decoding failures as 400
+/// circuit breaker, or blob storage that does not answer, as 503 SERVICE_UNAVAILABLE), request decoding failures as 400
 /// INVALID_REQUEST, Hummingbird's HTTP errors by their status, and anything else as 500
 /// INTERNAL (logged with the request id, never shown to the client). Whether the request may
 /// be retried, and `Retry-After`, come from `APIProblem`'s table.
@@ -18,12 +18,16 @@ struct ProblemResponder: Sendable {
         case let error as JobServiceError: return APIProblem(error)
         case let error as CircuitOpenError: return APIProblem(error)
         case let error as DependencyUnavailable: return unavailable(error)
+        case BlobStoreError.unavailable(let reason): return unavailable(DependencyUnavailable(dependency: "blob storage", reason: reason))
         case let error as ServerError:
             // The generated code wraps what the handler threw, and its own decoding failures.
             if let inner = error.underlyingError as? APIProblem { return inner }
             if let inner = error.underlyingError as? JobServiceError { return APIProblem(inner) }
             if let inner = error.underlyingError as? CircuitOpenError { return APIProblem(inner) }
             if let inner = error.underlyingError as? DependencyUnavailable { return unavailable(inner) }
+            if case BlobStoreError.unavailable(let reason)? = error.underlyingError as? BlobStoreError {
+                return unavailable(DependencyUnavailable(dependency: "blob storage", reason: reason))
+            }
             if "\(error.underlyingError)".localizedCaseInsensitiveContains("content type") {
                 return APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the request body must be application/json")
             }

@@ -1,15 +1,19 @@
+@testable import BlobStoreS3
 import Foundation
 import Jobs
 import Synchronization
 import Testing
 
-@Suite("FileBlobStore")
-struct FileBlobStoreTests {
+/// The protocol's guarantees, on every adapter (`BlobStoreKind.available`: the file store, and
+/// the S3 store on the test server); checks of one adapter's own layout run only on it.
+@Suite("BlobStore")
+struct BlobStoreTests {
     // MARK: Put and read
 
-    @Test("put then read returns the bytes, named by their SHA-256")
-    func roundTrip() async throws {
-        try await withStore { store, root in
+    @Test("put then read returns the bytes, named by their SHA-256", arguments: BlobStoreKind.available)
+    func roundTrip(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
             // FIPS 180-2, appendix B.1.
             let abc = try await store.put(tenant: "t", data: Data("abc".utf8), limit: 10, hold: hold("upload:a", for: 60))
             #expect(abc.id.hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
@@ -21,13 +25,14 @@ struct FileBlobStoreTests {
             #expect(info == BlobInfo(tenant: "t", id: info.id, size: data.count))
             #expect(try await store.read(tenant: "t", id: info.id, limit: data.count) == data)
             #expect(try await store.info(tenant: "t", id: info.id) == info)
-            #expect(entries(root.appendingPathComponent("tmp")).isEmpty)
+            #expect(try await t.leftovers().isEmpty)
         }
     }
 
-    @Test("an empty blob is a blob")
-    func emptyBlob() async throws {
-        try await withStore { store, _ in
+    @Test("an empty blob is a blob", arguments: BlobStoreKind.available)
+    func emptyBlob(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
             let info = try await store.put(tenant: "t", data: Data(), limit: 0, hold: hold("upload:e", for: 60))
             #expect(info.id.hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
             #expect(try await store.read(tenant: "t", id: info.id, limit: 0) == Data())
@@ -36,15 +41,17 @@ struct FileBlobStoreTests {
         }
     }
 
-    @Test("a 20 MB put streams to disk chunk by chunk and reads back in 1 MiB chunks")
-    func streamingPut() async throws {
-        try await withStore { store, root in
-            let tmp = root.appendingPathComponent("tmp")
+    @Test("a 20 MB put streams chunk by chunk (to disk; to S3 in parts) and reads back in 1 MiB chunks", arguments: BlobStoreKind.available)
+    func streamingPut(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
+            let tmp = (t.fileRoot ?? URL(fileURLWithPath: "/nonexistent")).appendingPathComponent("tmp")
             let mismatches = Shared<[String]>([])
             // Before each chunk is produced, everything yielded so far must be in the temporary file:
-            // the store wrote it instead of keeping it.
+            // the store wrote it instead of keeping it. (The S3 store keeps at most a part: its
+            // staging upload is checked below.)
             let source = ChunkSource(total: 20_000_000 + 12_345, chunk: 256 * 1024, seed: 2, beforeEach: { sent in
-                guard sent > 0 else { return }
+                guard sent > 0, kind == .file else { return }
                 let parts = entries(tmp)
                 let size = parts.first.flatMap { try? FileManager.default.attributesOfItem(atPath: tmp.path + "/" + $0)[.size] as? Int }
                 if parts.count != 1 || size != sent { mismatches.withLock { $0.append("after \(sent) bytes: \(parts) \(size ?? -1)") } }
@@ -52,10 +59,14 @@ struct FileBlobStoreTests {
             let info = try await store.put(tenant: "t", chunks: source, limit: 32_000_000, hold: hold("upload:big", for: 60))
             #expect(mismatches.withLock { $0 }.isEmpty)
             #expect(info.size == source.total)
-            let dataFiles = files(named: "data", under: root.appendingPathComponent("tenants"))
-            #expect(dataFiles.count == 1)
-            #expect(try sha256sum(ofFile: dataFiles[0]) == info.id.hex)
-            #expect(entries(tmp).isEmpty)
+            #expect(try await t.blobCount() == 1)
+            if let root = t.fileRoot {
+                let dataFiles = files(named: "data", under: root.appendingPathComponent("tenants"))
+                #expect(try sha256sum(ofFile: dataFiles[0]) == info.id.hex)
+            } else {
+                #expect(info.id.hex == (try sha256sum(of: source.bytes)))
+            }
+            #expect(try await t.leftovers().isEmpty)
 
             let (read, stream) = try await store.chunks(tenant: "t", id: info.id, range: nil)
             #expect(read == info)
@@ -68,9 +79,10 @@ struct FileBlobStoreTests {
         }
     }
 
-    @Test("a put past its limit stops there and leaves nothing")
-    func limitExceeded() async throws {
-        try await withStore { store, root in
+    @Test("a put past its limit stops there and leaves nothing", arguments: BlobStoreKind.available)
+    func limitExceeded(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
             let pulled = Shared(0)
             let source = ChunkSource(total: 5 << 20, chunk: 1 << 20, seed: 3, beforeEach: { _ in pulled.withLock { $0 += 1 } })
             await #expect(throws: BlobStoreError.tooLarge(limit: 3 << 20 - 1)) {
@@ -78,8 +90,8 @@ struct FileBlobStoreTests {
             }
             // Two chunks fit in 3 MiB - 1; the third is refused and no fourth is asked for.
             #expect(pulled.withLock { $0 } == 3)
-            #expect(entries(root.appendingPathComponent("tmp")).isEmpty)
-            #expect(files(named: "data", under: root.appendingPathComponent("tenants")).isEmpty)
+            #expect(try await t.leftovers().isEmpty)
+            #expect(try await t.blobCount() == 0)
 
             await #expect(throws: BlobStoreError.tooLarge(limit: 2)) {
                 try await store.put(tenant: "t", data: Data("abc".utf8), limit: 2, hold: hold("upload:y", for: 60))
@@ -91,32 +103,40 @@ struct FileBlobStoreTests {
         }
     }
 
-    @Test("a failing source is reported and leaves nothing")
-    func sourceFailure() async throws {
-        try await withStore { store, root in
-            let source = ChunkSource(total: 4 << 20, chunk: 1 << 20, seed: 4, failAfter: 2)
+    @Test("a failing source is reported and leaves nothing", arguments: BlobStoreKind.available)
+    func sourceFailure(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
+            // Past one S3 part (5 MiB in the tests), so an upload in parts is under way when it fails.
+            let source = ChunkSource(total: 12 << 20, chunk: 1 << 20, seed: 4, failAfter: 7)
             await #expect {
                 try await store.put(tenant: "t", chunks: source, limit: 8 << 20, hold: hold("upload:f", for: 60))
             } throws: { error in
                 if case .sourceFailed = error as? BlobStoreError { return true }
                 return false
             }
-            #expect(entries(root.appendingPathComponent("tmp")).isEmpty)
+            #expect(try await t.leftovers().isEmpty)
+            if let s3 = t.s3 {
+                // The upload in parts was aborted, not left for the sweep.
+                var report = SweepReport()
+                try await s3.abortUploads(initiatedBefore: Date().addingTimeInterval(86400), into: &report)
+                #expect(report.temporaryFilesDeleted == 0)
+            }
         }
     }
 
     // MARK: Holds and sweep
 
-    @Test("the same content twice is one blob with two holds; it goes when both are released")
-    func sameContentTwice() async throws {
-        try await withStore { store, root in
+    @Test("the same content twice is one blob with two holds; it goes when both are released", arguments: BlobStoreKind.available)
+    func sameContentTwice(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
             let data = pseudoRandomBytes(10_000, seed: 5)
             let first = try await store.put(tenant: "t", data: data, limit: 1 << 20, hold: hold("job:1", for: 3600))
             let second = try await store.put(tenant: "t", data: data, limit: 1 << 20, hold: hold("job:2", for: 3600))
             #expect(first == second)
-            let tenants = root.appendingPathComponent("tenants")
-            #expect(files(named: "data", under: tenants).count == 1)
-            #expect(files(named: "job:1", under: tenants).count == 1 && files(named: "job:2", under: tenants).count == 1)
+            #expect(try await t.blobCount() == 1)
+            #expect(try await t.holdCount(tenant: "t", id: first.id) == 2)
 
             #expect(try await store.release(tenant: "t", id: first.id, holder: holder("job:1")))
             #expect(try await store.release(tenant: "t", id: first.id, holder: holder("job:1")) == false)
@@ -126,13 +146,14 @@ struct FileBlobStoreTests {
             try await store.release(tenant: "t", id: first.id, holder: holder("job:2"))
             #expect(try await store.sweep(now: Date()) == SweepReport(blobsDeleted: 1, bytesFreed: 10_000))
             #expect(try await store.info(tenant: "t", id: first.id) == nil)
-            #expect(entries(root.appendingPathComponent("tmp")).isEmpty)
+            #expect(try await t.leftovers().isEmpty)
         }
     }
 
-    @Test("an upload no job uses expires on its own; a blob goes when all its holds expire")
-    func expiry() async throws {
-        try await withStore { store, _ in
+    @Test("an upload no job uses expires on its own; a blob goes when all its holds expire", arguments: BlobStoreKind.available)
+    func expiry(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
             let now = Date()
             let upload = try await store.put(tenant: "t", data: Data("upload".utf8), limit: 100, hold: hold("upload:u", for: 3600, from: now))
             let used = try await store.put(tenant: "t", data: Data("used".utf8), limit: 100, hold: hold("upload:v", for: 3600, from: now))
@@ -150,9 +171,10 @@ struct FileBlobStoreTests {
         }
     }
 
-    @Test("a hold moves to the later expiry, never to an earlier one")
-    func holdExtends() async throws {
-        try await withStore { store, _ in
+    @Test("a hold moves to the later expiry, never to an earlier one", arguments: BlobStoreKind.available)
+    func holdExtends(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
             let now = Date()
             let info = try await store.put(tenant: "t", data: Data("x".utf8), limit: 100, hold: hold("job:k", for: 3600, from: now))
             #expect(try await store.hold(tenant: "t", id: info.id, hold: hold("job:k", for: 3 * 3600, from: now)))
@@ -178,9 +200,10 @@ struct FileBlobStoreTests {
 
     // MARK: Isolation and validation
 
-    @Test("one tenant cannot reach another's blob by its id")
-    func tenantIsolation() async throws {
-        try await withStore { store, root in
+    @Test("one tenant cannot reach another's blob by its id", arguments: BlobStoreKind.available)
+    func tenantIsolation(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
             let secret = Data("tenant A's ciphertext".utf8)
             let a = try await store.put(tenant: "A", data: secret, limit: 100, hold: hold("upload:a", for: 3600))
             #expect(try await store.info(tenant: "B", id: a.id) == nil)
@@ -195,8 +218,8 @@ struct FileBlobStoreTests {
             let hostile = "../../etc/passwd\u{0}/x"
             let b = try await store.put(tenant: hostile, data: secret, limit: 100, hold: hold("upload:b", for: 3600))
             #expect(b.id == a.id)
-            #expect(files(named: "data", under: root.appendingPathComponent("tenants")).count == 2)
-            #expect(entries(root.deletingLastPathComponent()) == ["store"])
+            #expect(try await t.blobCount() == 2)
+            if let root = t.fileRoot { #expect(entries(root.deletingLastPathComponent()) == ["store"]) }
             #expect(try await store.delete(tenant: hostile, id: b.id))
             #expect(try await store.read(tenant: "A", id: a.id, limit: 100) == secret)
         }
@@ -242,9 +265,10 @@ struct FileBlobStoreTests {
 
     // MARK: Ranges
 
-    @Test("ranges read the bytes asked for, in chunks")
-    func ranges() async throws {
-        try await withStore(chunkSize: 1000) { store, _ in
+    @Test("ranges read the bytes asked for, in chunks", arguments: BlobStoreKind.available)
+    func ranges(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind, chunkSize: 1000) { t in
+            let store = t.store
             let data = pseudoRandomBytes(10_000, seed: 6)
             let info = try await store.put(tenant: "t", data: data, limit: 1 << 20, hold: hold("upload:r", for: 60))
             for range in [0...0, 10...20, 995...1005, 0...9999, 9999...9999, 2000...4999] {
@@ -262,9 +286,10 @@ struct FileBlobStoreTests {
         }
     }
 
-    @Test("a stream already open still reads a blob deleted meanwhile")
-    func streamOutlivesDelete() async throws {
-        try await withStore(chunkSize: 100) { store, _ in
+    @Test("a stream already open still reads a blob deleted meanwhile", arguments: BlobStoreKind.available)
+    func streamOutlivesDelete(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind, chunkSize: 100) { t in
+            let store = t.store
             let data = pseudoRandomBytes(1000, seed: 7)
             let info = try await store.put(tenant: "t", data: data, limit: 1 << 20, hold: hold("upload:s", for: 60))
             let (_, stream) = try await store.chunks(tenant: "t", id: info.id, range: nil)
@@ -275,9 +300,10 @@ struct FileBlobStoreTests {
 
     // MARK: Concurrency
 
-    @Test("eight concurrent puts of the same content end with one blob holding all eight")
-    func concurrentPuts() async throws {
-        try await withStore { store, root in
+    @Test("eight concurrent puts of the same content end with one blob holding all eight", arguments: BlobStoreKind.available)
+    func concurrentPuts(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
             let source = ChunkSource(total: 2 << 20, chunk: 128 * 1024, seed: 8)
             let infos = try await withThrowingTaskGroup(of: BlobInfo.self) { group in
                 for i in 0..<8 {
@@ -286,18 +312,17 @@ struct FileBlobStoreTests {
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(Set(infos).count == 1)
-            let tenants = root.appendingPathComponent("tenants")
-            let dataFiles = files(named: "data", under: tenants)
-            #expect(dataFiles.count == 1)
-            #expect(entries(URL(fileURLWithPath: (dataFiles[0] as NSString).deletingLastPathComponent).appendingPathComponent("holds")).count == 8)
-            #expect(entries(root.appendingPathComponent("tmp")).isEmpty)
+            #expect(try await t.blobCount() == 1)
+            #expect(try await t.holdCount(tenant: "t", id: infos[0].id) == 8)
+            #expect(try await t.leftovers().isEmpty)
             #expect(try await store.read(tenant: "t", id: infos[0].id, limit: 4 << 20) == source.bytes)
         }
     }
 
-    @Test("a put or a hold racing a sweep of the same blob keeps the blob")
-    func putRacingSweep() async throws {
-        try await withStore { store, _ in
+    @Test("a put or a hold racing a sweep of the same blob keeps the blob", arguments: BlobStoreKind.available)
+    func putRacingSweep(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
             for round in 0..<25 {
                 let data = pseudoRandomBytes(50_000, seed: UInt64(100 + round % 3))
                 // The blob exists with only an expired hold: the sweep wants it gone.
@@ -325,18 +350,22 @@ struct FileBlobStoreTests {
 
     // MARK: Delete and modes
 
-    @Test("delete removes the blob and all its holds")
-    func deleteEverything() async throws {
-        try await withStore { store, root in
+    @Test("delete removes the blob and all its holds", arguments: BlobStoreKind.available)
+    func deleteEverything(_ kind: BlobStoreKind) async throws {
+        try await withBlobStore(kind) { t in
+            let store = t.store
             let data = Data("server key".utf8)
             let info = try await store.put(tenant: "t", data: data, limit: 100, hold: hold("upload:k", for: 3600))
             #expect(try await store.hold(tenant: "t", id: info.id, hold: hold("job:k", for: 3600)))
             #expect(try await store.delete(tenant: "t", id: info.id))
             #expect(try await store.info(tenant: "t", id: info.id) == nil)
-            let tenants = root.appendingPathComponent("tenants")
-            #expect(files(named: "data", under: tenants).isEmpty)
-            #expect(files(named: "holds", under: tenants).isEmpty)
-            #expect(files(named: info.id.hex, under: tenants).isEmpty)
+            #expect(try await t.blobCount() == 0)
+            #expect(try await t.holdCount(tenant: "t", id: info.id) == 0)
+            if let root = t.fileRoot {
+                let tenants = root.appendingPathComponent("tenants")
+                #expect(files(named: "holds", under: tenants).isEmpty)
+                #expect(files(named: info.id.hex, under: tenants).isEmpty)
+            }
             #expect(try await store.delete(tenant: "t", id: info.id) == false)
             #expect(try await store.hold(tenant: "t", id: info.id, hold: hold("job:k", for: 3600)) == false)
             #expect(try await store.sweep(now: Date().addingTimeInterval(86400)) == SweepReport())
