@@ -22,6 +22,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var tokens: TokenOptions
     @OptionGroup var fhe: FHEOptions
     @OptionGroup var breakers: BreakerOptions
+    @OptionGroup var webhooks: WebhookOptions
 
     @Option(help: "Address to listen on (env FHE_JOBS_HOST).")
     var host: String = ProcessInfo.processInfo.environment["FHE_JOBS_HOST"] ?? "127.0.0.1"
@@ -79,8 +80,13 @@ struct Serve: AsyncParsableCommand {
         let signingKey = try ServiceGraph.signingKey(storage)
         let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek,
                                                     signingKey: signingKey, breakers: breakers.configuration, logger: logger)
-        let service = JobService(store: graph.store, executors: executors, confidential: confidential,
+        let webhookTransport = webhooks.transport
+        let service = JobService(store: graph.store, executors: executors, confidential: confidential, webhooks: webhookTransport,
                                  configuration: serviceConfiguration, wakeup: graph.wakeup, logger: logger)
+        // Signed with the service's key, which clients already pin (GET /v1/fhe/keys).
+        let dispatcher = webhookTransport.map {
+            webhooks.dispatcher(store: graph.store, transport: $0, signingKey: signingKey, logger: logger)
+        }
         var workerConfiguration = WorkerPool.Configuration()
         workerConfiguration.concurrency = max(1, workers)
         workerConfiguration.fheConcurrency = fhe.fheConcurrency
@@ -120,6 +126,7 @@ struct Serve: AsyncParsableCommand {
                 if let metricsApp { group.addTask { try await metricsApp.runService() } }
                 if let pool { group.addTask { await cancelWhenGracefulShutdown { await pool.run() } } }
                 group.addTask { await cancelWhenGracefulShutdown { await confirmer.run() } }
+                if let dispatcher { group.addTask { await cancelWhenGracefulShutdown { await dispatcher.run() } } }
                 group.addTask { await cancelWhenGracefulShutdown { await confidential.sweepBlobs() } }
                 group.addTask { await confidential.calibrate() }
                 try await group.waitForAll()
