@@ -254,8 +254,9 @@ import Testing
                 #expect(ok.status == .accepted && ok.json["callbackUrl"] as? String == "https://hooks.example/h")
                 return ok.json["id"] as? String
             }
+            let bareToken = try await bare.token()   // each harness signs with its own dev key
             try await bare.test { client in
-                let off = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice), body: submission("https://hooks.example/h"))
+                let off = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(bareToken), body: submission("https://hooks.example/h"))
                 #expect(off.status == .badRequest && off.problemCode == "URL_NOT_ALLOWED")
             }
             let id = try #require(accepted.flatMap(UUID.init(uuidString:)))
