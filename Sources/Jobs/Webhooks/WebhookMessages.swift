@@ -5,7 +5,8 @@ import Foundation
 ///
 /// The body is a documented subset of the job (`GET /v1/jobs/{jobId}` without `payload`,
 /// `result`, `fhe` and `progress`): no input, no result, nothing confidential; the receiver
-/// fetches the rest with its own token. The signature is Ed25519 by the service's signing key
+/// fetches the rest with its own token. It is built at each attempt from the job as it is then
+/// (`event` and `occurredAt` name the transition; `job.status` may have moved on since). The signature is Ed25519 by the service's signing key
 /// (the one that signs the ledger, `serviceSigningKey` of `GET /v1/fhe/keys`) over
 ///
 ///     fhe-jobs webhook v1
