@@ -187,6 +187,39 @@ import Testing
         }
     }
 
+    /// A receiver's Retry-After is honoured when it asks for more than the backoff, up to the
+    /// configured bound.
+    @Test func retryAfterIsHonouredWithinItsBound() async throws {
+        try await withStore(.sqlite) { store, _ in
+            let receiver = ScriptedServer([ScriptedServer.Answer(status: .tooManyRequests, headers: [.retryAfter: "120"])])
+            try await receiver.run { port in
+                var configuration = quickRetries(maxAttempts: 5)
+                configuration.maxRetryAfter = 3600
+                let dispatcher = WebhookDispatcher(store: store, transport: loopbackTransport(port: port),
+                                                   signingKey: Curve25519.Signing.PrivateKey(), configuration: configuration)
+                let job = try await runningJob(store, callback: "http://127.0.0.1:\(port)/busy", now: Date())
+                _ = try await store.completeJob(jobID: job.id, workerID: "w", result: [:], resultHash: "ab", computeSeconds: 0, now: Date())
+                let before = Date()
+                #expect(try await dispatcher.deliverDue() == 1)
+                let delivery = try #require(try await store.webhookDeliveries(jobID: job.id).first)
+                #expect(delivery.state == .pending && delivery.history.first?.statusCode == 429)
+                #expect(delivery.nextAttemptAt.timeIntervalSince(before) >= 119)
+                #expect(delivery.nextAttemptAt.timeIntervalSince(before) < 130)
+
+                // Asked for a day, waits the bound (here 0.2 s) instead.
+                receiver.script([ScriptedServer.Answer(status: .serviceUnavailable, headers: [.retryAfter: "86400"])])
+                let other = try await runningJob(store, callback: "http://127.0.0.1:\(port)/busy", now: Date())
+                _ = try await store.completeJob(jobID: other.id, workerID: "w", result: [:], resultHash: "ab", computeSeconds: 0, now: Date())
+                let start = Date()
+                #expect(try await WebhookDispatcher(store: store, transport: loopbackTransport(port: port),
+                                                    signingKey: Curve25519.Signing.PrivateKey(),
+                                                    configuration: quickRetries(maxAttempts: 5)).deliverDue() == 1)
+                let bounded = try #require(try await store.webhookDeliveries(jobID: other.id).first)
+                #expect(bounded.nextAttemptAt.timeIntervalSince(start) < 5)
+            }
+        }
+    }
+
     /// A dispatcher that died mid-attempt leaves its lease to expire; the delivery is then
     /// attempted again, never lost. Two dispatchers at once never send one delivery twice.
     @Test(arguments: StoreKind.available)
