@@ -172,7 +172,7 @@ let package = Package(
         .target(
             name: "JobsServer",
             dependencies: [
-                "Jobs",
+                "Jobs", "SafeFetch",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),

@@ -128,14 +128,22 @@ public final class PostgresJobStore: JobStore {
         let key = idempotency?.claim.key.key, holder = idempotency?.claim.holder
         let status = idempotency?.response.statusCode, body = idempotency?.response.body
         // See migrations 6 and 10: the claim check, the quota checks and the writes run
-        // server-side under the tenant's lock.
-        let outcome = try await client.rows("""
-            SELECT fhe_insert_claimed_job(\(holder)::uuid, \(PostgresAdvisoryLocks.tenantInserts), \(job.id), \(job.tenant), \(job.owner),
-                                  \(job.type.rawValue), \(job.priority.rank)::int, \(job.useFHE), \(payload), \(t),
-                                  \(job.maxAttempts)::int, \(job.timeoutSeconds)::int, \(month), \(Int64(quota.maxActiveJobs)),
-                                  \(Int64(quota.maxJobsPerMonth)), \(key)::text, \(status)::int, \(body)::bytea, \(Self.queuedChannel),
-                                  \(fhe)::text, \(storedBytes), \(bootstraps))
-            """, logger: logger).first?.decode(String.self)
+        // server-side under the tenant's lock. The callback URL (migration 12) is written in
+        // the same transaction, so no job exists without it.
+        let callback = job.callbackURL, logger = logger
+        let outcome = try await client.transaction(logger: logger) { connection in
+            let outcome = try await connection.rows("""
+                SELECT fhe_insert_claimed_job(\(holder)::uuid, \(PostgresAdvisoryLocks.tenantInserts), \(job.id), \(job.tenant), \(job.owner),
+                                      \(job.type.rawValue), \(job.priority.rank)::int, \(job.useFHE), \(payload), \(t),
+                                      \(job.maxAttempts)::int, \(job.timeoutSeconds)::int, \(month), \(Int64(quota.maxActiveJobs)),
+                                      \(Int64(quota.maxJobsPerMonth)), \(key)::text, \(status)::int, \(body)::bytea, \(Self.queuedChannel),
+                                      \(fhe)::text, \(storedBytes), \(bootstraps))
+                """, logger: logger).first?.decode(String.self)
+            if outcome == "inserted", let callback {
+                try await connection.query("UPDATE jobs SET callback_url = \(callback) WHERE id = \(job.id)", logger: logger)
+            }
+            return outcome
+        }
         switch outcome {
         case "inserted": return .inserted
         case "active_quota": return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs)

@@ -407,5 +407,57 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id, issued_at)",
         ]),
+        // Webhooks: a job's callback URL, and a delivery made by a trigger in the transaction
+        // that moves the job to a state that is announced, so no crash loses one
+        // (WebhookStore); each attempt's outcome is kept beside it. The trigger runs under the
+        // job row's lock (the UPDATE holds it), so a job's sequence numbers do not race.
+        Migration(version: 12, name: "webhook deliveries", statements: [
+            "ALTER TABLE jobs ADD COLUMN callback_url TEXT",
+            """
+            CREATE TABLE webhook_deliveries (
+                job_id UUID NOT NULL,
+                sequence INTEGER NOT NULL,
+                event TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL,
+                next_attempt_at BIGINT NOT NULL,
+                lease_owner TEXT,
+                lease_expires_at BIGINT,
+                finished_at BIGINT,
+                PRIMARY KEY (job_id, sequence)
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending'",
+            """
+            CREATE TABLE webhook_attempts (
+                job_id UUID NOT NULL,
+                sequence INTEGER NOT NULL,
+                number INTEGER NOT NULL,
+                at BIGINT NOT NULL,
+                status_code INTEGER,
+                error TEXT,
+                duration_seconds DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (job_id, sequence, number)
+            )
+            """,
+            """
+            CREATE FUNCTION fhe_webhook_event() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO webhook_deliveries (job_id, sequence, event, state, attempts, created_at, next_attempt_at)
+                VALUES (NEW.id, (SELECT coalesce(max(sequence), 0) + 1 FROM webhook_deliveries WHERE job_id = NEW.id),
+                        'job.' || NEW.status, 'pending', 0, NEW.updated_at, NEW.updated_at);
+                RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER jobs_webhook_events AFTER UPDATE OF status ON jobs
+            FOR EACH ROW
+            WHEN (NEW.callback_url IS NOT NULL AND NEW.status IS DISTINCT FROM OLD.status
+                  AND NEW.status IN ('succeeded', 'failed', 'cancelled', 'confirmed'))
+            EXECUTE FUNCTION fhe_webhook_event()
+            """,
+        ]),
     ]
 }

@@ -59,6 +59,7 @@ extension Job {
         }
         fhe = try cells["fhe"].decode(String?.self).map { try JSONDecoder().decode(ConfidentialJob.self, from: Data($0.utf8)) }
         progress = try cells["progress"].decode(String?.self).map { try JSONDecoder().decode(FHEProgress.self, from: Data($0.utf8)) }
+        callbackURL = try cells["callback_url"].decode(String?.self)
     }
 }
 

@@ -82,10 +82,10 @@ public final class SQLiteJobStore: JobStore {
             let t = job.createdAt.microsecondsSince1970
             try db.execute(sql: """
                 INSERT INTO jobs (id, tenant, owner, type, status, priority, use_fhe, payload, created_at, updated_at,
-                                  run_after, attempts, max_attempts, timeout_seconds, fhe)
-                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+                                  run_after, attempts, max_attempts, timeout_seconds, fhe, callback_url)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
                 """, arguments: [job.id.uuidString, job.tenant, job.owner, job.type.rawValue, job.priority.rank, job.useFHE,
-                                 payload, t, t, t, job.maxAttempts, job.timeoutSeconds, fhe])
+                                 payload, t, t, t, job.maxAttempts, job.timeoutSeconds, fhe, job.callbackURL])
             try db.execute(sql: """
                 INSERT INTO usage (tenant, month, jobs_submitted, bytes_stored, fhe_bootstraps) VALUES (?, ?, 1, ?, ?)
                 ON CONFLICT (tenant, month) DO UPDATE SET jobs_submitted = jobs_submitted + 1,
@@ -403,6 +403,7 @@ public final class SQLiteJobStore: JobStore {
         }
         job.fhe = try (row["fhe"] as String?).map { try JSONDecoder().decode(ConfidentialJob.self, from: Data($0.utf8)) }
         job.progress = try (row["progress"] as String?).map { try JSONDecoder().decode(FHEProgress.self, from: Data($0.utf8)) }
+        job.callbackURL = row["callback_url"]
         return job
     }
 

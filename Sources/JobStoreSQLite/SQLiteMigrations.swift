@@ -219,6 +219,46 @@ enum SQLiteMigrations {
                 CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id, issued_at)
                 """)
         }
+        // Webhooks: a job's callback URL, and a delivery made by a trigger in the transaction
+        // that moves the job to a state that is announced, so no crash loses one
+        // (WebhookStore); each attempt's outcome is kept beside it.
+        migrator.registerMigration("v10: webhook deliveries") { db in
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN callback_url TEXT;
+                CREATE TABLE webhook_deliveries (
+                    job_id TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    event TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL,
+                    next_attempt_at INTEGER NOT NULL,
+                    lease_owner TEXT,
+                    lease_expires_at INTEGER,
+                    finished_at INTEGER,
+                    PRIMARY KEY (job_id, sequence)
+                );
+                CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+                CREATE TABLE webhook_attempts (
+                    job_id TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    number INTEGER NOT NULL,
+                    at INTEGER NOT NULL,
+                    status_code INTEGER,
+                    error TEXT,
+                    duration_seconds REAL NOT NULL,
+                    PRIMARY KEY (job_id, sequence, number)
+                );
+                CREATE TRIGGER jobs_webhook_events AFTER UPDATE OF status ON jobs
+                WHEN NEW.callback_url IS NOT NULL AND NEW.status IS NOT OLD.status
+                     AND NEW.status IN ('succeeded', 'failed', 'cancelled', 'confirmed')
+                BEGIN
+                    INSERT INTO webhook_deliveries (job_id, sequence, event, state, attempts, created_at, next_attempt_at)
+                    VALUES (NEW.id, (SELECT coalesce(max(sequence), 0) + 1 FROM webhook_deliveries WHERE job_id = NEW.id),
+                            'job.' || NEW.status, 'pending', 0, NEW.updated_at, NEW.updated_at);
+                END;
+                """)
+        }
         return migrator
     }
 }

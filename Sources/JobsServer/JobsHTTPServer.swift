@@ -58,7 +58,7 @@ public struct JobsHTTPServer: Sendable {
         // Authentication and the rate limit come before the body is read, so an anonymous or
         // throttled client cannot make the server buffer bodies.
         router.middlewares.add(AuthMiddleware(verifier: TokenVerifier(
-            keys: authKeys.collection, pinned: authKeys.pinned,
+            keys: authKeys,
             configuration: .init(issuer: configuration.tokenIssuer, audience: configuration.tokenAudience, leeway: configuration.tokenLeeway,
                                  operatorIssuers: configuration.operatorIssuers))))
         router.middlewares.add(RateLimitMiddleware(limiter: rateLimiter, plans: service.configuration.plans, responder: responder))

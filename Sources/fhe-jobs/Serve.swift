@@ -23,6 +23,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var fhe: FHEOptions
     @OptionGroup var keyService: KeyServiceClientOptions
     @OptionGroup var breakers: BreakerOptions
+    @OptionGroup var webhooks: WebhookOptions
 
     @Option(help: "Address to listen on (env FHE_JOBS_HOST).")
     var host: String = ProcessInfo.processInfo.environment["FHE_JOBS_HOST"] ?? "127.0.0.1"
@@ -43,7 +44,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A JWKS file of the public keys (RS256/ES256) that sign access tokens (env FHE_JOBS_JWKS). Without it the service runs in dev mode: HS256 tokens from `fhe-jobs token`.")
     var jwks: String? = ProcessInfo.processInfo.environment["FHE_JOBS_JWKS"]
 
-    @Flag(help: "Also accept dev-mode tokens when a JWKS file is given.")
+    @Option(help: "An external issuer's JWKS URL (https), e.g. https://issuer/.well-known/jwks.json (env FHE_JOBS_JWKS_URL): keys fetched at start, cached per Cache-Control (1 minute to 1 day), refetched for an unknown kid at most every 30 s, kept 6 hours past their lifetime while the issuer is unreachable. Give --issuer and --audience to match its tokens.")
+    var jwksURL: String? = ProcessInfo.processInfo.environment["FHE_JOBS_JWKS_URL"]
+
+    @Flag(help: "Also accept dev-mode tokens when a JWKS file or URL is given.")
     var devAuth = false
 
     @Option(help: "Swagger UI's files (swagger-ui-dist), served at /docs; scripts/serve installs them (env FHE_JOBS_DOCS_ASSETS).")
@@ -67,10 +71,21 @@ struct Serve: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         let graph = try await ServiceGraph.open(storage, breakers: breakers, logger: logger)
-        let devMode = jwks == nil || devAuth
-        if jwks == nil { logger.warning("no --jwks: dev mode, accepting HS256 tokens minted by `fhe-jobs token`") }
+        let devMode = (jwks == nil && jwksURL == nil) || devAuth
+        if jwks == nil && jwksURL == nil { logger.warning("no --jwks or --jwks-url: dev mode, accepting HS256 tokens minted by `fhe-jobs token`") }
         let devSecret = devMode ? try AuthKeys.devSecret(inDataDirectory: storage.dataDirectory) : nil
-        let authKeys = try await AuthKeys.load(jwksFile: jwks.map { URL(fileURLWithPath: $0) }, devSecret: devSecret)
+        var issuerKeys: RemoteJWKS?
+        if let text = jwksURL {
+            guard let url = URL(string: text) else { throw StartupError("--jwks-url \(text) is not a URL") }
+            do {
+                let remote = try RemoteJWKS(configuration: .init(url: url), logger: logger)
+                try await remote.load()
+                issuerKeys = remote
+            } catch {
+                throw StartupError("--jwks-url \(text): \(error)")
+            }
+        }
+        let authKeys = try await AuthKeys.load(jwksFile: jwks.map { URL(fileURLWithPath: $0) }, jwksURL: issuerKeys, devSecret: devSecret)
 
         var serviceConfiguration = JobService.Configuration()
         serviceConfiguration.plans = try ServiceGraph.plans(storage)
@@ -91,8 +106,13 @@ struct Serve: AsyncParsableCommand {
         let signingKey = try ServiceGraph.signingKey(storage)
         let confidential = try fhe.confidentialJobs(store: graph.store, dataDirectory: storage.dataDirectory, kek: kek, keyService: keyService,
                                                     signingKey: signingKey, breakers: breakers.configuration, logger: logger)
-        let service = JobService(store: graph.store, executors: executors, confidential: confidential,
+        let webhookTransport = webhooks.transport
+        let service = JobService(store: graph.store, executors: executors, confidential: confidential, webhooks: webhookTransport,
                                  configuration: serviceConfiguration, wakeup: graph.wakeup, logger: logger)
+        // Signed with the service's key, which clients already pin (GET /v1/fhe/keys).
+        let dispatcher = webhookTransport.map {
+            webhooks.dispatcher(store: graph.store, transport: $0, signingKey: signingKey, logger: logger)
+        }
         var workerConfiguration = WorkerPool.Configuration()
         workerConfiguration.concurrency = max(1, workers)
         workerConfiguration.fheConcurrency = fhe.fheConcurrency
@@ -132,6 +152,7 @@ struct Serve: AsyncParsableCommand {
                 if let metricsApp { group.addTask { try await metricsApp.runService() } }
                 if let pool { group.addTask { await cancelWhenGracefulShutdown { await pool.run() } } }
                 group.addTask { await cancelWhenGracefulShutdown { await confirmer.run() } }
+                if let dispatcher { group.addTask { await cancelWhenGracefulShutdown { await dispatcher.run() } } }
                 group.addTask { await cancelWhenGracefulShutdown { await confidential.sweepBlobs() } }
                 group.addTask { await confidential.calibrate() }
                 try await group.waitForAll()

@@ -85,7 +85,7 @@ extension JWKSAuthTests {
         let issuer = JWTKeyCollection()
         await issuer.add(rsa: signing, digestAlgorithm: .sha256, kid: "rsa-1")
         let token = try await issuer.sign(claims(), kid: "rsa-1")
-        let verifier = TokenVerifier(keys: authKeys.collection, pinned: authKeys.pinned,
+        let verifier = TokenVerifier(keys: authKeys,
                                      configuration: .init(issuer: "fhe-jobs", audience: "fhe-jobs-api"))
         let principal = try await verifier.principal(fromAuthorization: "Bearer \(token)")
         #expect(principal == Principal(subject: "alice", tenant: "acme", role: .developer))

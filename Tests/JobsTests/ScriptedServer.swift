@@ -11,6 +11,8 @@ final class ScriptedServer: Sendable {
         var status: HTTPResponse.Status
         var headers: HTTPFields = [:]
         var body: Data = Data()
+        /// How long the server waits before answering (a receiver that times the client out).
+        var delay: Duration? = nil
 
         /// A problem document as the fhe-jobs API answers it.
         static func problem(_ status: HTTPResponse.Status, code: String, retryable: Bool, retryAfter: String? = nil) -> Answer {
@@ -28,6 +30,8 @@ final class ScriptedServer: Sendable {
         var path: String
         var headers: HTTPFields
         var at: ContinuousClock.Instant
+        /// The request's body (at most 1 MiB of it).
+        var body: Data
     }
 
     private let script = Mutex<[Answer]>([])
@@ -40,16 +44,21 @@ final class ScriptedServer: Sendable {
 
     var requests: [Received] { received.withLock { $0 } }
 
-    private func answer(_ request: Request) -> Response {
-        received.withLock { $0.append(Received(method: request.method, path: request.uri.path, headers: request.headers, at: .now)) }
+    private func answer(_ request: Request) async throws -> Response {
+        let at = ContinuousClock.now
+        let body = try await request.body.collect(upTo: 1 << 20)
+        received.withLock {
+            $0.append(Received(method: request.method, path: request.uri.path, headers: request.headers, at: at, body: Data(buffer: body)))
+        }
         let next = script.withLock { script in script.count > 1 ? script.removeFirst() : script.first ?? Answer(status: .ok) }
+        if let delay = next.delay { try await Task.sleep(for: delay) }
         return Response(status: next.status, headers: next.headers, body: .init(byteBuffer: ByteBuffer(bytes: next.body)))
     }
 
     func run(_ body: @Sendable (Int) async throws -> Void) async throws {
         let router = Router()
         for method in [HTTPRequest.Method.get, .post, .put, .delete] {
-            router.on("**", method: method) { request, _ -> Response in self.answer(request) }
+            router.on("**", method: method) { request, _ -> Response in try await self.answer(request) }
         }
         let (ports, port) = AsyncStream<Int>.makeStream()
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),

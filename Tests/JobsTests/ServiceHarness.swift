@@ -18,6 +18,7 @@ struct ServiceHarness: Sendable {
 
     init(store: any JobStore, context: StoreContext, plans: TenantPlans = TenantPlans(), maxBodyBytes: Int = 2 * 1024 * 1024,
          extraExecutors: [any JobExecutor] = [], confidential: (any ConfidentialJobs)? = nil,
+         webhooks: (any WebhookTransport)? = nil,
          configure: @Sendable (inout JobsHTTPServer.Configuration, JobService, SymmetricKey) -> Void = { _, _, _ in }) async throws {
         self.store = store
         secret = SymmetricKey(size: .bits256)
@@ -25,7 +26,7 @@ struct ServiceHarness: Sendable {
         var configuration = JobService.Configuration()
         configuration.plans = plans
         service = JobService(store: store, executors: ExecutorRegistry(ComputeAlgorithms.all() + extraExecutors),
-                             confidential: confidential, configuration: configuration, wakeup: wakeup)
+                             confidential: confidential, webhooks: webhooks, configuration: configuration, wakeup: wakeup)
         var http = JobsHTTPServer.Configuration()
         http.maxBodyBytes = maxBodyBytes
         http.operatorIssuers = [Self.operatorIssuer]

@@ -3,7 +3,7 @@ import Foundation
 
 /// The bytes the ledger signs. Every message the service signs starts with a context line of
 /// its own (`fhe-jobs ledger-entry v1`, `fhe-jobs ledger-head v1`, `fhe-jobs fhe-result-response
-/// v1`), so a signature over one kind can never be presented as another; each line ends in `\n`.
+/// v1`, `fhe-jobs webhook v1` in `WebhookMessages`), so a signature over one kind can never be presented as another; each line ends in `\n`.
 public enum LedgerMessages {
     /// An entry: its place, the job it commits, and the entry it extends.
     ///

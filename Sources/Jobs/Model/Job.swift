@@ -103,6 +103,9 @@ public struct Job: Sendable, Equatable, Identifiable, Codable {
     /// Confidential jobs only, while and after they run: bootstraps done (written by the worker
     /// at most about once a second).
     public var progress: FHEProgress?
+    /// Where the job's terminal states (and its confirmation) are POSTed, signed
+    /// (`WebhookDispatcher`); checked at submission against the webhook policy.
+    public var callbackURL: String?
 
     public init(
         id: JobID = UUID(), tenant: String, owner: String, type: JobType, priority: Priority,

@@ -7,7 +7,7 @@ import Foundation
 /// Every method that moves a job applies a guarded update: it changes the job only if it is
 /// still in the state (and, for a running job, held by the worker) the caller expects, and
 /// says whether it did.
-public protocol JobStore: KeySetStore, UploadedServerKeyStore, RefreshTokenStore {
+public protocol JobStore: KeySetStore, UploadedServerKeyStore, RefreshTokenStore, WebhookStore {
     /// Applies the versioned migrations not yet applied.
     func migrate() async throws
     /// Fails if the database cannot be reached (readiness).

@@ -20,14 +20,17 @@ public final class JobService: Sendable {
     public let executors: ExecutorRegistry
     /// The confidential half (`fhe_compute` jobs); nil where it is not enabled.
     public let confidential: (any ConfidentialJobs)?
+    /// Checks callback URLs at submission; nil where no webhook is delivered.
+    public let webhooks: (any WebhookTransport)?
     public let configuration: Configuration
     private let wakeup: QueueWakeup?
     private let logger: Logger
 
     public init(store: any JobStore, executors: ExecutorRegistry, confidential: (any ConfidentialJobs)? = nil,
-                configuration: Configuration = .init(),
+                webhooks: (any WebhookTransport)? = nil, configuration: Configuration = .init(),
                 wakeup: QueueWakeup? = nil, logger: Logger = Logger(label: "fhe-jobs.service")) {
-        self.store = store; self.executors = executors; self.confidential = confidential; self.configuration = configuration
+        self.store = store; self.executors = executors; self.confidential = confidential; self.webhooks = webhooks
+        self.configuration = configuration
         self.wakeup = wakeup; self.logger = logger
     }
 
@@ -42,6 +45,7 @@ public final class JobService: Sendable {
     public func submit(_ submission: JobSubmission, by principal: Principal, idempotencyKey: String?,
                        now: Date = Date()) async throws -> Submitted {
         let timeout = try validate(submission)
+        if let callback = submission.callbackURL { try await checkCallback(callback) }
         // This request's claim on the key: only it can complete or release the reservation.
         let key = try idempotencyKey.map { raw -> IdempotencyClaim in
             guard !raw.isEmpty, raw.utf8.count <= 255 else {
@@ -64,6 +68,7 @@ public final class JobService: Sendable {
         var job = Job(tenant: principal.tenant, owner: principal.subject, type: submission.type,
                       priority: submission.priority, useFHE: submission.useFHE, payload: submission.payload,
                       createdAt: now, maxAttempts: configuration.maxAttempts, timeoutSeconds: timeout)
+        job.callbackURL = submission.callbackURL
         var prepared: PreparedConfidentialJob?
         if submission.type == .fheCompute, let confidential {
             do {
@@ -107,6 +112,23 @@ public final class JobService: Sendable {
             // that one makes the job, and a retry of this one gets its answer.
             throw JobServiceError.idempotencyInProgress
         }
+    }
+
+    /// The longest callback URL accepted (the common practical limit of URLs).
+    public static let maxCallbackURLLength = 2048
+
+    /// A callback URL is checked as an encrypted-data URL is (scheme, allowed host, every
+    /// address it resolves to now), against the webhook policy; the address is checked again
+    /// at every delivery.
+    func checkCallback(_ url: String) async throws {
+        guard url.utf8.count <= Self.maxCallbackURLLength else {
+            throw JobServiceError.invalidRequest("callbackUrl is longer than \(Self.maxCallbackURLLength) bytes")
+        }
+        guard let webhooks else {
+            throw JobServiceError.refused(Refusal("URL_NOT_ALLOWED", status: 400,
+                                                  "callbackUrl is not allowed: this server delivers no webhooks (no --webhook-allow-host)"))
+        }
+        try await webhooks.checkCallback(url)
     }
 
     /// A quote over the tenant's plan is refused with the quote, so the client sees why.
@@ -214,6 +236,12 @@ public final class JobService: Sendable {
     public func job(id: JobID, for principal: Principal) async throws -> Job {
         guard let job = try await store.job(id: id, tenant: principal.storeTenant), principal.canSee(job) else { throw JobServiceError.notFound }
         return job
+    }
+
+    /// The webhook deliveries of a job the principal may see, in order, with their attempts.
+    public func webhookDeliveries(id: JobID, for principal: Principal) async throws -> [WebhookDelivery] {
+        let job = try await job(id: id, for: principal)
+        return try await store.webhookDeliveries(jobID: job.id)
     }
 
     public func list(_ query: JobQuery, for principal: Principal) async throws -> (jobs: [Job], next: JobQuery.Cursor?) {

@@ -63,6 +63,11 @@ struct JobsAPI: APIProtocol {
         return .ok(.init(body: .json(try Representations.job(job))))
     }
 
+    func listJobWebhooks(_ input: Operations.ListJobWebhooks.Input) async throws -> Operations.ListJobWebhooks.Output {
+        let deliveries = try await service.webhookDeliveries(id: try jobID(input.path.jobId), for: try principal)
+        return .ok(.init(body: .json(.init(items: try deliveries.map(Representations.webhookDelivery)))))
+    }
+
     func cancelJob(_ input: Operations.CancelJob.Input) async throws -> Operations.CancelJob.Output {
         let job = try await service.cancel(id: try jobID(input.path.jobId), by: try principal)
         return .ok(.init(body: .json(try Representations.job(job))))

@@ -15,7 +15,16 @@ enum Representations {
             resultHash: job.resultHash,
             error: job.failure.map { .init(code: $0.code, message: $0.message) },
             confirmation: job.confirmation.map(confirmation),
-            fhe: job.fhe.map(confidential), progress: job.progress.map(progress))
+            fhe: job.fhe.map(confidential), progress: job.progress.map(progress), callbackUrl: job.callbackURL)
+    }
+
+    static func webhookDelivery(_ d: WebhookDelivery) throws -> Components.Schemas.WebhookDelivery {
+        guard let event = Components.Schemas.WebhookDelivery.EventPayload(rawValue: d.event),
+              let state = Components.Schemas.WebhookDelivery.StatePayload(rawValue: d.state.rawValue) else { throw APIProblem.internalError }
+        return .init(deliveryId: d.deliveryID, sequence: d.sequence, event: event, state: state, attempts: d.attempts, createdAt: d.createdAt, nextAttemptAt: d.nextAttemptAt,
+                     finishedAt: d.finishedAt,
+                     history: d.history.map { .init(number: $0.number, at: $0.at, statusCode: $0.statusCode, error: $0.error,
+                                                    durationSeconds: $0.durationSeconds) })
     }
 
     static func confidential(_ c: ConfidentialJob) -> Components.Schemas.ConfidentialJob {
@@ -57,7 +66,8 @@ enum Representations {
 
     static func submission(_ body: Components.Schemas.JobSubmission) throws -> JobSubmission {
         JobSubmission(type: JobType(rawValue: body._type.rawValue)!, payload: try jsonValue(body.payload.additionalProperties),
-                      priority: body.priority.flatMap { Priority(rawValue: $0.rawValue) } ?? .normal, useFHE: body.useFHE ?? false)
+                      priority: body.priority.flatMap { Priority(rawValue: $0.rawValue) } ?? .normal, useFHE: body.useFHE ?? false,
+                      callbackURL: body.callbackUrl)
     }
 
     static func usage(_ u: Usage) -> Components.Schemas.Usage {

@@ -3,15 +3,19 @@ import Foundation
 import Jobs
 import JWTKit
 
-/// Where tokens are verified against: a JWKS file of public keys (RS256, ES256; each key must
-/// name its `kid` and `alg`, which pins it), and in dev mode a symmetric HS256 key kept in the
-/// data directory, with which `fhe-jobs token` mints short-lived tokens.
+/// Where tokens are verified against: a JWKS file of public keys, or an external issuer's JWKS
+/// URL (`RemoteJWKS`, refetched as its keys rotate), with RS256 and ES256 keys that must each
+/// name their `kid` and `alg`, which pins the key to that algorithm; and in dev mode a
+/// symmetric HS256 key kept in the data directory, with which `fhe-jobs token` mints
+/// short-lived tokens.
 public struct AuthKeys: Sendable {
     public static let devKeyID = "dev"
     public static let devKeyFile = "dev-token.key"
 
     let collection: JWTKeyCollection
     let pinned: [String: TokenVerifier.Algorithm]
+    /// The external issuer's keys, when they come from its JWKS URL.
+    let remote: RemoteJWKS?
 
     public enum LoadError: Error, CustomStringConvertible {
         case unreadable(String)
@@ -20,46 +24,70 @@ public struct AuthKeys: Sendable {
         public var description: String {
             switch self {
             case .unreadable(let d): "cannot read the JWKS file: \(d)"
-            case .invalidKey(let d): "invalid key in the JWKS file: \(d)"
-            case .noKeys: "no verification keys: give a JWKS file, or run in dev mode"
+            case .invalidKey(let d): "invalid key in the JWKS: \(d)"
+            case .noKeys: "no verification keys: give a JWKS file or URL, or run in dev mode"
             }
         }
     }
 
     /// - Parameters:
     ///   - jwksFile: a JSON Web Key Set (RFC 7517) of public keys.
+    ///   - jwksURL: an external issuer's key set, loaded (`RemoteJWKS.load`) by the caller.
     ///   - devSecret: the dev-mode HS256 key, or nil outside dev mode.
-    public static func load(jwksFile: URL?, devSecret: SymmetricKey?) async throws -> AuthKeys {
+    public static func load(jwksFile: URL?, jwksURL: RemoteJWKS? = nil, devSecret: SymmetricKey?) async throws -> AuthKeys {
         let collection = JWTKeyCollection()
         var pinned: [String: TokenVerifier.Algorithm] = [:]
         if let jwksFile {
             let data: Data
             do { data = try Data(contentsOf: jwksFile) } catch { throw LoadError.unreadable("\(jwksFile.path): \(error.localizedDescription)") }
-            guard let set = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let keys = set["keys"] as? [[String: Any]] else {
-                throw LoadError.invalidKey("the file is not a JWKS object with a \"keys\" array")
-            }
-            for key in keys {
-                guard let kid = key["kid"] as? String, let alg = (key["alg"] as? String).flatMap(TokenVerifier.Algorithm.init(rawValue:)),
-                      alg != .hs256 else {
-                    throw LoadError.invalidKey("every key needs a kid and an alg of RS256 or ES256")
-                }
-                guard key["d"] == nil else { throw LoadError.invalidKey("key \(kid) holds a private part; give public keys only") }
-                do {
-                    let json = String(decoding: try JSONSerialization.data(withJSONObject: key), as: UTF8.self)
-                    let jwk = try JSONDecoder().decode(JWK.self, from: Data(json.utf8))
-                    try await collection.add(jwk: jwk)
-                } catch {
-                    throw LoadError.invalidKey("key \(kid): \(error)")
-                }
-                pinned[kid] = alg
-            }
+            pinned = try await addKeys(fromJWKS: data, to: collection)
         }
         if let devSecret {
             await collection.add(hmac: HMACKey(key: devSecret), digestAlgorithm: .sha256, kid: JWKIdentifier(string: devKeyID))
             pinned[devKeyID] = .hs256
         }
-        guard !pinned.isEmpty else { throw LoadError.noKeys }
-        return AuthKeys(collection: collection, pinned: pinned)
+        guard !pinned.isEmpty || jwksURL != nil else { throw LoadError.noKeys }
+        return AuthKeys(collection: collection, pinned: pinned, remote: jwksURL)
+    }
+
+    /// Adds the public keys of a JWKS document to `collection`; answers each key's pinned
+    /// algorithm by `kid`. Every key must name its `kid` and an `alg` of RS256 or ES256 and hold
+    /// no private part; a document with more than `maxKeys` keys is refused.
+    static func addKeys(fromJWKS data: Data, to collection: JWTKeyCollection,
+                        maxKeys: Int = 64) async throws(LoadError) -> [String: TokenVerifier.Algorithm] {
+        guard let set = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let keys = set["keys"] as? [[String: Any]] else {
+            throw .invalidKey("the document is not a JWKS object with a \"keys\" array of objects")
+        }
+        guard keys.count <= maxKeys else { throw .invalidKey("the set has \(keys.count) keys, more than the \(maxKeys) accepted") }
+        var pinned: [String: TokenVerifier.Algorithm] = [:]
+        for key in keys {
+            guard let kid = key["kid"] as? String, !kid.isEmpty, kid.utf8.count <= 256,
+                  let alg = (key["alg"] as? String).flatMap(TokenVerifier.Algorithm.init(rawValue:)), alg != .hs256 else {
+                throw .invalidKey("every key needs a kid and an alg of RS256 or ES256")
+            }
+            guard key["d"] == nil else { throw .invalidKey("key \(kid) holds a private part; give public keys only") }
+            guard pinned[kid] == nil else { throw .invalidKey("two keys have the kid \(kid)") }
+            do {
+                let json = try JSONSerialization.data(withJSONObject: key)
+                let jwk = try JSONDecoder().decode(JWK.self, from: json)
+                try await collection.add(jwk: jwk)
+            } catch {
+                throw .invalidKey("key \(kid): \(error)")
+            }
+            pinned[kid] = alg
+        }
+        return pinned
+    }
+
+    /// The keys that verify a token naming `kid`, and the one algorithm pinned for it; nil
+    /// when no key has that kid. The file's and the dev keys are asked first, then the
+    /// issuer's set (which may refetch, boundedly, for a kid it does not know).
+    func key(for kid: String?, now: Date) async throws(APIProblem) -> (keys: JWTKeyCollection, algorithm: TokenVerifier.Algorithm)? {
+        if let kid, let algorithm = pinned[kid] { return (collection, algorithm) }
+        // A token without a kid is tried against the only key there is.
+        if kid == nil, remote == nil, pinned.count == 1, let only = pinned.values.first { return (collection, only) }
+        guard let remote else { return nil }
+        return try await remote.key(for: kid, now: now)
     }
 
     /// Reads the dev key from the data directory, creating it (256 random bits, mode 0600) on

@@ -17,13 +17,12 @@ struct TokenVerifier: Sendable {
 
     enum Algorithm: String, Sendable { case rs256 = "RS256", es256 = "ES256", hs256 = "HS256" }
 
-    private let keys: JWTKeyCollection
-    /// kid -> the one algorithm that kid may be used with.
-    private let pinned: [String: Algorithm]
+    /// The keys, each pinned to the one algorithm it may be used with.
+    private let keys: AuthKeys
     private let configuration: Configuration
 
-    init(keys: JWTKeyCollection, pinned: [String: Algorithm], configuration: Configuration) {
-        self.keys = keys; self.pinned = pinned; self.configuration = configuration
+    init(keys: AuthKeys, configuration: Configuration) {
+        self.keys = keys; self.configuration = configuration
     }
 
     func principal(fromAuthorization header: String?, now: Date = Date()) async throws(APIProblem) -> Principal {
@@ -38,15 +37,16 @@ struct TokenVerifier: Sendable {
         guard let alg = jose["alg"], let algorithm = Algorithm(rawValue: alg) else {
             throw .unauthenticated("the token's algorithm is not accepted (RS256, ES256)")
         }
-        guard let kid = jose["kid"] ?? (pinned.count == 1 ? pinned.keys.first : nil), let expected = pinned[kid] else {
+        guard let found = try await keys.key(for: jose["kid"], now: now) else {
             throw .unauthenticated("the token's key (kid) is not known")
         }
+        let (verifying, expected) = (found.keys, found.algorithm)
         guard expected == algorithm else {
             throw .unauthenticated("the token's algorithm does not match its key")
         }
         let claims: AccessTokenClaims
         do {
-            claims = try await keys.verify(token, as: AccessTokenClaims.self)
+            claims = try await verifying.verify(token, as: AccessTokenClaims.self)
         } catch {
             throw .unauthenticated("the token's signature or claims are invalid")
         }

@@ -6,7 +6,7 @@ import Prometheus
 /// `GET /metrics` in the Prometheus text format, on the operator's listener
 /// (`--metrics-host`/`--metrics-port`, loopback by default) rather than the public API: the
 /// request latency histograms, job durations, retries and confirmations that this process
-/// recorded, and the jobs in each non-terminal state, read from the store at scrape time (so
+/// recorded, the jobs in each non-terminal state and the webhook deliveries pending, read from the store at scrape time (so
 /// every replica reports the same queue) through the states' partial indexes.
 public struct MetricsEndpoint: Sendable {
     public let store: any JobStore
@@ -21,6 +21,11 @@ public struct MetricsEndpoint: Sendable {
                 for status in JobStatus.nonTerminal {
                     registry.makeGauge(name: "fhe_jobs_jobs", labels: [("status", status.rawValue)]).set(Double(counts[status] ?? 0))
                 }
+            }
+            // Read at scrape time too, so every replica reports the same backlog; one count
+            // over the pending deliveries' partial index.
+            if let pending = try? await store.countPendingWebhookDeliveries() {
+                registry.makeGauge(name: "fhe_jobs_webhook_deliveries_pending").set(Double(pending))
             }
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)

@@ -84,12 +84,26 @@ extension SafeFetcher {
         expected: String?,
         consume: @escaping @Sendable (Data) async throws -> Void
     ) async throws -> HopOutcome {
+        try await overCheckedAddresses(of: target, policy: policy) { address in
+            try await self.withPinnedClient(to: target, at: address, deadline: deadline) { client, remaining in
+                try await self.exchange(with: client, target: target, policy: policy, deadline: .now() + remaining,
+                                        expected: expected, consume: consume)
+            }
+        }
+    }
+
+    /// Runs `attempt` against the checked addresses of `target` in the resolver's order
+    /// until one connects (a host whose first answer is an unreachable IPv6 address still
+    /// works); none is resolved again.
+    func overCheckedAddresses<T: Sendable>(
+        of target: HTTPTarget,
+        policy: FetchPolicy,
+        _ attempt: @Sendable (IPAddress) async throws -> T
+    ) async throws -> T {
         let addresses = try await checkedAddresses(for: target, policy: policy)
-        // The checked addresses are tried in order until one connects (a host whose first
-        // answer is an unreachable IPv6 address still works); none is resolved again.
         for (index, address) in addresses.enumerated() {
             do {
-                return try await hop(to: target, at: address, policy: policy, deadline: deadline, expected: expected, consume: consume)
+                return try await attempt(address)
             } catch is NotConnected where index < addresses.count - 1 {
                 continue
             } catch let failure as NotConnected {
@@ -99,14 +113,15 @@ extension SafeFetcher {
         preconditionFailure("checkedAddresses answers at least one address")
     }
 
-    private func hop(
+    /// Runs `body` with a fresh client whose only connection goes to `address` (checked) for
+    /// `target`'s host, redirects off, certificates verified against the URL's host name; the
+    /// client is shut down when `body` ends. `body` also gets the time left until `deadline`.
+    func withPinnedClient<T: Sendable>(
         to target: HTTPTarget,
         at address: IPAddress,
-        policy: FetchPolicy,
         deadline: ContinuousClock.Instant,
-        expected: String?,
-        consume: @escaping @Sendable (Data) async throws -> Void
-    ) async throws -> HopOutcome {
+        _ body: @Sendable (HTTPClient, TimeAmount) async throws -> T
+    ) async throws -> T {
         let remaining = TimeAmount(max(deadline - ContinuousClock.now, .milliseconds(1)))
 
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -126,7 +141,7 @@ extension SafeFetcher {
         configuration.connectionPool.retryConnectionEstablishment = false
         let client = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
         do {
-            let outcome = try await exchange(with: client, target: target, policy: policy, deadline: .now() + remaining, expected: expected, consume: consume)
+            let outcome = try await body(client, remaining)
             try? await client.shutdown()
             return outcome
         } catch {
@@ -149,17 +164,7 @@ extension SafeFetcher {
         // Compressed bodies are not asked for: the byte limit is on what is stored.
         request.headers.add(name: "Accept-Encoding", value: "identity")
 
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, deadline: deadline)
-        } catch let error as HTTPClientError where error == .connectTimeout || error == .deadlineExceeded || error == .cancelled {
-            throw error
-        } catch where error is CancellationError || error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
-            throw error
-        } catch {
-            // Nothing was answered: the next checked address may be tried.
-            throw NotConnected(underlying: error)
-        }
+        let response = try await Self.execute(request, with: client, deadline: deadline)
         switch response.status.code {
         case 301, 302, 303, 307, 308:
             return .redirect(location: response.headers.first(name: "location"))
@@ -181,7 +186,23 @@ extension SafeFetcher {
     }
 }
 
+extension SafeFetcher {
+    /// Sends `request`, marking a failure before any answer as ``NotConnected`` (the next
+    /// checked address may be tried); timeouts, cancellation and TLS failures are final.
+    static func execute(_ request: HTTPClientRequest, with client: HTTPClient, deadline: NIODeadline) async throws -> HTTPClientResponse {
+        do {
+            return try await client.execute(request, deadline: deadline)
+        } catch let error as HTTPClientError where error == .connectTimeout || error == .deadlineExceeded || error == .cancelled {
+            throw error
+        } catch where error is CancellationError || error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError {
+            throw error
+        } catch {
+            throw NotConnected(underlying: error)
+        }
+    }
+}
+
 /// No connection could be made to one checked address.
-private struct NotConnected: Error {
+struct NotConnected: Error {
     let underlying: any Error
 }

@@ -70,7 +70,7 @@ public struct SafeFetcher: Sendable {
     /// Runs `body`, cancelling it and throwing ``FetchError/timedOut(after:)`` once `timeout`
     /// has passed. AsyncHTTPClient's request deadline covers only what it does; this covers
     /// redirects, resolution, file reads and the consumer too.
-    private static func within<T: Sendable>(
+    static func within<T: Sendable>(
         _ timeout: Duration,
         _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
