@@ -22,6 +22,9 @@ public struct FourierTables: @unchecked Sendable {
     /// The twiddles of the stage of span h at offset h, for h = N/4 ... 8.
     public let twiddleRe: UnsafePointer<Double>
     public let twiddleIm: UnsafePointer<Double>
+    /// The radix-4 passes' third twiddles: w_h^{3t} of the pass of spans h and h/2, at offset h.
+    public let twiddle3Re: UnsafePointer<Double>
+    public let twiddle3Im: UnsafePointer<Double>
     /// The seven vectors of signs and twiddles of the three stages inside a row of 8 points.
     public let rowConstants: UnsafePointer<Double>
     /// For each of the N/2 slots of the transforms' output, the odd t < 2N such that the slot
@@ -32,13 +35,16 @@ public struct FourierTables: @unchecked Sendable {
     public let rootIm: UnsafePointer<Double>
 
     public init(polynomialSize: Int, twistRe: UnsafePointer<Double>, twistIm: UnsafePointer<Double>,
-                twiddleRe: UnsafePointer<Double>, twiddleIm: UnsafePointer<Double>, rowConstants: UnsafePointer<Double>,
+                twiddleRe: UnsafePointer<Double>, twiddleIm: UnsafePointer<Double>,
+                twiddle3Re: UnsafePointer<Double>, twiddle3Im: UnsafePointer<Double>, rowConstants: UnsafePointer<Double>,
                 slotRootPowers: UnsafePointer<Int32>, rootRe: UnsafePointer<Double>, rootIm: UnsafePointer<Double>) {
         self.polynomialSize = polynomialSize
         self.twistRe = twistRe
         self.twistIm = twistIm
         self.twiddleRe = twiddleRe
         self.twiddleIm = twiddleIm
+        self.twiddle3Re = twiddle3Re
+        self.twiddle3Im = twiddle3Im
         self.rowConstants = rowConstants
         self.slotRootPowers = slotRootPowers
         self.rootRe = rootRe

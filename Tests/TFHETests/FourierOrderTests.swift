@@ -31,13 +31,24 @@ struct FourierOrderTests {
         #expect(Set(fft.pointSlots).count == m)
     }
 
-    /// The transform leaves the points in bit-reversed order (every pass is a decimation in
-    /// frequency, the last three inside SIMD rows), which version 1's order transposed.
-    @Test(arguments: [128, 1024])
-    func orderIsBitReversal(polynomialSize n: Int) {
+    /// The transform leaves the points in mixed-radix digit-reversed order: each
+    /// decimation-in-frequency pass of radix r puts the points with k ≡ j (mod r) in its j-th
+    /// part (radix-4 passes from span M/2 down, a radix-2 one at span 8 when their number is odd,
+    /// then the three radix-2 stages inside rows of 8), unlike version 1's transposed order.
+    @Test(arguments: [128, 256, 1024, 2048])
+    func orderIsDigitReversal(polynomialSize n: Int) {
         let fft = NegacyclicFFT(polynomialSize: n)
-        let bits = (n / 2).trailingZeroBitCount
-        #expect(fft.pointSlots == (0..<(n / 2)).map { NegacyclicFFT.bitReversed($0, bits: bits) })
+        let m = n / 2
+        var radices: [Int] = []
+        var h = m / 2
+        while h >= 16 { radices.append(4); h /= 4 }
+        if h == 8 { radices.append(2) }
+        radices += [2, 2, 2]
+        func slot(_ k: Int, _ size: Int, _ radices: ArraySlice<Int>) -> Int {
+            guard let r = radices.first else { return 0 }
+            return (k % r) * (size / r) + slot(k / r, size / r, radices.dropFirst())
+        }
+        #expect(fft.pointSlots == (0..<m).map { slot($0, m, radices[...]) })
         #expect(fft.pointSlots != NegacyclicFFT.formatVersion1Slots(polynomialSize: n))
     }
 }

@@ -76,6 +76,7 @@ struct FourierTransform {
         let m = pointCount, h = m / 2, q = m / 4
         let w1Re = tables.twiddleRe + h, w1Im = tables.twiddleIm + h
         let w2Re = tables.twiddleRe + q, w2Im = tables.twiddleIm + q
+        let w3Re = tables.twiddle3Re + h, w3Im = tables.twiddle3Im + h
         typealias V = PassLanes
         @inline(__always) func twisted(_ j: Int) -> (V, V) {
             let a = V.topDigits(values + j, offset: offset, shift: shift)
@@ -88,7 +89,8 @@ struct FourierTransform {
             let (x0r, x0i) = twisted(t), (x1r, x1i) = twisted(t &+ q)
             let (x2r, x2i) = twisted(t &+ h), (x3r, x3i) = twisted(t &+ h &+ q)
             let y = Self.forwardButterfly4((x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i),
-                                           V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
+                                           V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t),
+                                           V.load(w3Re + t), V.load(w3Im + t))
             Self.store(y, re: re, im: im, at: (t, t &+ q, t &+ h, t &+ h &+ q))
             t &+= V.scalarCount
         }
@@ -156,24 +158,59 @@ struct FourierTransform {
     /// Spans 4, 2 and 1 of decimation in frequency inside one row of 8 points. Each stage is
     /// one lane permutation and one fused multiply-add (partner + sign·self gives the sum in
     /// the first lane of a pair and the difference in the second), then the twiddles.
+    ///
+    /// On four lanes (AVX2) the row is two vectors: span 4 pairs them, so it needs no
+    /// permutation, and the low half's twiddles are 1, so only the high half is multiplied. The
+    /// words are those of the eight-lane form (a product by 1 + 0i is exact).
     @inline(__always)
     static func forwardRow(_ r: SIMD8<Double>, _ i: SIMD8<Double>, _ k: RowConstants) -> (SIMD8<Double>, SIMD8<Double>) {
+        #if !ENGINE_AVX512
+        let (dr, di) = complexMultiply(r.lowHalf - r.highHalf, i.lowHalf - i.highHalf, k.w4Re.highHalf, k.w4Im.highHalf)
+        let low = forwardHalfRow(r.lowHalf + r.highHalf, i.lowHalf + i.highHalf, k)
+        let high = forwardHalfRow(dr, di, k)
+        return (SIMD8(lowHalf: low.0, highHalf: high.0), SIMD8(lowHalf: low.1, highHalf: high.1))
+        #else
         let (ar, ai) = complexMultiply(r.halvesSwapped.addingProduct(k.sign4, r), i.halvesSwapped.addingProduct(k.sign4, i),
                                        k.w4Re, k.w4Im)
         let (br, bi) = complexMultiply(ar.pairsSwapped.addingProduct(k.sign2, ar), ai.pairsSwapped.addingProduct(k.sign2, ai),
                                        k.w2Re, k.w2Im)
         return (br.neighboursSwapped.addingProduct(k.sign1, br), bi.neighboursSwapped.addingProduct(k.sign1, bi))
+        #endif
+    }
+
+    /// Spans 2 and 1 of `forwardRow` on four lanes (both halves' constants are the same).
+    @inline(__always)
+    static func forwardHalfRow(_ r: SIMD4<Double>, _ i: SIMD4<Double>, _ k: RowConstants) -> (SIMD4<Double>, SIMD4<Double>) {
+        let sign2 = k.sign2.lowHalf, sign1 = k.sign1.lowHalf
+        let (br, bi) = complexMultiply(r.pairsSwapped.addingProduct(sign2, r), i.pairsSwapped.addingProduct(sign2, i),
+                                       k.w2Re.lowHalf, k.w2Im.lowHalf)
+        return (br.neighboursSwapped.addingProduct(sign1, br), bi.neighboursSwapped.addingProduct(sign1, bi))
+    }
+
+    /// Spans 1 and 2 of `inverseRow` on four lanes.
+    @inline(__always)
+    static func inverseHalfRow(_ r: SIMD4<Double>, _ i: SIMD4<Double>, _ k: RowConstants) -> (SIMD4<Double>, SIMD4<Double>) {
+        let sign2 = k.sign2.lowHalf, sign1 = k.sign1.lowHalf
+        let ar = r.neighboursSwapped.addingProduct(sign1, r), ai = i.neighboursSwapped.addingProduct(sign1, i)
+        let (br, bi) = complexMultiplyConjugate(ar, ai, k.w2Re.lowHalf, k.w2Im.lowHalf)
+        return (br.pairsSwapped.addingProduct(sign2, br), bi.pairsSwapped.addingProduct(sign2, bi))
     }
 
     /// The inverse of `forwardRow` (times 8): spans 1, 2, 4 with conjugate twiddles, each
     /// applied before its butterfly.
     @inline(__always)
     static func inverseRow(_ r: SIMD8<Double>, _ i: SIMD8<Double>, _ k: RowConstants) -> (SIMD8<Double>, SIMD8<Double>) {
+        #if !ENGINE_AVX512
+        let low = inverseHalfRow(r.lowHalf, i.lowHalf, k), high = inverseHalfRow(r.highHalf, i.highHalf, k)
+        let (dr, di) = complexMultiplyConjugate(high.0, high.1, k.w4Re.highHalf, k.w4Im.highHalf)
+        return (SIMD8(lowHalf: low.0 + dr, highHalf: low.0 - dr), SIMD8(lowHalf: low.1 + di, highHalf: low.1 - di))
+        #else
         let ar = r.neighboursSwapped.addingProduct(k.sign1, r), ai = i.neighboursSwapped.addingProduct(k.sign1, i)
         let (br, bi) = complexMultiplyConjugate(ar, ai, k.w2Re, k.w2Im)
         let cr = br.pairsSwapped.addingProduct(k.sign2, br), ci = bi.pairsSwapped.addingProduct(k.sign2, bi)
         let (dr, di) = complexMultiplyConjugate(cr, ci, k.w4Re, k.w4Im)
         return (dr.halvesSwapped.addingProduct(k.sign4, dr), di.halvesSwapped.addingProduct(k.sign4, di))
+        #endif
     }
 
     /// Decimation in time: from the engine's Fourier order back to natural order, unscaled.
@@ -241,45 +278,47 @@ struct FourierTransform {
         x.4.store(to: re + i.2); x.5.store(to: im + i.2); x.6.store(to: re + i.3); x.7.store(to: im + i.3)
     }
 
-    /// Spans h and h/2 of decimation in frequency on (x0, x1, x2, x3) = points (t, t+h/2, t+h,
-    /// t+3h/2), as (re, im) pairs, with a = w_h^t and b = w_{h/2}^t. The span-h twiddle of the
-    /// second quarter is w_h^{t+h/2} = -i·w_h^t.
+    /// The radix-4 decimation-in-frequency butterfly: spans h and h/2 at once on (x0, x1, x2,
+    /// x3) = points (t, t+h/2, t+h, t+3h/2) of a group of 2h, as (re, im) pairs, with W = w_h
+    /// (a = W^t, b = W^{2t} = w_{h/2}^t, c = W^{3t}):
+    ///   y0 = (x0 + x2) + (x1 + x3)             y2 = ((x0 + x2) - (x1 + x3))·W^{2t}
+    ///   y1 = ((x0 - x2) - i(x1 - x3))·W^t      y3 = ((x0 - x2) + i(x1 - x3))·W^{3t}
+    /// each left in its input's place, so each quarter is then a transform of h/2 points of its
+    /// own (the outputs end in base-4 digit-reversed order; the Fourier domain's order is free).
+    /// Three twiddle products per four points, where two radix-2 stages take four.
     @inline(__always)
-    static func forwardButterfly4<V: FourierLanes>(_ x: Quad<V>, _ ar: V, _ ai: V, _ br: V, _ bi: V) -> Quad<V> {
-        let s0r = x.0 + x.4, s0i = x.1 + x.5, s1r = x.2 + x.6, s1i = x.3 + x.7
-        let d0r = x.0 - x.4, d0i = x.1 - x.5, d1r = x.2 - x.6, d1i = x.3 - x.7
-        let (e0r, e0i) = complexMultiply(d0r, d0i, ar, ai)
-        // (d1 · w)·(-i) = (d1·w).im - i (d1·w).re
-        let (f1r, f1i) = complexMultiply(d1r, d1i, ar, ai)
-        let e1r = f1i, e1i = -f1r
-        let (v0r, v0i) = complexMultiply(s0r - s1r, s0i - s1i, br, bi)
-        let (v1r, v1i) = complexMultiply(e0r - e1r, e0i - e1i, br, bi)
-        return (s0r + s1r, s0i + s1i, v0r, v0i, e0r + e1r, e0i + e1i, v1r, v1i)
+    static func forwardButterfly4<V: FourierLanes>(_ x: Quad<V>, _ ar: V, _ ai: V, _ br: V, _ bi: V, _ cr: V, _ ci: V) -> Quad<V> {
+        let sr = x.0 + x.4, si = x.1 + x.5, dr = x.0 - x.4, di = x.1 - x.5
+        let tr = x.2 + x.6, ti = x.3 + x.7, ur = x.2 - x.6, ui = x.3 - x.7
+        // -i·u = (ui, -ur)
+        let (y1r, y1i) = complexMultiply(dr + ui, di - ur, ar, ai)
+        let (y2r, y2i) = complexMultiply(sr - tr, si - ti, br, bi)
+        let (y3r, y3i) = complexMultiply(dr - ui, di + ur, cr, ci)
+        return (sr + tr, si + ti, y1r, y1i, y2r, y2i, y3r, y3i)
     }
 
-    /// The inverse of `forwardButterfly4` (times 4): spans h/2 then h, conjugate twiddles.
+    /// The inverse of `forwardButterfly4` (times 4): conjugate twiddles, then the radix-4
+    /// decimation-in-time butterfly.
     @inline(__always)
-    static func inverseButterfly4<V: FourierLanes>(_ y: Quad<V>, _ ar: V, _ ai: V, _ br: V, _ bi: V) -> Quad<V> {
-        let (y1r, y1i) = complexMultiplyConjugate(y.2, y.3, br, bi)
-        let (y3r, y3i) = complexMultiplyConjugate(y.6, y.7, br, bi)
-        let a0r = y.0 + y1r, a0i = y.1 + y1i, a1r = y.0 - y1r, a1i = y.1 - y1i
-        let a2r = y.4 + y3r, a2i = y.5 + y3i, a3r = y.4 - y3r, a3i = y.5 - y3i
-        // a2 times conj(w), a3 times conj(-i·w) = i·conj(w)
-        let (c2r, c2i) = complexMultiplyConjugate(a2r, a2i, ar, ai)
-        let (c3r0, c3i0) = complexMultiplyConjugate(a3r, a3i, ar, ai)
-        let c3r = -c3i0, c3i = c3r0
-        return (a0r + c2r, a0i + c2i, a1r + c3r, a1i + c3i, a0r - c2r, a0i - c2i, a1r - c3r, a1i - c3i)
+    static func inverseButterfly4<V: FourierLanes>(_ y: Quad<V>, _ ar: V, _ ai: V, _ br: V, _ bi: V, _ cr: V, _ ci: V) -> Quad<V> {
+        let (z1r, z1i) = complexMultiplyConjugate(y.2, y.3, ar, ai)
+        let (z2r, z2i) = complexMultiplyConjugate(y.4, y.5, br, bi)
+        let (z3r, z3i) = complexMultiplyConjugate(y.6, y.7, cr, ci)
+        let sr = y.0 + z2r, si = y.1 + z2i, tr = y.0 - z2r, ti = y.1 - z2i
+        let dr = z1r + z3r, di = z1i + z3i, er = z1r - z3r, ei = z1i - z3i
+        // i·e = (-ei, er)
+        return (sr + dr, si + di, tr - ei, ti + er, sr - dr, si - di, tr + ei, ti - er)
     }
 
-    /// Two decimation-in-frequency stages at once, spans h and h/2, on groups of 2h points:
-    /// the same arithmetic as two radix-2 passes with half the loads and stores. The span-h
-    /// twiddle of the second quarter is w_h^{t+h/2} = -i·w_h^t.
+    /// Two decimation-in-frequency stages at once, spans h and h/2, on groups of 2h points
+    /// (`forwardButterfly4`).
     @inline(__always)
     private func forwardRadix4(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
         typealias V = PassLanes
         let m = pointCount, q = h / 2
         let w1Re = tables.twiddleRe + h, w1Im = tables.twiddleIm + h
         let w2Re = tables.twiddleRe + q, w2Im = tables.twiddleIm + q
+        let w3Re = tables.twiddle3Re + h, w3Im = tables.twiddle3Im + h
         var base = 0
         while base < m {
             var t = 0
@@ -287,7 +326,8 @@ struct FourierTransform {
                 step()
                 let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
                 let x = Self.loadQuad(re: re, im: im, at: (i0, i1, i2, i3))
-                let y = Self.forwardButterfly4(x, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
+                let y = Self.forwardButterfly4(x, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t),
+                                           V.load(w3Re + t), V.load(w3Im + t))
                 Self.store(y, re: re, im: im, at: (i0, i1, i2, i3))
                 t &+= V.scalarCount
             }
@@ -318,13 +358,14 @@ struct FourierTransform {
         }
     }
 
-    /// The inverse of `forwardRadix4(span: h)`: spans h/2 then h, conjugate twiddles.
+    /// The inverse of `forwardRadix4(span: h)` (`inverseButterfly4`).
     @inline(__always)
     private func inverseRadix4(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
         typealias V = PassLanes
         let m = pointCount, q = h / 2
         let w1Re = tables.twiddleRe + h, w1Im = tables.twiddleIm + h
         let w2Re = tables.twiddleRe + q, w2Im = tables.twiddleIm + q
+        let w3Re = tables.twiddle3Re + h, w3Im = tables.twiddle3Im + h
         var base = 0
         while base < m {
             var t = 0
@@ -332,7 +373,8 @@ struct FourierTransform {
                 step()
                 let i0 = base &+ t, i1 = i0 &+ q, i2 = i0 &+ h, i3 = i2 &+ q
                 let y = Self.loadQuad(re: re, im: im, at: (i0, i1, i2, i3))
-                let x = Self.inverseButterfly4(y, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
+                let x = Self.inverseButterfly4(y, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t),
+                                           V.load(w3Re + t), V.load(w3Im + t))
                 Self.store(x, re: re, im: im, at: (i0, i1, i2, i3))
                 t &+= V.scalarCount
             }
@@ -487,6 +529,7 @@ struct FourierTransform {
         let m = pointCount, h = m / 2, q = m / 4
         let w1Re = tables.twiddleRe + h, w1Im = tables.twiddleIm + h
         let w2Re = tables.twiddleRe + q, w2Im = tables.twiddleIm + q
+        let w3Re = tables.twiddle3Re + h, w3Im = tables.twiddle3Im + h
         typealias V = PassLanes
         let scale = V(repeating: 1 / Double(m))
         @inline(__always) func add(_ xr: V, _ xi: V, at j: Int) {
@@ -498,7 +541,8 @@ struct FourierTransform {
         while t < q {
             step()
             let y = Self.loadQuad(re: re, im: im, at: (t, t &+ q, t &+ h, t &+ h &+ q))
-            let x = Self.inverseButterfly4(y, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t))
+            let x = Self.inverseButterfly4(y, V.load(w1Re + t), V.load(w1Im + t), V.load(w2Re + t), V.load(w2Im + t),
+                                           V.load(w3Re + t), V.load(w3Im + t))
             add(x.0, x.1, at: t); add(x.2, x.3, at: t &+ q); add(x.4, x.5, at: t &+ h); add(x.6, x.7, at: t &+ h &+ q)
             t &+= V.scalarCount
         }

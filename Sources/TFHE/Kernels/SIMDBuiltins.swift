@@ -41,6 +41,26 @@ extension SIMD8 where Scalar == Double {
     }
 }
 
+extension SIMD4 where Scalar == Double {
+    /// (x2, x3, x0, x1): the rows' span-2 partners on four lanes.
+    @inline(__always) @usableFromInline
+    var pairsSwapped: SIMD4<Double> {
+        var out = self
+        out._storage._value = Builtin.shufflevector_Vec4xFPIEEE64_Vec4xInt32(
+            _storage._value, _storage._value, SIMD4<Int32>(2, 3, 0, 1)._storage._value)
+        return out
+    }
+
+    /// (x1, x0, x3, x2): the rows' span-1 partners on four lanes.
+    @inline(__always) @usableFromInline
+    var neighboursSwapped: SIMD4<Double> {
+        var out = self
+        out._storage._value = Builtin.shufflevector_Vec4xFPIEEE64_Vec4xInt32(
+            _storage._value, _storage._value, SIMD4<Int32>(1, 0, 3, 2)._storage._value)
+        return out
+    }
+}
+
 extension SIMD8 where Scalar == Double {
     /// Exact for |v| ≤ 2^53, rounded to nearest beyond.
     @inline(__always) @usableFromInline

@@ -23,6 +23,8 @@ public final class NegacyclicFFT: @unchecked Sendable {
     /// per stage, at offset h: h + (h-1) + ... fits in M).
     private let twiddleRe: AlignedBuffer<Double>
     private let twiddleIm: AlignedBuffer<Double>
+    private let twiddle3Re: AlignedBuffer<Double>
+    private let twiddle3Im: AlignedBuffer<Double>
     /// `FourierTransform.RowConstants.lanes`, 7 × 8 doubles.
     private let rowConstants: AlignedBuffer<Double>
     /// `FourierTables.slotRootPowers` and the 2N-th roots of unity, for monomials in the
@@ -65,12 +67,17 @@ public final class NegacyclicFFT: @unchecked Sendable {
         }
         twiddleRe = AlignedBuffer(count: m)
         twiddleIm = AlignedBuffer(count: m)
+        twiddle3Re = AlignedBuffer(count: m)
+        twiddle3Im = AlignedBuffer(count: m)
         var h = m / 2
         while h >= 8 {
             for t in 0..<h {
+                // w_h^t = e^{-iπ t/h}, and w_h^{3t} for the radix-4 passes (t < h/2 used)
                 let angle = -Double.pi * Double(t) / Double(h)
                 twiddleRe.pointer[h + t] = cos(angle)
                 twiddleIm.pointer[h + t] = sin(angle)
+                twiddle3Re.pointer[h + t] = cos(3 * angle)
+                twiddle3Im.pointer[h + t] = sin(3 * angle)
             }
             h /= 2
         }
@@ -83,7 +90,8 @@ public final class NegacyclicFFT: @unchecked Sendable {
         }
         slotRootPowers = AlignedBuffer(count: m)
         tables = FourierTables(polynomialSize: polynomialSize, twistRe: twistRe.pointer, twistIm: twistIm.pointer,
-                               twiddleRe: twiddleRe.pointer, twiddleIm: twiddleIm.pointer, rowConstants: rowConstants.pointer,
+                               twiddleRe: twiddleRe.pointer, twiddleIm: twiddleIm.pointer,
+                               twiddle3Re: twiddle3Re.pointer, twiddle3Im: twiddle3Im.pointer, rowConstants: rowConstants.pointer,
                                slotRootPowers: slotRootPowers.pointer, rootRe: rootRe.pointer, rootIm: rootIm.pointer)
         pointSlots = Self.measuredSlots(polynomialSize: polynomialSize) { self.forward($0, re: $1, im: $2) }
         // Canonical point k is the polynomial at ψ·ω^k = e^{iπ(1 - 4k)/N} (NegacyclicFFT+PointOrder).
