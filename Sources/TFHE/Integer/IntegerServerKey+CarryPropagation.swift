@@ -163,7 +163,7 @@ extension IntegerServerKey {
     }
 
     /// Carry propagation of column sums (block 0 at most 2·msg - 1, the others at most
-    /// 2·msg - 2, noise below the maximum): states, Sklansky prefix, final messages.
+    /// 2·msg - 2, noise below the maximum): states, carries by grouped lookahead (or Sklansky's prefix), final messages.
     func propagateCarries(_ sums: [Block], carryOut wantCarry: Bool) throws -> (blocks: [Block], carry: Block?) {
         switch carryPropagation {
         case .parallelPrefix:
