@@ -45,7 +45,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Bootstraps per pass over the key within a worker, for integer operations (1: one at a time; default: as many as fit the core's cache, ServerKey.preferredBatchSize).")
     var integerBatch: Int?
 
-    @Option(help: "Carries of integer additions: ripple (one many-LUT bootstrap per block, the default), prefix (Sklansky's parallel prefix), or fastest (the cost model's choice for the workers and the measured cost of a bootstrap alone against one in a batch; with --count-only, a bootstrap alone counted as 1.1 batched ones).")
+    @Option(help: "Carries of integer additions: ripple (one many-LUT bootstrap per block, the default), prefix (grouped carry lookahead, logarithmic depth), or fastest (the cost model's choice for the workers and the measured cost of a bootstrap alone against one in a batch; with --count-only, a bootstrap alone counted as 1.1 batched ones).")
     var carryPropagation: CarryPlanOption = .ripple
 
     @Option(help: "Batch size for the 'ks+pbs batch' and 'gate batch' figures (bootstraps sharing one pass over the key; default: as many as fit the core's cache, ServerKey.preferredBatchSize).")

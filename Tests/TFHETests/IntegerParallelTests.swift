@@ -11,10 +11,11 @@ struct IntegerParallelTests {
         return key.bootstrapCount - before
     }
 
-    /// The counts grow as the algorithms say: carries by parallel prefix cost about 3n
-    /// bootstraps for n blocks (states, ⌈n/2⌉·⌈log₂ n⌉ compositions, messages), by ripple
-    /// (the default) n, comparisons n + ⌈n/3⌉ + ... + 1, and each count is the same whatever
-    /// the number of workers.
+    /// The counts grow as the algorithms say: carries by grouped lookahead cost about 3n
+    /// bootstraps for n blocks (states, carries and group states, messages), by ripple (the
+    /// default) n, order comparisons n plus one carry group per layer and the state groups the
+    /// layers left need (`order`): 5, 11, 22, 46; and each count is the same whatever the
+    /// number of workers.
     @Test func countsPerOperation() throws {
         let keys = IntegerTestKeys.insecure
         let key = try IntegerServerKey(serverKey: keys.serverKey, batchSize: 8, carryPropagation: .parallelPrefix)
@@ -22,15 +23,11 @@ struct IntegerParallelTests {
         for blocks in [4, 8, 16, 32] {
             let a = try keys.client.encryptRadix(0x1234_5678_9ABC_DEF0, blockCount: blocks)
             let b = try keys.client.encryptRadix(0x0FED_CBA9_8765_4321, blockCount: blocks)
-            let log = Int(ceil(log2(Double(blocks - 1))))
             let add = try count(key) { _ = try key.add(a, b) }
-            #expect(add <= (blocks - 1) + (blocks / 2) * log + blocks, "add of \(blocks) blocks: \(add)")
+            #expect(add <= 3 * blocks + blocks / 3, "add of \(blocks) blocks: \(add)")
             #expect(try count(ripple) { _ = try ripple.add(a, b) } == blocks, "ripple add of \(blocks) blocks")
             let gt = try count(key) { _ = try key.gt(a, b) }
-            // Groups of three: n + ⌈n/3⌉ + ⌈n/9⌉ + ... + 1 (`order`): 7, 12, 25, 50.
-            var groupedCount = blocks, level = blocks
-            while level > 1 { level = (level + 2) / 3; groupedCount += level }
-            #expect(gt == groupedCount, "gt of \(blocks) blocks: \(gt)")
+            #expect(gt == [4: 5, 8: 11, 16: 22, 32: 46][blocks]!, "gt of \(blocks) blocks: \(gt)")
             let eq = try count(key) { _ = try key.eq(a, b) }
             #expect(eq <= blocks + blocks / 2, "eq of \(blocks) blocks: \(eq)")
         }

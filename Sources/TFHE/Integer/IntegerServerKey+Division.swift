@@ -8,7 +8,7 @@
 /// blocks and only those take part in the step: r' >= d exactly when the subtraction of d's
 /// low k digits does not borrow and d has no nonzero digit at index k or above. Those "d has
 /// a high digit" flags are computed once, by a prefix OR over d's digits from the top (the
-/// same Sklansky scheme as carries), and the steps cost on average half of a full-width step.
+/// Sklansky prefix of bivariate ORs), and the steps cost on average half of a full-width step.
 /// (A clear divisor takes another way: IntegerServerKey+ScalarDivision.swift.)
 ///
 /// Division by zero follows TFHE-rs (docs.zama.ai/tfhe-rs, "Arithmetic operations":
