@@ -1,7 +1,7 @@
 # start_test_postgres: starts a throwaway PostgreSQL on a free loopback port, exports
 # FHE_JOBS_TEST_POSTGRES_URL, and stops and deletes it when the calling shell exits.
 # PostgreSQL refuses to run as root, so as root it runs as the `postgres` user in a
-# folder that user owns.
+# folder that user owns. TEST_POSTGRES_OPTIONS adds server options (`-c name=value ...`).
 start_test_postgres() {
   local bin
   bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -12,7 +12,7 @@ start_test_postgres() {
   local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "${as[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
   "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off ${TEST_POSTGRES_OPTIONS:-}" start >/dev/null
   TEST_POSTGRES_DIR="$dir"; TEST_POSTGRES_AS=("${as[@]}"); TEST_POSTGRES_BIN="$bin"
   trap stop_test_postgres EXIT
   export FHE_JOBS_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
