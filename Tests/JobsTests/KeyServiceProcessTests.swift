@@ -291,6 +291,46 @@ struct KeyServicePKI {
         }
     }
 
+    /// The socket appears at its path with its mode already set, replacing a stale socket and
+    /// refusing any other file; no staging directory is left beside it, and the process's umask
+    /// is never changed (it is every thread's: the blob store's 0700 directories once came out
+    /// 0600 while a key service started in the same process).
+    @Test func theSocketIsPlacedWithItsModeAndTheUmaskIsLeftAlone() async throws {
+        try await withStore(.sqlite) { store, _ in
+            let root = try FHETestService.temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: root) }
+            let server = KeyServiceServer(keys: try FHETestService.make(store: store, root: root).embeddedKeys)
+            let umaskBefore = umask(0o022); umask(umaskBefore)
+            let socket = root.appendingPathComponent("k.sock").path
+            for mode: mode_t in [0o600, 0o660] {
+                // The second round replaces the first round's socket, which nobody serves any more.
+                let listener = try await server.listen(unixSocket: socket, mode: mode)
+                var status = stat()
+                #expect(lstat(socket, &status) == 0)
+                #expect(status.st_mode & S_IFMT == S_IFSOCK && status.st_mode & 0o777 == mode, "mode \(String(status.st_mode, radix: 8))")
+                let serving = Task { try await server.serve(listener) }
+                let client = try RemoteKeyService(endpoint: .unix(path: socket), tls: nil, parameters: server.keys.parameters)
+                #expect(try await client.ownerKeySet(tenant: "acme", owner: "alice").owner == "alice")
+                serving.cancel()
+                _ = try? await serving.value
+                // Serving removed its socket; leave a stale one (bound, then closed) for the next round.
+                if mode == 0o600 {
+                    try Self.leaveStaleSocket(at: socket)
+                    #expect(lstat(socket, &status) == 0 && status.st_mode & S_IFMT == S_IFSOCK)
+                }
+            }
+            let umaskAfter = umask(0o022); umask(umaskAfter)
+            #expect(umaskAfter == umaskBefore)
+            let entries = try FileManager.default.contentsOfDirectory(atPath: root.path)
+            #expect(!entries.contains { $0.hasPrefix(".ks-") }, "\(entries)")
+            // A regular file at the path is not replaced.
+            let file = root.appendingPathComponent("not-a-socket").path
+            FileManager.default.createFile(atPath: file, contents: Data("keep".utf8))
+            await #expect(throws: KeyServiceError.self) { _ = try await server.listen(unixSocket: file) }
+            #expect(FileManager.default.contents(atPath: file) == Data("keep".utf8))
+        }
+    }
+
     /// Frames are checked on their header before any body is kept.
     @Test func framesAreBoundedBeforeTheirBodyArrives() throws {
         var buffer = ByteBuffer(bytes: Array("fhks".utf8) + [1, 1] + [0x7F, 0xFF, 0xFF, 0xFF])
@@ -355,6 +395,23 @@ struct KeyServicePKI {
 
     /// Sends `bytes` on a fresh connection to the socket and reads one frame back; whether
     /// the key service closed the connection right after it (well before its 10 s read timeout).
+    /// Binds a Unix socket at `path` and closes it, leaving its file behind as a crashed
+    /// server would (NIO removes the file when it closes a socket it bound).
+    static func leaveStaleSocket(at path: String) throws {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        try #require(bytes.count < MemoryLayout.size(ofValue: address.sun_path))
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0)
+    }
+
     static func exchangeRaw(socket: String, _ bytes: [UInt8]) async throws -> (KeyServiceFrame?, Bool) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(unixDomainSocketPath: socket) { channel in

@@ -61,10 +61,12 @@ public final class KeyServiceServer: Sendable {
     // MARK: Listening
 
     /// Binds a Unix socket at `path` with `mode` (0600, or 0660 for a group), from its first
-    /// moment: the socket is made under umask 0177 and only then opened up to `mode`. A stale
-    /// socket at the path is replaced; any other file there is refused. Peers whose user id is
-    /// not in `allowedUserIDs` (by default, this process's user alone) are closed before a
-    /// byte is read.
+    /// moment: the socket is bound in a fresh directory of mode 0700 beside `path`, given
+    /// `mode` there, and only then renamed to `path` (rename(2) is atomic). The process's umask
+    /// is left alone: it is shared by every thread, and changing it would change the mode of
+    /// whatever another thread creates meanwhile. A stale socket at the path is replaced; any
+    /// other file there is refused. Peers whose user id is not in `allowedUserIDs` (by default,
+    /// this process's user alone) are closed before a byte is read.
     public func listen(unixSocket path: String, mode: mode_t = 0o600, allowedUserIDs: Set<UInt32>? = nil) async throws -> Listener {
         guard mode & 0o007 == 0, mode & 0o600 == 0o600, mode & 0o111 == 0 else {
             throw KeyServiceError.invalidEndpoint("unix:\(path): the socket's mode must be 600 or 660, not \(String(mode, radix: 8))")
@@ -72,12 +74,17 @@ public final class KeyServiceServer: Sendable {
         #if os(Linux)
         let allowed = allowedUserIDs ?? [getuid()]
         let logger = self.logger
-        // umask is the process's: nothing else here makes files while the key service starts.
-        let previous = umask(0o177)
+        var existing = stat()
+        if lstat(path, &existing) == 0, existing.st_mode & S_IFMT != S_IFSOCK {
+            throw KeyServiceError.invalidEndpoint("unix:\(path): a file that is not a socket is there already")
+        }
+        let staging = try Self.makeStagingDirectory(beside: path)
+        defer { rmdir(staging) }
+        let stagedPath = staging + "/s"
         let channel: NIOAsyncChannel<Connection, Never>
         do {
             channel = try await ServerBootstrap(group: group)
-                .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { child in
+                .bind(unixDomainSocketPath: stagedPath) { child in
                     Self.peerCredentials(child).flatMapThrowing { credentials in
                         guard allowed.contains(credentials.uid) else {
                             logger.warning("key service peer refused", metadata: ["socket": "\(path)", "uid": "\(credentials.uid)"])
@@ -88,13 +95,14 @@ public final class KeyServiceServer: Sendable {
                     }
                 }
         } catch {
-            umask(previous)
+            unlink(stagedPath)
             throw KeyServiceError.invalidEndpoint("unix:\(path): cannot listen there: \(error)")
         }
-        umask(previous)
-        guard chmod(path, mode) == 0 else {
+        guard chmod(stagedPath, mode) == 0, rename(stagedPath, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(stagedPath)
             try? await channel.channel.close()
-            throw KeyServiceError.invalidEndpoint("unix:\(path): cannot set its mode: \(String(cString: strerror(errno)))")
+            throw KeyServiceError.invalidEndpoint("unix:\(path): cannot put the socket there: \(reason)")
         }
         logger.info("key service listening", metadata: ["socket": "\(path)", "mode": "\(String(mode, radix: 8))",
                                                         "allowedUIDs": "\(allowed.sorted())"])
@@ -104,6 +112,23 @@ public final class KeyServiceServer: Sendable {
         throw KeyServiceError.invalidEndpoint("unix:\(path): the key service checks Unix socket peers on Linux only")
         #endif
     }
+
+    #if os(Linux)
+    /// A new directory of mode 0700 in the directory of `path`, under a short random name (a
+    /// socket's whole path must fit in 108 bytes, unix(7)).
+    private static func makeStagingDirectory(beside path: String) throws -> String {
+        let parent = (path as NSString).deletingLastPathComponent
+        for _ in 0..<8 {
+            let name = ".ks-" + String(UInt32.random(in: .min ... .max), radix: 16)
+            let candidate = (parent.isEmpty ? "." : parent) + "/" + name
+            if mkdir(candidate, 0o700) == 0 { return candidate }
+            guard errno == EEXIST else {
+                throw KeyServiceError.invalidEndpoint("unix:\(path): cannot make a directory beside it: \(String(cString: strerror(errno)))")
+            }
+        }
+        throw KeyServiceError.invalidEndpoint("unix:\(path): cannot make a directory beside it: every name tried exists")
+    }
+    #endif
 
     /// Binds TCP `host:port` (0: any free port) for mutual TLS under `tls` (a server context
     /// that requires client certificates: `KeyServiceTLSFiles.serverContext`).
