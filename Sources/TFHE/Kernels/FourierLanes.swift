@@ -14,6 +14,8 @@ protocol FourierLanes: SIMD where Scalar == Double {
     static func topDigits<T: TorusScalar>(_ p: UnsafePointer<T>, offset: T, shift: Int) -> Self
     /// round(lane) mod q added to the words at p (`TorusScalar.addWrapping`).
     func addWrapping<T: TorusScalar>(to p: UnsafeMutablePointer<T>)
+    /// self - a·b, rounded once (SIMDBuiltins.swift).
+    func subtractingProduct(_ a: Self, _ b: Self) -> Self
 }
 
 #if ENGINE_AVX512
@@ -52,11 +54,11 @@ extension SIMD4: FourierLanes where Scalar == Double {
 /// (ar + i·ai)(br + i·bi) lane by lane, with fused multiply-adds.
 @inline(__always) @usableFromInline
 func complexMultiply<V: FourierLanes>(_ ar: V, _ ai: V, _ br: V, _ bi: V) -> (V, V) {
-    ((ar * br).addingProduct(-ai, bi), (ar * bi).addingProduct(ai, br))
+    ((ar * br).subtractingProduct(ai, bi), (ar * bi).addingProduct(ai, br))
 }
 
 /// (ar + i·ai)·conj(br + i·bi) lane by lane, with fused multiply-adds.
 @inline(__always) @usableFromInline
 func complexMultiplyConjugate<V: FourierLanes>(_ ar: V, _ ai: V, _ br: V, _ bi: V) -> (V, V) {
-    ((ar * br).addingProduct(ai, bi), (ai * br).addingProduct(-ar, bi))
+    ((ar * br).addingProduct(ai, bi), (ai * br).subtractingProduct(ar, bi))
 }

@@ -442,7 +442,7 @@ struct FourierTransform {
         var d = digits, k = key
         for _ in 0..<rows {
             let ar = load8(d), ai = load8(d + m), br = load8(k), bi = load8(k + m)
-            sumRe = sumRe.addingProduct(ar, br).addingProduct(-ai, bi)
+            sumRe = sumRe.addingProduct(ar, br).subtractingProduct(ai, bi)
             sumIm = sumIm.addingProduct(ar, bi).addingProduct(ai, br)
             d += n
             k += keyRowStride
@@ -470,7 +470,7 @@ struct FourierTransform {
             for _ in 0..<members {
                 let (sumRe, sumIm) = sumOfProducts(digits + j, memberKey, rows: rows, keyRowStride: keyRowStride)
                 let mr = load8(monomial), mi = load8(monomial + m)
-                totalRe = totalRe.addingProduct(sumRe, mr).addingProduct(-sumIm, mi)
+                totalRe = totalRe.addingProduct(sumRe, mr).subtractingProduct(sumIm, mi)
                 totalIm = totalIm.addingProduct(sumRe, mi).addingProduct(sumIm, mr)
                 memberKey += memberStride
                 monomial += n
@@ -501,9 +501,9 @@ struct FourierTransform {
             for _ in 0..<rows {
                 let br = load8(k), bi = load8(k + m)
                 let a0r = load8(d0), a0i = load8(d0 + m), a1r = load8(d1), a1i = load8(d1 + m)
-                sum0Re = sum0Re.addingProduct(a0r, br).addingProduct(-a0i, bi)
+                sum0Re = sum0Re.addingProduct(a0r, br).subtractingProduct(a0i, bi)
                 sum0Im = sum0Im.addingProduct(a0r, bi).addingProduct(a0i, br)
-                sum1Re = sum1Re.addingProduct(a1r, br).addingProduct(-a1i, bi)
+                sum1Re = sum1Re.addingProduct(a1r, br).subtractingProduct(a1i, bi)
                 sum1Im = sum1Im.addingProduct(a1r, bi).addingProduct(a1i, br)
                 d0 += n
                 d1 += n

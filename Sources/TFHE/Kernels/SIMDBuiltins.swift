@@ -61,6 +61,28 @@ extension SIMD4 where Scalar == Double {
     }
 }
 
+// self - a·b as one fused multiply-add. The standard library negates a SIMD vector as 0 - x,
+// which is not -x when x is +0, so LLVM may not fold `addingProduct(-a, b)` into a fused
+// negative multiply-add and spends a subtraction (and a zeroed register) on it; `fneg` folds
+// (vfnmadd231pd). Both round once, so the words are the same.
+extension SIMD8 where Scalar == Double {
+    @inline(__always) @usableFromInline
+    func subtractingProduct(_ a: SIMD8<Double>, _ b: SIMD8<Double>) -> SIMD8<Double> {
+        var negated = a
+        negated._storage._value = Builtin.fneg_Vec8xFPIEEE64(a._storage._value)
+        return addingProduct(negated, b)
+    }
+}
+
+extension SIMD4 where Scalar == Double {
+    @inline(__always) @usableFromInline
+    func subtractingProduct(_ a: SIMD4<Double>, _ b: SIMD4<Double>) -> SIMD4<Double> {
+        var negated = a
+        negated._storage._value = Builtin.fneg_Vec4xFPIEEE64(a._storage._value)
+        return addingProduct(negated, b)
+    }
+}
+
 extension SIMD8 where Scalar == Double {
     /// Exact for |v| ≤ 2^53, rounded to nearest beyond.
     @inline(__always) @usableFromInline

@@ -94,7 +94,7 @@ extension UInt64: TorusScalar {
         // product). x - round(x/2^64)·2^64 is exact (both are multiples of x's ulp once
         // |x| ≥ 2^53, and the result is at most 2^63), so it rounds and converts exactly;
         // +2^63 converts to 0x8000_0000_0000_0000, which is right modulo 2^64.
-        let reduced = x.addingProduct(-(x * 0x1p-64).rounded(.toNearestOrEven), SIMD8(repeating: 0x1p64))
+        let reduced = x.subtractingProduct((x * 0x1p-64).rounded(.toNearestOrEven), SIMD8(repeating: 0x1p64))
         let value = SIMD8<UInt64>(wrappingRounded: reduced)
         let raw = UnsafeMutableRawPointer(pointer)
         raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt64>.self) &+ value, as: SIMD8<UInt64>.self)
@@ -108,7 +108,7 @@ extension UInt64: TorusScalar {
     }
     @inlinable @inline(__always)
     public static func addWrapping4(_ x: SIMD4<Double>, to pointer: UnsafeMutablePointer<UInt64>) {
-        let reduced = x.addingProduct(-(x * 0x1p-64).rounded(.toNearestOrEven), SIMD4(repeating: 0x1p64))
+        let reduced = x.subtractingProduct((x * 0x1p-64).rounded(.toNearestOrEven), SIMD4(repeating: 0x1p64))
         let value = SIMD4<UInt64>(wrappingRounded: reduced)
         let raw = UnsafeMutableRawPointer(pointer)
         raw.storeBytes(of: raw.loadUnaligned(as: SIMD4<UInt64>.self) &+ value, as: SIMD4<UInt64>.self)
@@ -162,7 +162,7 @@ extension UInt32: TorusScalar {
     @inlinable @inline(__always)
     public static func addWrapping(_ x: SIMD8<Double>, to pointer: UnsafeMutablePointer<UInt32>) {
         // As for UInt64, modulo 2^32: the reduced value is exact and at most 2^31.
-        let reduced = x.addingProduct(-(x * 0x1p-32).rounded(.toNearestOrEven), SIMD8(repeating: 0x1p32))
+        let reduced = x.subtractingProduct((x * 0x1p-32).rounded(.toNearestOrEven), SIMD8(repeating: 0x1p32))
         let value = unsafeBitCast(SIMD8<Int32>(truncating: reduced.rounded(.toNearestOrEven)), to: SIMD8<UInt32>.self)
         let raw = UnsafeMutableRawPointer(pointer)
         raw.storeBytes(of: raw.loadUnaligned(as: SIMD8<UInt32>.self) &+ value, as: SIMD8<UInt32>.self)
@@ -175,7 +175,7 @@ extension UInt32: TorusScalar {
     }
     @inlinable @inline(__always)
     public static func addWrapping4(_ x: SIMD4<Double>, to pointer: UnsafeMutablePointer<UInt32>) {
-        let reduced = x.addingProduct(-(x * 0x1p-32).rounded(.toNearestOrEven), SIMD4(repeating: 0x1p32))
+        let reduced = x.subtractingProduct((x * 0x1p-32).rounded(.toNearestOrEven), SIMD4(repeating: 0x1p32))
         let value = unsafeBitCast(SIMD4<Int32>(truncating: reduced.rounded(.toNearestOrEven)), to: SIMD4<UInt32>.self)
         let raw = UnsafeMutableRawPointer(pointer)
         raw.storeBytes(of: raw.loadUnaligned(as: SIMD4<UInt32>.self) &+ value, as: SIMD4<UInt32>.self)
