@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Jobs
 import NIOHTTP1
@@ -8,29 +7,20 @@ extension S3BlobStore {
         where Chunks.Element == Data {
         // S3 allows 10,000 parts: a larger limit takes larger parts.
         let partSize = max(configuration.partSize, limit / 10_000 + 1)
-        var hasher = SHA256()
-        var size = 0
+        var intake = BlobIntake(limit: limit)
         var buffer = Data()
         var upload: MultipartUpload?
         do throws(BlobStoreError) {
-            do {
-                for try await chunk in chunks {
-                    // Checked before buffering: the bytes past the limit are never kept or sent.
-                    guard chunk.count <= limit - size else { throw BlobStoreError.tooLarge(limit: limit) }
-                    hasher.update(data: chunk)
-                    size += chunk.count
-                    buffer.append(chunk)
-                    while buffer.count >= partSize {
-                        let part = Data(buffer.prefix(partSize))
-                        buffer = Data(buffer.dropFirst(partSize))
-                        if upload == nil { upload = try await startUpload() }
-                        try await upload!.send(part, client: client)
-                    }
+            // The intake checks each chunk before it is buffered: bytes past the limit are
+            // never kept or sent.
+            try await intake.take(chunks) { chunk throws(BlobStoreError) in
+                buffer.append(chunk)
+                while buffer.count >= partSize {
+                    let part = Data(buffer.prefix(partSize))
+                    buffer = Data(buffer.dropFirst(partSize))
+                    if upload == nil { upload = try await startUpload() }
+                    try await upload!.send(part, client: client)
                 }
-            } catch let error as BlobStoreError {
-                throw error
-            } catch {
-                throw BlobStoreError.sourceFailed(String(describing: error))
             }
             if upload != nil {
                 if !buffer.isEmpty { try await upload!.send(buffer, client: client) }
@@ -41,14 +31,14 @@ extension S3BlobStore {
             if let upload { await upload.abort(client: client) }
             throw error
         }
-        let id = BlobID(digest: hasher.finalize())
+        let id = intake.id
         let keys = Keys(tenant: tenant, id: id)
         let result: Result<Void, BlobStoreError>
         do { try await commit(keys, hold: hold, staged: upload, buffer: buffer); result = .success(()) } catch { result = .failure(error) }
         // The staging object goes either way (a crash here leaves it to the sweep).
         if let upload { _ = try? await client.send(.DELETE, key: upload.key, accept: [200, 204, 404]) }
         try result.get()
-        return BlobInfo(tenant: tenant, id: id, size: size)
+        return BlobInfo(tenant: tenant, id: id, size: intake.size)
     }
 
     /// (a), (b) and (c) of the type's doc, once the content is staged (or, up to one part, in

@@ -1,4 +1,3 @@
-import Crypto
 import Dispatch
 import Foundation
 
@@ -57,28 +56,19 @@ public final class FileBlobStore: BlobStore {
         where Chunks.Element == Data {
         let temporary = layout.newTemporaryPath()
         let file = try await Self.offload { () throws(BlobStoreError) in try PosixFile.create(temporary) }
-        var hasher = SHA256()
-        var size = 0
+        var intake = BlobIntake(limit: limit)
         do throws(BlobStoreError) {
-            do {
-                for try await chunk in chunks {
-                    // Checked before writing: the bytes past the limit never reach the disk.
-                    guard chunk.count <= limit - size else { throw BlobStoreError.tooLarge(limit: limit) }
-                    hasher.update(data: chunk)
-                    size += chunk.count
-                    try await Self.offload { () throws(BlobStoreError) in try file.write(chunk) }
-                }
-            } catch let error as BlobStoreError {
-                throw error
-            } catch {
-                throw BlobStoreError.sourceFailed(String(describing: error))
+            // The intake checks each chunk before it is written: bytes past the limit never
+            // reach the disk.
+            try await intake.take(chunks) { chunk throws(BlobStoreError) in
+                try await Self.offload { () throws(BlobStoreError) in try file.write(chunk) }
             }
             try await Self.offload { () throws(BlobStoreError) in try file.sync() }
         } catch {
             _ = try? PosixFile.remove(temporary)
             throw error
         }
-        let id = BlobID(digest: hasher.finalize())
+        let id = intake.id, size = intake.size
         let paths = paths(tenant: tenant, id: id)
         let layout = layout
         do throws(BlobStoreError) {
