@@ -1,10 +1,15 @@
 import ArgumentParser
 import FHEJobs
 import Foundation
+import Hummingbird
 import Jobs
+import JobsServer
 import Logging
+import Metrics
 import NIOSSL
+import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// `fhe-jobs keyservice`: the key service as a process of its own, the only one that holds the
 /// key-encryption key. API processes reach it with `serve --key-service` over a Unix socket
@@ -47,7 +52,15 @@ struct KeyServiceCommand: AsyncParsableCommand {
     @Option(help: "The CA certificate(s), PEM, that sign the clients' certificates: only their holders are answered (env FHE_JOBS_KEYSERVICE_TLS_CLIENT_CA).")
     var tlsClientCa: String? = Self.environment["FHE_JOBS_KEYSERVICE_TLS_CLIENT_CA"]
 
+    @Option(help: "Address of the operator's listener, GET /metrics and GET /health (env FHE_JOBS_KEYSERVICE_METRICS_HOST).")
+    var metricsHost: String = Self.environment["FHE_JOBS_KEYSERVICE_METRICS_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Its port; 0 serves none (env FHE_JOBS_KEYSERVICE_METRICS_PORT).")
+    var metricsPort: Int = Self.environment["FHE_JOBS_KEYSERVICE_METRICS_PORT"].flatMap(Int.init) ?? 0
+
     func validate() throws {
+        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
+        if let tlsPort, metricsPort == tlsPort { throw ValidationError("--metrics-port must differ from --tls-port") }
         guard unixSocket != nil || tlsPort != nil else {
             throw ValidationError("give --unix-socket PATH, --tls-port PORT, or both")
         }
@@ -63,6 +76,8 @@ struct KeyServiceCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
         let logger = Logger(label: "fhe-jobs.keyservice")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let graph = try await ServiceGraph.open(storage, breakers: breakers, logger: logger)
         let kek = try fhe.keyEncryptionKey(dataDirectory: storage.dataDirectory, allowGenerated: !graph.isPostgres, logger: logger)
         let (parameters, _) = try fhe.parameterSet()
@@ -79,11 +94,22 @@ struct KeyServiceCommand: AsyncParsableCommand {
         let (socket, mode, allowed, host, port) = (unixSocket, mode_t(socketMode == "660" ? 0o660 : 0o600), Set(allowPeerUid).union([getuid()]), tlsHost, tlsPort)
         let context = tls
 
+        // Healthy once its listeners are bound and while its database answers.
+        let serving = ServingFlag()
+        let health = HealthChecks([
+            ("keyService", { serving.isSet ? nil : "not listening yet" }),
+            HealthChecks.database(graph.store),
+        ])
+        let operatorApp = metricsPort == 0 ? nil
+            : ProcessEndpoint(registry: registry, health: health).application(host: metricsHost, port: metricsPort, logger: logger)
+
         var runner = Runner(graph: graph, logger: logger) {
             var listeners: [KeyServiceServer.Listener] = []
             if let socket { listeners.append(try await server.listen(unixSocket: socket, mode: mode, allowedUserIDs: allowed)) }
             if let port, let context { listeners.append(try await server.listen(host: host, port: port, tls: context)) }
+            serving.set()
             try await withThrowingTaskGroup(of: Void.self) { group in
+                if let operatorApp { group.addTask { try await operatorApp.runService() } }
                 for listener in listeners {
                     group.addTask { try await cancelWhenGracefulShutdown { try await server.serve(listener) } }
                 }
@@ -95,4 +121,11 @@ struct KeyServiceCommand: AsyncParsableCommand {
         try await ServiceGroup(configuration: .init(services: graph.backgroundServices + [runner],
                                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
+}
+
+/// Set once, read by the health check from another task.
+private final class ServingFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

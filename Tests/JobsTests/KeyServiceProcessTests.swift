@@ -2,6 +2,9 @@ import Crypto
 @testable import FHEJobs
 import FHEPrograms
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -139,8 +142,10 @@ struct KeyServicePKI {
             let socket = root.appendingPathComponent("keys.sock").path
             let process = Process()
             process.executableURL = WorkerCrashTests.executable
+            let metricsPort = 20000 + Int.random(in: 0..<20000)
             process.arguments = ["keyservice", "--data-dir", root.path, "--unix-socket", socket, "--kek-file", kekFile,
-                                 "--fhe-parameters", FHETestService.parametersFile.path, "--fhe-allow-insecure-parameters"]
+                                 "--fhe-parameters", FHETestService.parametersFile.path, "--fhe-allow-insecure-parameters",
+                                 "--metrics-port", "\(metricsPort)"]
                 + (context.postgresURL.map { ["--database-url", $0] } ?? [])
             // Its log goes to a file (a pipe nobody reads could fill and stop it).
             let log = root.appendingPathComponent("keyservice.log")
@@ -169,6 +174,19 @@ struct KeyServicePKI {
             // The key set was made in the key service, wrapped under its key (not one of this process's).
             let keySet = try #require(try await store.allKeySets().first)
             #expect(keySet.kekID == (try KeyEncryptionKey.load(file: kekFile))?.id)
+
+            // Its operator's listener: healthy, and the requests it answered counted by outcome.
+            let operatorBase = "http://127.0.0.1:\(metricsPort)"
+            let (healthBody, healthResponse) = try await URLSession.shared.data(from: URL(string: "\(operatorBase)/health")!)
+            #expect((healthResponse as? HTTPURLResponse)?.statusCode == 200)
+            let health = try #require(try JSONSerialization.jsonObject(with: healthBody) as? [String: Any])
+            #expect(health["status"] as? String == "ok")
+            #expect((health["checks"] as? [String: String]) == ["keyService": "ok", "database": "ok"])
+            let (metricsBody, _) = try await URLSession.shared.data(from: URL(string: "\(operatorBase)/metrics")!)
+            let metrics = String(decoding: metricsBody, as: UTF8.self)
+            #expect(metrics.contains(#"fhe_keyservice_requests_total{operation="owner_key_set",outcome="ok"}"#), "\(metrics.prefix(2000))")
+            #expect(metrics.contains(#"fhe_keyservice_requests_total{operation="open_sealed",outcome="ok"}"#))
+            #expect(metrics.contains("fhe_keyservice_request_duration_seconds"))
         }
     }
 

@@ -192,10 +192,20 @@ class Checker:
                 port = probe["tcpSocket"].get("port")
             else:
                 path = probe.get("httpGet", {}).get("path", "")
-                match = re.fullmatch(r"/v1/health\?probe=(\w+)", path)
-                if not match or match.group(1) not in self.probes:
-                    self.problem(obj, f"{name}: {probe_name} asks for {path}, not /v1/health?probe=one of {sorted(self.probes)}")
                 port = probe.get("httpGet", {}).get("port")
+                if command == KEY_SERVICE_COMMAND:
+                    # Its operator's listener (ProcessEndpoint.swift) answers GET /health.
+                    if path != "/health":
+                        self.problem(obj, f"{name}: {probe_name} asks for {path}, but the key service answers /health")
+                    metrics_port = environment.get("FHE_JOBS_KEYSERVICE_METRICS_PORT", {}).get("value")
+                    declared = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+                    if str(declared.get(port, port)) != str(metrics_port):
+                        self.problem(obj, f"{name}: {probe_name} on port {port}, not the operator's listener "
+                                          f"(FHE_JOBS_KEYSERVICE_METRICS_PORT={metrics_port})")
+                else:
+                    match = re.fullmatch(r"/v1/health\?probe=(\w+)", path)
+                    if not match or match.group(1) not in self.probes:
+                        self.problem(obj, f"{name}: {probe_name} asks for {path}, not /v1/health?probe=one of {sorted(self.probes)}")
             if port not in {p.get("name") for p in container.get("ports", [])} | {p["containerPort"] for p in container.get("ports", [])}:
                 self.problem(obj, f"{name}: {probe_name} on port {port}, which the container does not declare")
 
@@ -212,7 +222,8 @@ class Checker:
             self.problem(obj, f"{name}: the API must reach the key service (FHE_JOBS_KEY_SERVICE), not run one of its own")
 
     def check_key_service_reach(self) -> None:
-        """Pods that run the key service are admitted by NetworkPolicies from API pods alone."""
+        """Pods that run the key service are admitted by NetworkPolicies from API pods alone,
+        except on their operator's listener (metrics and health), which holds no key."""
         def runs(obj: dict) -> set:
             return {(c.get("args") or [None])[0] for c in obj["spec"]["template"]["spec"]["containers"]}
 
@@ -220,14 +231,22 @@ class Checker:
             labels = obj["spec"]["template"]["metadata"].get("labels", {})
             return all(labels.get(k) == v for k, v in selector.items())
 
+        def operator_ports(obj: dict) -> set:
+            return {int(e["value"]) for c in obj["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])
+                    if e.get("name") == "FHE_JOBS_KEYSERVICE_METRICS_PORT" and str(e.get("value", "")).isdigit()}
+
         workloads = [o for o in self.objects if o["kind"] in WORKLOADS]
         for key_service in (o for o in workloads if KEY_SERVICE_COMMAND in runs(o)):
+            operator = operator_ports(key_service) - {0}
             policies = [p for p in self.objects if p["kind"] == "NetworkPolicy" and "Ingress" in p["spec"].get("policyTypes", [])
                         and selects(p["spec"]["podSelector"].get("matchLabels", {}), key_service)]
             if not any(p["spec"].get("ingress") for p in policies):
                 self.problem(key_service, "no NetworkPolicy admits the API to the key service's pods")
             for policy in policies:
                 for rule in policy["spec"].get("ingress", []):
+                    ports = {p.get("port") for p in rule.get("ports", [])}
+                    if ports and ports <= operator:
+                        continue
                     peers = rule.get("from", [])
                     if not peers:
                         self.problem(policy, "admits every peer to the key service's pods; only API pods may reach them")

@@ -8,6 +8,7 @@ import Darwin
 import Foundation
 import Jobs
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -88,6 +89,7 @@ public final class KeyServiceServer: Sendable {
                     Self.peerCredentials(child).flatMapThrowing { credentials in
                         guard allowed.contains(credentials.uid) else {
                             logger.warning("key service peer refused", metadata: ["socket": "\(path)", "uid": "\(credentials.uid)"])
+                            Counter(label: "fhe_keyservice_connections_refused_total", dimensions: [("reason", "peer_user")]).increment()
                             throw PeerRefused(uid: credentials.uid)
                         }
                         return Connection(channel: try NIOAsyncChannel(wrappingChannelSynchronously: child),
@@ -172,6 +174,7 @@ public final class KeyServiceServer: Sendable {
                     guard connections.add(1, ordering: .relaxed).newValue <= limits.maxConnections else {
                         connections.subtract(1, ordering: .relaxed)
                         logger.warning("key service connection refused: too many at once", metadata: ["peer": "\(connection.peer)"])
+                        Counter(label: "fhe_keyservice_connections_refused_total", dimensions: [("reason", "too_many")]).increment()
                         try? await connection.channel.channel.close()
                         continue
                     }
@@ -202,6 +205,7 @@ public final class KeyServiceServer: Sendable {
                     } catch let error as KeyServiceProtocolError {
                         timer.cancel()
                         logger.notice("key service peer broke the protocol", metadata: ["peer": "\(connection.peer)", "error": "\(error)"])
+                        Counter(label: "fhe_keyservice_requests_total", dimensions: [("operation", "invalid"), ("outcome", error.code)]).increment()
                         try await outbound.write(Self.failure(KeyServiceWireError(code: error.code, status: 400, message: error.description)))
                         return
                     } catch {
@@ -220,8 +224,25 @@ public final class KeyServiceServer: Sendable {
         }
     }
 
-    /// The answer frame, and whether the request broke the protocol (the connection is then closed).
+    /// The answer frame, and whether the request broke the protocol (the connection is then
+    /// closed). Each request is counted by operation and outcome (`ok` or the failure's code) in
+    /// `fhe_keyservice_requests_total`, and timed in `fhe_keyservice_request_duration_seconds`.
     private func respond(to frame: KeyServiceFrame, peer: String) async -> (ByteBuffer, broken: Bool) {
+        let started = ContinuousClock.now
+        let (answer, broken, outcome) = await answer(frame, peer: peer)
+        let operation = switch frame.kind {
+        case .ownerKeySet: "owner_key_set"
+        case .openSealed: "open_sealed"
+        case .answer, .failure: "invalid"
+        }
+        Counter(label: "fhe_keyservice_requests_total", dimensions: [("operation", operation), ("outcome", outcome)]).increment()
+        let elapsed = ContinuousClock.now - started
+        Metrics.Timer(label: "fhe_keyservice_request_duration_seconds", dimensions: [("operation", operation)])
+            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        return (answer, broken)
+    }
+
+    private func answer(_ frame: KeyServiceFrame, peer: String) async -> (ByteBuffer, broken: Bool, outcome: String) {
         let decoder = JSONDecoder(), encoder = JSONEncoder()
         do {
             switch frame.kind {
@@ -230,19 +251,20 @@ public final class KeyServiceServer: Sendable {
                 try Self.checkPrincipal(tenant: request.tenant, owner: request.owner)
                 logger.info("key set", metadata: ["peer": "\(peer)", "tenant": "\(request.tenant)"])
                 let answer = try await keys.ownerKeySet(tenant: request.tenant, owner: request.owner)
-                return (KeyServiceFrame(kind: .answer, body: try encoder.encode(answer)).encoded(), false)
+                return (KeyServiceFrame(kind: .answer, body: try encoder.encode(answer)).encoded(), false, "ok")
             case .openSealed:
                 let request = try Self.decode(SealedOpening.self, frame.body, decoder)
                 try Self.checkPrincipal(tenant: request.tenant, owner: request.owner)
                 logger.info("open and seal a result", metadata: ["peer": "\(peer)", "tenant": "\(request.tenant)",
                                                                  "job": "\(request.jobID)", "keySet": "\(request.keySetID)"])
                 let answer = try await keys.openSealed(request)
-                return (KeyServiceFrame(kind: .answer, body: try encoder.encode(answer)).encoded(), false)
+                return (KeyServiceFrame(kind: .answer, body: try encoder.encode(answer)).encoded(), false, "ok")
             case .answer, .failure:
                 throw KeyServiceProtocolError.malformedFrame("a key service answers requests; it was sent an answer")
             }
         } catch {
-            return (Self.failure(wireError(error, peer: peer)), error is KeyServiceProtocolError)
+            let failure = wireError(error, peer: peer)
+            return (Self.failure(failure), error is KeyServiceProtocolError, failure.code)
         }
     }
 
