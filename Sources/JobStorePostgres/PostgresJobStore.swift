@@ -118,7 +118,8 @@ public final class PostgresJobStore: JobStore {
             """, logger: logger)
     }
 
-    public func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?) async throws -> InsertOutcome {
+    public func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?,
+                          audit: AuditRecord?) async throws -> InsertOutcome {
         let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
         let fhe = try job.fhe.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let storedBytes = Int64(payload.utf8.count + (job.fhe?.inputBytes ?? 0))
@@ -127,29 +128,24 @@ public final class PostgresJobStore: JobStore {
         let t = job.createdAt.microsecondsSince1970
         let key = idempotency?.claim.key.key, holder = idempotency?.claim.holder
         let status = idempotency?.response.statusCode, body = idempotency?.response.body
-        // See migrations 6 and 10: the claim check, the quota checks and the writes run
-        // server-side under the tenant's lock. The callback URL (migration 12) is written in
-        // the same transaction, so no job exists without it.
-        let callback = job.callbackURL, logger = logger
-        let outcome = try await client.transaction(logger: logger) { connection in
-            let outcome = try await connection.rows("""
-                SELECT fhe_insert_claimed_job(\(holder)::uuid, \(PostgresAdvisoryLocks.tenantInserts), \(job.id), \(job.tenant), \(job.owner),
-                                      \(job.type.rawValue), \(job.priority.rank)::int, \(job.useFHE), \(payload), \(t),
-                                      \(job.maxAttempts)::int, \(job.timeoutSeconds)::int, \(month), \(Int64(quota.maxActiveJobs)),
-                                      \(Int64(quota.maxJobsPerMonth)), \(key)::text, \(status)::int, \(body)::bytea, \(Self.queuedChannel),
-                                      \(fhe)::text, \(storedBytes), \(bootstraps))
-                """, logger: logger).first?.decode(String.self)
-            if outcome == "inserted", let callback {
-                try await connection.query("UPDATE jobs SET callback_url = \(callback) WHERE id = \(job.id)", logger: logger)
-            }
-            return outcome
-        }
+        // See migrations 6, 10 and 13: the claim check, the quota checks and the writes (the
+        // callback URL and the audit record with them) run server-side under the tenant's lock,
+        // in one statement, so one round trip and one commit, and no job exists without them.
+        let outcome = try await client.rows("""
+            SELECT fhe_submit_job(\(holder)::uuid, \(PostgresAdvisoryLocks.tenantInserts), \(job.id), \(job.tenant), \(job.owner),
+                                  \(job.type.rawValue), \(job.priority.rank)::int, \(job.useFHE), \(payload), \(t),
+                                  \(job.maxAttempts)::int, \(job.timeoutSeconds)::int, \(month), \(Int64(quota.maxActiveJobs)),
+                                  \(Int64(quota.maxJobsPerMonth)), \(key)::text, \(status)::int, \(body)::bytea, \(Self.queuedChannel),
+                                  \(fhe)::text, \(storedBytes), \(bootstraps), \(job.callbackURL)::text,
+                                  \(audit?.at.microsecondsSince1970)::bigint, \(audit?.tenant)::text, \(audit?.actor)::text,
+                                  \(audit?.action)::text, \(audit?.target)::text, \(audit?.outcome)::text, \(audit?.requestID)::text)
+            """, logger: logger).first?.decode(String.self)
         switch outcome {
         case "inserted": return .inserted
         case "active_quota": return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs)
         case "monthly_quota": return .monthlyQuotaExceeded(limit: quota.maxJobsPerMonth)
         case "reservation_lost": return .reservationLost
-        default: throw CorruptRowError(table: "jobs", key: job.id.uuidString, reason: "fhe_insert_job answered \(outcome ?? "nothing")")
+        default: throw CorruptRowError(table: "jobs", key: job.id.uuidString, reason: "fhe_submit_job answered \(outcome ?? "nothing")")
         }
     }
 

@@ -459,5 +459,45 @@ enum PostgresMigrations {
             EXECUTE FUNCTION fhe_webhook_event()
             """,
         ]),
+        // A submission in one statement, so in one round trip and one commit: migration 10's
+        // claimed insert, the callback URL (migration 12) and the submission's audit record,
+        // which the API wrote in a transaction of its own before. Called without BEGIN and
+        // COMMIT, the statement is its own transaction. The earlier functions stay, for
+        // processes of the previous version during a rolling deploy. And rate-limit tokens
+        // taken in batches (PostgresRateLimiter).
+        Migration(version: 13, name: "submission with its audit record in one statement; token batches", statements: [
+            // How many tokens the last take got: a process takes several at once
+            // (PostgresRateLimiter). `last_allowed` stays for processes of the previous version.
+            "ALTER TABLE rate_limit_buckets ADD COLUMN last_taken DOUBLE PRECISION NOT NULL DEFAULT 0",
+            """
+            CREATE FUNCTION fhe_submit_job(
+                p_holder UUID, p_lock_class INT, p_id UUID, p_tenant TEXT, p_owner TEXT, p_type TEXT, p_priority INT,
+                p_use_fhe BOOLEAN, p_payload TEXT, p_created_at BIGINT, p_max_attempts INT, p_timeout_seconds INT, p_month TEXT,
+                p_max_active BIGINT, p_max_per_month BIGINT,
+                p_idempotency_key TEXT, p_status_code INT, p_response BYTEA, p_channel TEXT,
+                p_fhe TEXT, p_stored_bytes BIGINT, p_fhe_bootstraps BIGINT, p_callback_url TEXT,
+                p_audit_at BIGINT, p_audit_tenant TEXT, p_audit_actor TEXT, p_audit_action TEXT, p_audit_target TEXT, p_audit_outcome TEXT,
+                p_audit_request_id TEXT
+            ) RETURNS TEXT LANGUAGE plpgsql AS $$
+            DECLARE
+                v_outcome TEXT;
+            BEGIN
+                v_outcome := fhe_insert_claimed_job(p_holder, p_lock_class, p_id, p_tenant, p_owner, p_type, p_priority,
+                                                    p_use_fhe, p_payload, p_created_at, p_max_attempts, p_timeout_seconds,
+                                                    p_month, p_max_active, p_max_per_month, p_idempotency_key, p_status_code,
+                                                    p_response, p_channel, p_fhe, p_stored_bytes, p_fhe_bootstraps);
+                IF v_outcome <> 'inserted' THEN RETURN v_outcome; END IF;
+                IF p_callback_url IS NOT NULL THEN
+                    UPDATE jobs SET callback_url = p_callback_url WHERE id = p_id;
+                END IF;
+                IF p_audit_action IS NOT NULL THEN
+                    INSERT INTO audit (at, tenant, actor, action, target, outcome, request_id)
+                    VALUES (p_audit_at, p_audit_tenant, p_audit_actor, p_audit_action, p_audit_target, p_audit_outcome, p_audit_request_id);
+                END IF;
+                RETURN v_outcome;
+            END
+            $$
+            """,
+        ]),
     ]
 }

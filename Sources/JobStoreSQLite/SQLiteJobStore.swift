@@ -62,7 +62,8 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?) async throws -> InsertOutcome {
+    public func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?,
+                          audit: AuditRecord?) async throws -> InsertOutcome {
         let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
         let fhe = try job.fhe.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let month = Usage.month(of: job.createdAt)
@@ -99,6 +100,7 @@ public final class SQLiteJobStore: JobStore {
                     """, arguments: [response.statusCode, response.jobID.uuidString, response.body, claim.key.tenant, claim.key.key,
                                      claim.holder.uuidString])
             }
+            if let audit { try Self.appendAudit(audit, in: db) }
             return .inserted
         }
     }
@@ -339,12 +341,14 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func appendAudit(_ record: AuditRecord) async throws {
-        try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO audit (at, tenant, actor, action, target, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [record.at.microsecondsSince1970, record.tenant, record.actor, record.action, record.target,
-                                 record.outcome, record.requestID])
-        }
+        try await pool.write { db in try Self.appendAudit(record, in: db) }
+    }
+
+    private static func appendAudit(_ record: AuditRecord, in db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO audit (at, tenant, actor, action, target, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [record.at.microsecondsSince1970, record.tenant, record.actor, record.action, record.target,
+                             record.outcome, record.requestID])
     }
 
     public func listAudit(tenant: String?, before: Int64?, limit: Int) async throws -> [AuditRecord] {

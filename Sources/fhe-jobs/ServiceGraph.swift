@@ -25,7 +25,9 @@ struct ServiceGraph: Sendable {
     static func open(_ options: StorageOptions, breakers: BreakerOptions? = nil, logger: Logger) async throws -> ServiceGraph {
         try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true)
         if let url = options.databaseURL {
-            let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: url), backgroundLogger: logger)
+            var configuration = try PostgresJobStore.configuration(url: url)
+            configuration.options.maximumConnections = options.poolSize
+            let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
             let breaker = breakers.map { CircuitBreaker(name: "database", configuration: $0.configuration) }
             let wait = Duration.seconds(breakers?.databaseWaitSeconds ?? 10)
             var graph = ServiceGraph(store: PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: wait),

@@ -10,6 +10,19 @@ struct StorageOptions: ParsableArguments {
     @Option(help: "postgres://user:password@host:port/database to share the work between processes (env FHE_JOBS_DATABASE_URL); SQLite in the data folder if absent.")
     var databaseURL: String? = ProcessInfo.processInfo.environment["FHE_JOBS_DATABASE_URL"]
 
+    @Option(help: "PostgreSQL connections this process opens at most, the queue listener's one included: 2 to 1000 (env FHE_JOBS_DATABASE_POOL_SIZE; default 20). Give the database max_connections for every process's pool.")
+    var databasePoolSize: Int?
+
+    /// PostgresNIO's default, which the service used before the pool size was an option.
+    static let defaultPoolSize = 20
+    static let poolSizes = 2...1000
+    private static let poolSizeVariable = "FHE_JOBS_DATABASE_POOL_SIZE"
+
+    /// `--database-pool-size`, else the environment's, else the default (checked by `validate`).
+    var poolSize: Int {
+        databasePoolSize ?? ProcessInfo.processInfo.environment[Self.poolSizeVariable].flatMap { Int($0) } ?? Self.defaultPoolSize
+    }
+
     @Option(help: "A JSON file of tenant plans: {\"default\": PLAN, \"tenants\": {NAME: PLAN}} (env FHE_JOBS_PLANS).")
     var plans: String? = ProcessInfo.processInfo.environment["FHE_JOBS_PLANS"]
 
@@ -21,6 +34,13 @@ struct StorageOptions: ParsableArguments {
     func validate() throws {
         if let url = databaseURL, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
             throw ValidationError("--database-url must start with postgres:// or postgresql://")
+        }
+        let range = "\(Self.poolSizes.lowerBound) to \(Self.poolSizes.upperBound)"
+        if databasePoolSize == nil, let raw = ProcessInfo.processInfo.environment[Self.poolSizeVariable], Int(raw) == nil {
+            throw ValidationError("\(Self.poolSizeVariable) must be a whole number from \(range), not \"\(raw.prefix(32))\"")
+        }
+        guard Self.poolSizes.contains(poolSize) else {
+            throw ValidationError("--database-pool-size (or \(Self.poolSizeVariable)) must be \(range), not \(poolSize): the queue listener holds one connection")
         }
     }
 }

@@ -39,6 +39,42 @@ import Testing
         }
     }
 
+    /// A submission's audit record is written by the store with the job (one commit): the same
+    /// record as every other state-changing request's, once per request, replays and
+    /// refusals included.
+    @Test(arguments: StoreKind.available)
+    func eachSubmissionIsAuditedOnce(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, context in
+            let h = try await ServiceHarness(store: store, context: context)
+            let alice = try await h.token(subject: "alice")
+            let key = HTTPField.Name("Idempotency-Key")!, requestID = HTTPField.Name("X-Request-ID")!
+            try await h.test { client in
+                let first = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice, [(key, "k"), (requestID, "req-1")]),
+                                                     body: jsonBuffer(sha256Submission))
+                #expect(first.status == .accepted)
+                let replay = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice, [(key, "k"), (requestID, "req-2")]),
+                                                      body: jsonBuffer(sha256Submission))
+                #expect(replay.status == .accepted && replay.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+                var other = sha256Submission
+                other["priority"] = "high"
+                let reused = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice, [(key, "k"), (requestID, "req-3")]),
+                                                      body: jsonBuffer(other))
+                #expect(reused.status == .unprocessableContent)
+                let plain = try await client.execute(uri: "/v1/jobs", method: .post, headers: .bearer(alice, [(requestID, "req-4")]),
+                                                     body: jsonBuffer(sha256Submission))
+                #expect(plain.status == .accepted)
+            }
+            let audit = try await store.listAudit(tenant: "acme", before: nil, limit: 10).reversed()
+            #expect(audit.map(\.requestID) == ["req-1", "req-2", "req-3", "req-4"])
+            #expect(audit.allSatisfy { $0.action == "job.submit" && $0.actor == "alice" && $0.tenant == "acme" })
+            #expect(audit.map(\.outcome) == ["202", "202", "422", "202"])
+            // Newest first: the plain submission's job, then the keyed one's (which its replay names too).
+            let jobs = try await store.listJobs(JobQuery(visibility: .all, limit: 10)).map { $0.id.uuidString.lowercased() }
+            #expect(jobs.count == 2)
+            #expect(audit.map(\.target) == [jobs.last, jobs.last, nil, jobs.first])
+        }
+    }
+
     @Test func listingPagesWithAnOpaqueCursor() async throws {
         try await withStore(.sqlite) { store, context in
             let h = try await ServiceHarness(store: store, context: context)

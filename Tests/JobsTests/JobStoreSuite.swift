@@ -298,6 +298,53 @@ import Testing
         }
     }
 
+    /// A submission's audit record is written with its job, in the insert's transaction, and
+    /// only when the job is inserted: a refusal is audited by the caller, with its outcome.
+    @Test(arguments: StoreKind.available)
+    func theSubmissionsAuditRecordIsWrittenWithTheJob(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store, _ in
+            func record(_ job: Job) -> AuditRecord {
+                AuditRecord(at: job.createdAt, tenant: job.tenant, actor: job.owner, action: "job.submit",
+                            target: job.id.uuidString.lowercased(), outcome: "202", requestID: "req-\(job.id)")
+            }
+            // Whole seconds, so the time read back is the time written.
+            let t = Date(timeIntervalSince1970: 1_800_000_000)
+            var job = makeJob(createdAt: t)
+            job.callbackURL = "https://hooks.example/done"
+            #expect(try await store.insertJob(job, quota: generousQuota, idempotency: nil, audit: record(job)) == .inserted)
+            let audited = try await store.listAudit(tenant: "acme", before: nil, limit: 10)
+            #expect(audited.count == 1)
+            var stored = try #require(audited.first)
+            #expect(stored.id != nil)
+            stored.id = nil
+            #expect(stored == record(job))
+            // The callback URL goes in with the job as before.
+            #expect(try await store.job(id: job.id)?.callbackURL == "https://hooks.example/done")
+
+            // Refused by a quota, or by a lost reservation: neither the job nor its record.
+            let refused = makeJob(createdAt: t)
+            #expect(try await store.insertJob(refused, quota: Quota(maxActiveJobs: 1, maxJobsPerMonth: 100), idempotency: nil,
+                                              audit: record(refused)) == .activeJobsQuotaExceeded(limit: 1))
+            let overMonth = makeJob(createdAt: t)
+            #expect(try await store.insertJob(overMonth, quota: Quota(maxActiveJobs: 100, maxJobsPerMonth: 1), idempotency: nil,
+                                              audit: record(overMonth)) == .monthlyQuotaExceeded(limit: 1))
+            let key = IdempotencyKey(tenant: "acme", key: "lost")
+            let stalled = IdempotencyClaim(key: key), takeover = IdempotencyClaim(key: key)
+            let now = Date()
+            #expect(try await store.reserveIdempotencyKey(stalled, requestHash: "h", now: now, window: 86_400, inFlightTimeout: 60) == .reserved)
+            #expect(try await store.reserveIdempotencyKey(takeover, requestHash: "h", now: now.addingTimeInterval(61), window: 86_400,
+                                                          inFlightTimeout: 60) == .reserved)
+            let late = makeJob(createdAt: t)
+            let response = StoredResponse(statusCode: 202, jobID: late.id, body: Data("{}".utf8))
+            #expect(try await store.insertJob(late, quota: generousQuota, idempotency: (stalled, response), audit: record(late)) == .reservationLost)
+            #expect(try await store.listAudit(tenant: "acme", before: nil, limit: 10).count == 1)
+            for id in [refused.id, overMonth.id, late.id] { #expect(try await store.job(id: id) == nil) }
+            // Without a record (the service's own inserts), none is written.
+            #expect(try await store.insertJob(makeJob(tenant: "other"), quota: generousQuota, idempotency: nil) == .inserted)
+            #expect(try await store.listAudit(tenant: "other", before: nil, limit: 10).isEmpty)
+        }
+    }
+
     @Test(arguments: StoreKind.available)
     func auditIsAppendOnlyAndPaged(_ kind: StoreKind) async throws {
         try await withStore(kind) { store, _ in

@@ -26,10 +26,13 @@ public protocol JobStore: KeySetStore, UploadedServerKeyStore, RefreshTokenStore
     func releaseIdempotencyKey(_ claim: IdempotencyClaim) async throws
 
     /// In one transaction: checks the tenant's quotas, inserts the queued job, counts it in the
-    /// tenant's usage and, with a claim, stores the response for replays. A claim that no longer
-    /// holds its key (it lapsed and another request took the key over) inserts nothing and
-    /// answers `.reservationLost`, so one key never makes two jobs.
-    func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?) async throws -> InsertOutcome
+    /// tenant's usage, with a claim stores the response for replays, and with `audit` appends
+    /// the submission's audit record. A claim that no longer holds its key (it lapsed and
+    /// another request took the key over) inserts nothing and answers `.reservationLost`, so
+    /// one key never makes two jobs. Nothing is written, the audit record included, unless the
+    /// job is inserted: a refused submission is audited by its caller, with its own outcome.
+    func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?,
+                   audit: AuditRecord?) async throws -> InsertOutcome
 
     // MARK: Reading
 
@@ -102,6 +105,11 @@ public protocol JobStore: KeySetStore, UploadedServerKeyStore, RefreshTokenStore
 }
 
 extension JobStore {
+    /// A job inserted without an audit record (the service's own work, tests).
+    public func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?) async throws -> InsertOutcome {
+        try await insertJob(job, quota: quota, idempotency: idempotency, audit: nil)
+    }
+
     /// The job, whichever its tenant (workers, confirmers, the service's own lookups).
     public func job(id: JobID) async throws -> Job? { try await job(id: id, tenant: nil) }
 

@@ -40,10 +40,25 @@ public final class JobService: Sendable {
         public var replayed: Bool
     }
 
+    /// The status of an accepted submission: what its stored replay answers and what its
+    /// audit record says.
+    public static let acceptedStatus = 202
+
+    /// What the audit record of a submission needs beside the principal and the job: the
+    /// record is written with the job, in its transaction (one commit, not two), and only
+    /// when the job is inserted.
+    public struct SubmissionAudit: Sendable {
+        public var action: String
+        public var requestID: String
+        public init(action: String, requestID: String) { self.action = action; self.requestID = requestID }
+    }
+
     // MARK: Submit
 
+    /// With `audit`, a job inserted is audited in the insert's transaction, as accepted; the
+    /// caller audits every other answer (a replay, a refusal) itself.
     public func submit(_ submission: JobSubmission, by principal: Principal, idempotencyKey: String?,
-                       now: Date = Date()) async throws -> Submitted {
+                       audit: SubmissionAudit? = nil, now: Date = Date()) async throws -> Submitted {
         let timeout = try validate(submission)
         if let callback = submission.callbackURL { try await checkCallback(callback) }
         // This request's claim on the key: only it can complete or release the reservation.
@@ -88,8 +103,13 @@ public final class JobService: Sendable {
         }
         let outcome: InsertOutcome
         do {
-            let response = try key.map { ($0, StoredResponse(statusCode: 202, jobID: job.id, body: try JSONEncoder().encode(job))) }
-            outcome = try await store.insertJob(job, quota: configuration.plans.plan(for: principal.tenant).quota, idempotency: response)
+            let response = try key.map { ($0, StoredResponse(statusCode: Self.acceptedStatus, jobID: job.id, body: try JSONEncoder().encode(job))) }
+            let record = audit.map {
+                AuditRecord(at: now, tenant: principal.tenant, actor: principal.subject, action: $0.action,
+                            target: job.id.uuidString.lowercased(), outcome: "\(Self.acceptedStatus)", requestID: $0.requestID)
+            }
+            outcome = try await store.insertJob(job, quota: configuration.plans.plan(for: principal.tenant).quota, idempotency: response,
+                                                audit: record)
         } catch {
             if let key { try? await store.releaseIdempotencyKey(key) }
             if let prepared { await confidential?.discard(prepared, jobID: job.id, tenant: job.tenant) }

@@ -35,9 +35,13 @@ struct JobsAPI: APIProtocol {
 
     func submitJob(_ input: Operations.SubmitJob.Input) async throws -> Operations.SubmitJob.Output {
         guard case .json(let body) = input.body else { throw APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the body must be application/json") }
+        let audit = RequestScope.audit
         let submitted = try await service.submit(try Representations.submission(body), by: try principal,
-                                                 idempotencyKey: input.headers.idempotencyKey)
-        RequestScope.auditTarget?.set(submitted.job.id.uuidString.lowercased())
+                                                 idempotencyKey: input.headers.idempotencyKey,
+                                                 audit: audit.map { JobService.SubmissionAudit(action: $0.action, requestID: RequestScope.requestID) })
+        audit?.set(submitted.job.id.uuidString.lowercased())
+        // A replay inserted nothing, so its record is the middleware's to write.
+        if !submitted.replayed { audit?.stored(outcome: "\(JobService.acceptedStatus)") }
         return .accepted(.init(headers: .init(idempotentReplayed: submitted.replayed ? true : nil),
                                body: .json(try Representations.job(submitted.job))))
     }
@@ -146,7 +150,7 @@ struct JobsAPI: APIProtocol {
             throw APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the body must be application/octet-stream")
         }
         let upload = try await confidential.upload(body.map { Data($0) }, limit: maxUploadBytes, for: try principal, now: Date())
-        RequestScope.auditTarget?.set(upload.id)
+        RequestScope.audit?.set(upload.id)
         return .created(.init(body: .json(.init(id: upload.id, bytes: Int64(upload.bytes), keySetId: upload.keySetID,
                                                 expiresAt: upload.expiresAt))))
     }
@@ -156,7 +160,7 @@ struct JobsAPI: APIProtocol {
             throw APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the body must be application/octet-stream")
         }
         let key = try await confidential.uploadServerKey(body.map { Data($0) }, limit: maxServerKeyBytes, for: try principal, now: Date())
-        RequestScope.auditTarget?.set(key.id)
+        RequestScope.audit?.set(key.id)
         return .created(.init(body: .json(Representations.serverKey(key))))
     }
 

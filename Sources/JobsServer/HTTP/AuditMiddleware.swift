@@ -10,15 +10,18 @@ struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post || request.method == .delete, let principal = RequestScope.principal else { return try await next(request, context) }
-        let created = AuditTarget()
+        let (action, target) = Self.action(for: request.uri.path)
+        let audit = RequestAudit(action: action)
         var response: Response
         do {
-            response = try await RequestScope.$auditTarget.withValue(created) { try await next(request, context) }
+            response = try await RequestScope.$audit.withValue(audit) { try await next(request, context) }
         } catch { response = responder.response(for: error, request: request) }
-        let (action, target) = Self.action(for: request.uri.path)
+        // A submission's record went into the store with the job; an answer other than the one
+        // it records (the response could not be made) gets a record of its own.
+        if audit.storedOutcome == "\(response.status.code)" { return response }
         await service.record(AuditRecord(
             at: Date(), tenant: principal.tenant, actor: principal.subject, action: action,
-            target: target ?? created.current,
+            target: target ?? audit.target,
             outcome: "\(response.status.code)", requestID: RequestScope.requestID))
         return response
     }
