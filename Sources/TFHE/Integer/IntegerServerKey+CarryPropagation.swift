@@ -6,9 +6,11 @@ import Synchronization
 /// multiplication) is a list of columns of blocks whose weighted sum Σ_c messageModulus^c ·
 /// Σ column[c] is the result. `sumColumns` first compresses columns that are too large
 /// (carry-save: a group of blocks is summed and split into its message, kept, and its carry,
-/// sent to the next column, all groups in one layer), then adds each column into one block
-/// whose value is at most 2·messageModulus - 2 (so its carry out is 0 or 1), then resolves
-/// all carries at once.
+/// sent to the next column, all groups of a layer at once, as `ColumnCompression` plans
+/// them), then adds each column into one block whose value is at most 2·messageModulus - 2
+/// (so its carry out is 0 or 1), then resolves all carries at once. Under the prefix plan a
+/// clean operand plus a clear one (neg, scalar add and sub) resolves its carries over pairs
+/// of blocks instead (`pairedClearSum`).
 ///
 /// Carries by grouped lookahead (the generate/propagate formulation of Brent and Kung 1982,
 /// with the group sums of carry-lookahead adders): block c *generates* a carry when its sum is
