@@ -54,8 +54,7 @@ extension IntegerServerKey {
     }
 
     public func neg(_ a: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
-        try check(a)
-        return try sub(trivial(0, blockCount: a.blockCount), a)
+        try scalarSub(0, a)
     }
 
     /// The clear value reduced to the width of `blockCount` blocks.
@@ -68,17 +67,33 @@ extension IntegerServerKey {
         try check(a)
         let x = try clean(a, maxNoise: 4)
         let digits = digits(of: value, count: a.blockCount)
+        if let sum = try pairedClearSumIfPlanned(x, digits: digits) { return sum }
         let columns = zip(x, digits).map { block, digit in digit == 0 ? [block] : [block, trivialBlock(digit)] }
         return try result(ofColumns: columns)
+    }
+
+    /// Under the prefix plan, on a key that propagates at once, a clean operand plus a clear
+    /// one resolves its carries over pairs of blocks (`pairedClearSum`); nil otherwise.
+    private func pairedClearSumIfPlanned(_ x: [Block], digits: [UInt64]) throws -> RadixCiphertext<T>? {
+        guard carryPropagation == .parallelPrefix && !defersPropagation else { return nil }
+        return try pairedClearSum(x, digits: digits).map { RadixCiphertext(blocks: $0) }
     }
 
     public func scalarSub(_ a: RadixCiphertext<T>, _ value: UInt64) throws -> RadixCiphertext<T> {
         try scalarAdd(a, reduced(0 &- value, blockCount: a.blockCount))
     }
 
-    /// value - a.
+    /// value - a, that is ~a + value + 1 (the complement of a clean block is linear).
     public func scalarSub(_ value: UInt64, _ a: RadixCiphertext<T>) throws -> RadixCiphertext<T> {
-        try sub(trivial(value, blockCount: a.blockCount), a)
+        try check(a)
+        var operand = a
+        if carryPropagation == .parallelPrefix && !defersPropagation {
+            operand = RadixCiphertext(blocks: try clean(a, maxNoise: 2))
+            let complement = operand.blocks.map { shortint.uncheckedSubtract(from: messageModulus - 1, $0) }
+            let digits = digits(of: reduced(value &+ 1, blockCount: a.blockCount), count: a.blockCount)
+            if let difference = try pairedClearSumIfPlanned(complement, digits: digits) { return difference }
+        }
+        return try sub(trivial(value, blockCount: a.blockCount), operand)
     }
 
     /// Schoolbook product (eprint 2022/704, §5.2): every pair of blocks i + j < n gives its

@@ -6,9 +6,11 @@ import Synchronization
 /// multiplication) is a list of columns of blocks whose weighted sum Σ_c messageModulus^c ·
 /// Σ column[c] is the result. `sumColumns` first compresses columns that are too large
 /// (carry-save: a group of blocks is summed and split into its message, kept, and its carry,
-/// sent to the next column, all groups in one layer), then adds each column into one block
-/// whose value is at most 2·messageModulus - 2 (so its carry out is 0 or 1), then resolves
-/// all carries at once.
+/// sent to the next column, all groups of a layer at once, as `ColumnCompression` plans
+/// them), then adds each column into one block whose value is at most 2·messageModulus - 2
+/// (so its carry out is 0 or 1), then resolves all carries at once. Under the prefix plan a
+/// clean operand plus a clear one (neg, scalar add and sub) resolves its carries over pairs
+/// of blocks instead (`pairedClearSum`).
 ///
 /// Carries by grouped lookahead (the generate/propagate formulation of Brent and Kung 1982,
 /// with the group sums of carry-lookahead adders): block c *generates* a carry when its sum is
@@ -75,9 +77,11 @@ extension IntegerServerKey {
     /// The blocks of Σ_c messageModulus^c · Σ columns[c] modulo messageModulus^columns.count,
     /// and, if asked, the carry out of the top block (valid only when no compression is
     /// needed, that is when every column already fits: the callers that ask for it add two
-    /// clean operands).
-    func sumColumns(_ input: [[Block]], carryOut wantCarry: Bool = false) throws -> (blocks: [Block], carry: Block?) {
-        try propagateCarries(try compressedColumnSums(input), carryOut: wantCarry)
+    /// clean operands). Blocks below `lowest` are only summed for the carries they send up:
+    /// under the prefix plan their messages are not computed, and they come back unreduced
+    /// (for callers that drop them, as the low half of a multiply-high).
+    func sumColumns(_ input: [[Block]], carryOut wantCarry: Bool = false, from lowest: Int = 0) throws -> (blocks: [Block], carry: Block?) {
+        try propagateCarries(try compressedColumnSums(input, carryOut: wantCarry), carryOut: wantCarry, from: lowest)
     }
 
     /// The integer Σ columns as an operation's result: propagated (`sumColumns`), or, on a key
@@ -94,50 +98,33 @@ extension IntegerServerKey {
     /// (`IntegerClientKey.decryptRadix`). (TFHE-rs's "smart" operations leave carries too, and
     /// propagate an operand in place, once, when it no longer fits.)
     func deferredSum(_ columns: [[Block]]) throws -> RadixCiphertext<T> {
-        RadixCiphertext(blocks: try compressedColumnSums(columns))
+        RadixCiphertext(blocks: try compressedColumnSums(columns, carryOut: false))
     }
 
-    /// Step 1 of `sumColumns`: compression until every column sums to a block that the
-    /// propagation accepts (block 0 at most 2·msg - 1, the others at most 2·msg - 2, noise below
-    /// the maximum), and those sums.
-    private func compressedColumnSums(_ input: [[Block]]) throws -> [Block] {
+    /// Step 1 of `sumColumns`: compression, layer by layer as `ColumnCompression` plans it,
+    /// until every column sums to a block that the propagation accepts, and those sums.
+    private func compressedColumnSums(_ input: [[Block]], carryOut: Bool) throws -> [Block] {
         let msg = messageModulus
         let width = input.count
+        let plan = ColumnCompression(messageModulus: msg, maxDegree: encoding.maxDegree, maxNoise: encoding.maxNoiseLevel,
+                                     twoFunctionBound: shortint.manyLookupBound(functionCount: 2), width: width,
+                                     relaxedTop: !carryOut)
         var columns = input
         // 1. Compression.
-        func columnFits(_ c: Int) -> Bool {
-            let degree = columns[c].reduce(0) { $0 + $1.degree }
-            let noise = columns[c].reduce(0) { $0 + $1.noiseLevel }
-            return degree <= (c == 0 ? 2 * msg - 1 : 2 * msg - 2) && noise < encoding.maxNoiseLevel
-        }
-        // A group whose sum stays below half the plaintext space gives its message and its
-        // carry from one many-LUT bootstrap; a larger one takes one bootstrap each.
-        let twoFunctionBound = shortint.manyLookupBound(functionCount: 2)
-        while let _ = (0..<width).first(where: { !columnFits($0) }) {
+        while let groups = plan.layer(columns.map { $0.map { ColumnCompression.Term(degree: $0.degree, noise: $0.noiseLevel) } }) {
             var lookups: [ShortintServerKey<T>.ManyLookup] = []
             var destinations: [[Int]] = []
             var next = [[Block]](repeating: [], count: width)
             for c in 0..<width {
-                if columnFits(c) { next[c] += columns[c]; continue }
-                // Greedy groups within the block budget (degree and noise of one bootstrap input).
-                var groups: [[Block]] = [[]]
-                for term in columns[c] {
-                    let g = groups[groups.count - 1]
-                    if g.reduce(0, { $0 + $1.degree }) + term.degree <= encoding.maxDegree
-                        && g.reduce(0, { $0 + $1.noiseLevel }) + term.noiseLevel <= encoding.maxNoiseLevel {
-                        groups[groups.count - 1].append(term)
-                    } else {
-                        groups.append([term])
-                    }
-                }
-                for group in groups {
-                    if group.count == 1 && group[0].degree < msg && group[0].noiseLevel <= 1 {
-                        next[c].append(group[0])
-                        continue
-                    }
-                    let sum = group.dropFirst().reduce(group[0]) { shortint.uncheckedAdd($0, $1) }
+                var grouped = [Bool](repeating: false, count: columns[c].count)
+                for group in groups[c] { for i in group { grouped[i] = true } }
+                next[c] = columns[c].indices.filter { !grouped[$0] }.map { columns[c][$0] }
+                for group in groups[c] {
+                    let sum = group.dropFirst().reduce(columns[c][group[0]]) { shortint.uncheckedAdd($0, columns[c][$1]) }
                     let carries = sum.degree >= msg && c + 1 < width
-                    if carries && sum.degree < twoFunctionBound {
+                    // Message and carry from one many-LUT bootstrap when the sum stays below
+                    // half the plaintext space; otherwise one bootstrap each.
+                    if carries && sum.degree < plan.twoFunctionBound {
                         lookups.append(.init(sum, [{ $0 % msg }, { $0 / msg }]))
                         destinations.append([c, c + 1])
                     } else {
@@ -163,30 +150,37 @@ extension IntegerServerKey {
     }
 
     /// Carry propagation of column sums (block 0 at most 2·msg - 1, the others at most
-    /// 2·msg - 2, noise below the maximum): states, carries by grouped lookahead (or Sklansky's prefix), final messages.
-    func propagateCarries(_ sums: [Block], carryOut wantCarry: Bool) throws -> (blocks: [Block], carry: Block?) {
+    /// 2·msg - 2, noise below the maximum; the top one, when no carry out is asked, up to one
+    /// bootstrap's input less the carry it receives): states, carries by grouped lookahead (or
+    /// Sklansky's prefix), final messages. Blocks below `lowest` are needed only for their
+    /// carries (see `sumColumns`).
+    func propagateCarries(_ sums: [Block], carryOut wantCarry: Bool, from lowest: Int = 0) throws -> (blocks: [Block], carry: Block?) {
         switch carryPropagation {
         case .parallelPrefix:
-            return try prefixCarries(sums, carryOut: wantCarry)
+            return try prefixCarries(sums, carryOut: wantCarry, from: lowest)
         case .ripple:
-            return canRipple(sums) ? try rippleCarries(sums, carryOut: wantCarry) : try prefixCarries(sums, carryOut: wantCarry)
+            return canRipple(sums, carryOut: wantCarry) ? try rippleCarries(sums, carryOut: wantCarry)
+                : try prefixCarries(sums, carryOut: wantCarry, from: lowest)
         case .fastest(let workers, let ratio):
             let model = CarryCostModel(workers: workers, singleToBatchedCost: ratio)
-            if try canRipple(sums) && model.latency(layers: layers { try $0.rippleCarries(sums, carryOut: wantCarry) })
-                <= model.latency(layers: layers { try $0.prefixCarries(sums, carryOut: wantCarry) }) {
+            if try canRipple(sums, carryOut: wantCarry) && model.latency(layers: layers { try $0.rippleCarries(sums, carryOut: wantCarry) })
+                <= model.latency(layers: layers { try $0.prefixCarries(sums, carryOut: wantCarry, from: lowest) }) {
                 return try rippleCarries(sums, carryOut: wantCarry)
             }
-            return try prefixCarries(sums, carryOut: wantCarry)
+            return try prefixCarries(sums, carryOut: wantCarry, from: lowest)
         }
     }
 
     /// Whether every block's sum plus an incoming carry fits a two-function table, within the
-    /// noise budget.
-    func canRipple(_ sums: [Block]) -> Bool {
+    /// noise budget; the top block, when no carry out is asked, only one bootstrap's input
+    /// (its message alone).
+    func canRipple(_ sums: [Block], carryOut wantCarry: Bool) -> Bool {
         let bound = shortint.manyLookupBound(functionCount: 2)
         return sums.indices.allSatisfy { c in
             let incoming: UInt64 = c > 0 ? 1 : 0
-            return sums[c].degree + incoming < bound && sums[c].noiseLevel + incoming <= encoding.maxNoiseLevel
+            let degreeFits = c == sums.count - 1 && !wantCarry ? sums[c].degree + incoming <= encoding.maxDegree
+                : sums[c].degree + incoming < bound
+            return degreeFits && sums[c].noiseLevel + incoming <= encoding.maxNoiseLevel
         }
     }
 
@@ -223,7 +217,7 @@ extension IntegerServerKey {
 
     /// Carries by grouped lookahead (see the top of this file); the Sklansky prefix where the
     /// plaintext space holds no group of two states with a carry (`sklanskyCarries`).
-    func prefixCarries(_ sums: [Block], carryOut wantCarry: Bool) throws -> (blocks: [Block], carry: Block?) {
+    func prefixCarries(_ sums: [Block], carryOut wantCarry: Bool, from lowest: Int = 0) throws -> (blocks: [Block], carry: Block?) {
         let g = Swift.min(orderGroupSizes.carry, orderGroupSizes.state)
         if g < 2 || sums.count < 2 { return try sklanskyCarries(sums, carryOut: wantCarry) }
         let msg = messageModulus
@@ -246,10 +240,12 @@ extension IntegerServerKey {
         var outputs = sums
         var first: [ShortintServerKey<T>.ManyLookup] = []
         var firstTargets: [[Int?]] = []   // per lookup, per function: a node, or nil for block 0
-        let needsMessage0 = sums[0].degree >= msg || sums[0].noiseLevel > 1
+        let needsMessage0 = lowest == 0 && (sums[0].degree >= msg || sums[0].noiseLevel > 1)
         let message0: (UInt64) -> UInt64 = { $0 % msg }, carryOf: (UInt64) -> UInt64 = { $0 >= msg ? 1 : 0 }
         if let k = carry0 {
-            if sums[0].degree < twoFunctions {
+            if !needsMessage0 {
+                first.append(.init(sums[0], [carryOf])); firstTargets.append([k])
+            } else if sums[0].degree < twoFunctions {
                 first.append(.init(sums[0], [message0, carryOf])); firstTargets.append([nil, k])
             } else {
                 first.append(.init(sums[0], [message0])); firstTargets.append([nil])
@@ -278,20 +274,10 @@ extension IntegerServerKey {
             var lookups: [ShortintServerKey<T>.ManyLookup] = []
             var targets: [[(node: Int?, block: Int)]] = []
             for i in plan.nodes.indices where plan.nodes[i].layer == layer {
-                let node = plan.nodes[i]
-                let members = node.inputs.map { $0.map { values[$0]! } ?? trivialBlock(0) }
-                let sum = members.dropFirst().reduce(members[0]) { shortint.uncheckedAdd($0, $1) }
-                let allPropagate = node.allPropagate, place = node.place
-                if node.isCarry {
-                    lookups.append(.init(sum, [{ $0 > allPropagate ? 1 : 0 }]))
-                } else {
-                    lookups.append(.init(sum, [{ v in
-                        (v > allPropagate ? CarryLookahead.generate : (v == allPropagate ? CarryLookahead.propagate : CarryLookahead.kill)) << place
-                    }]))
-                }
+                lookups.append(lookaheadLookup(plan.nodes[i], values))
                 targets.append([(i, 0)])
             }
-            for c in 1...top {
+            for c in 1...top where c >= lowest {
                 let ready = carryInto[c].map { plan.nodes[$0].layer + 1 } ?? 2
                 guard ready == layer else { continue }
                 var s = sums[c]
@@ -316,6 +302,123 @@ extension IntegerServerKey {
             }
         }
         return (outputs, wantCarry ? (carryOut ?? trivialBlock(0)) : nil)
+    }
+
+    /// The bootstrap of a node of `CarryLookahead`'s plan on the sum of its inputs (known
+    /// ones in `values`; nil inputs are known kills or a carry of 0): a carry is 1 exactly when
+    /// the sum exceeds the sum of all propagates, a group's state compares with it.
+    func lookaheadLookup(_ node: CarryLookahead.Node, _ values: [Block?]) -> ShortintServerKey<T>.ManyLookup {
+        let members = node.inputs.map { $0.map { values[$0]! } ?? trivialBlock(0) }
+        let sum = members.dropFirst().reduce(members[0]) { shortint.uncheckedAdd($0, $1) }
+        let allPropagate = node.allPropagate, place = node.place
+        if node.isCarry { return .init(sum, [{ $0 > allPropagate ? 1 : 0 }]) }
+        return .init(sum, [{ v in
+            (v > allPropagate ? CarryLookahead.generate : (v == allPropagate ? CarryLookahead.propagate : CarryLookahead.kill)) << place
+        }])
+    }
+
+    /// x + Σ_c digits[c]·msg^c modulo msg^n for clean blocks x (no carry, noise level 1 at
+    /// most, each pair packable as `canPack` says), with the carries of the prefix plan resolved over pairs of blocks; nil
+    /// where the parameters allow no such plan (fewer than two blocks, no lookahead group, or
+    /// a plaintext space below 4·msg), and the caller sums columns instead.
+    ///
+    /// A clean operand plus a clear one is a sum whose blocks need no compression, and two
+    /// blocks pack into one bootstrap input (lo + msg·hi) that with its two clear digits is one
+    /// digit of base msg²: its carry state (generate, propagate, kill) is one bootstrap of the
+    /// packed pair, so the grouped lookahead (`CarryLookahead`) resolves half as many states
+    /// (TFHE-rs's parallel scalar addition packs block pairs the same way). Given the carry c
+    /// into a pair, its low block is (lo + d_lo + c) mod msg, one bootstrap of lo + c; its high
+    /// block comes from a prepared block w = 4·v + 2·[lo + d_lo = msg - 1], one bootstrap of the
+    /// packed pair in the first layer (v: the high digit when no carry comes in), and then w + c
+    /// gives v, or v + 1 when the low block passes the carry on, in one bootstrap. A pair with
+    /// no carry in, or whose low block cannot pass one on, takes its high block straight from
+    /// the packed pair. Negation (~x + 1) of 4, 8, 16 and 32 blocks: 6, 16, 36 and 79
+    /// bootstraps (TFHE-rs 1.7's parallel one: 10, 22, 46, 96), in 2 to 5 layers.
+    func pairedClearSum(_ x: [Block], digits: [UInt64]) throws -> [Block]? {
+        let msg = messageModulus, n = x.count
+        let g = Swift.min(orderGroupSizes.carry, orderGroupSizes.state)
+        guard n >= 2, g >= 2, 4 * msg <= encoding.plaintextModulus, x.allSatisfy({ $0.degree < msg && $0.noiseLevel <= 1 }),
+              stride(from: 0, to: n - 1, by: 2).allSatisfy({ shortint.canPack(x[$0 + 1], x[$0]) }) else { return nil }
+        let pairBase = msg * msg
+        let pairs = (n + 1) / 2, top = pairs - 1   // with n odd, the top pair is one block
+        func hasHigh(_ k: Int) -> Bool { 2 * k + 1 < n }
+        func digit(_ k: Int) -> UInt64 { digits[2 * k] + (hasHigh(k) ? msg * digits[2 * k + 1] : 0) }
+        func reach(_ k: Int) -> UInt64 { x[2 * k].degree + (hasHigh(k) ? msg * x[2 * k + 1].degree : 0) + digit(k) }
+        // The carries into the pairs (as `prefixCarries` plans them for blocks).
+        var plan = CarryLookahead(groupSize: g)
+        let carry0: Int? = top >= 1 && reach(0) >= pairBase ? plan.leaf() : nil
+        var states: [Int?] = []
+        for k in stride(from: 1, to: top, by: 1) {
+            states.append(reach(k) >= pairBase - 1 ? plan.leaf(place: UInt64((k - 1) % g)) : nil)
+        }
+        let carryInto: [Int?] = top >= 1 ? [nil, carry0] + plan.carries(base: carry0, states: states) : [nil]
+        var values = [Block?](repeating: nil, count: plan.nodes.count)
+        var outputs = x
+        var prepared = [Block?](repeating: nil, count: pairs)
+        // Layer 1: the carry out of pair 0, the pairs' states, and every output that needs no carry in.
+        var lookups: [Lookup] = []
+        var targets: [PairedSumTarget] = []
+        func packed(_ k: Int, _ f: @escaping (UInt64) -> UInt64) -> Lookup {
+            let d = digit(k)
+            return shortint.bivariate(x[2 * k + 1], x[2 * k]) { hi, lo in f(hi * msg + lo + d) }
+        }
+        if let node = carry0 {
+            lookups.append(packed(0) { $0 >= pairBase ? 1 : 0 }); targets.append(.node(node))
+        }
+        for (i, state) in states.enumerated() {
+            guard let node = state else { continue }
+            let place = plan.nodes[node].place
+            lookups.append(packed(i + 1) { v in
+                (v >= pairBase ? CarryLookahead.generate : (v == pairBase - 1 ? CarryLookahead.propagate : CarryLookahead.kill)) << place
+            })
+            targets.append(.node(node))
+        }
+        // The low block's own digit and the carry it passes on: (lo + d_lo) in [0, 2·msg - 1).
+        for k in 0..<pairs {
+            let low = 2 * k, dLow = digits[low], dHigh = hasHigh(k) ? digits[low + 1] : 0
+            if carryInto[k] == nil && dLow != 0 {
+                lookups.append(Lookup(x[low]) { ($0 + dLow) % msg }); targets.append(.block(low))
+            }
+            guard hasHigh(k) else { continue }
+            let highDigit: (UInt64, UInt64) -> UInt64 = { hi, lo in (hi + dHigh + (lo + dLow) / msg) % msg }
+            if carryInto[k] == nil || x[low].degree + dLow < msg - 1 {
+                lookups.append(shortint.bivariate(x[low + 1], x[low], highDigit)); targets.append(.block(low + 1))
+            } else {
+                lookups.append(shortint.bivariate(x[low + 1], x[low]) { hi, lo in 4 * highDigit(hi, lo) + (lo + dLow == msg - 1 ? 2 : 0) })
+                targets.append(.prepared(k))
+            }
+        }
+        func store(_ results: [Block]) {
+            for (block, target) in zip(results, targets) {
+                switch target {
+                case .node(let i): values[i] = block
+                case .block(let c): outputs[c] = block
+                case .prepared(let k): prepared[k] = block
+                }
+            }
+        }
+        store(try shortint.bootstrap(lookups))
+        // Then by layers: the nodes ready, and each pair's outputs once its carry in is.
+        let lastLayer = plan.nodes.map(\.layer).max() ?? 0
+        for layer in stride(from: 2, through: lastLayer + 1, by: 1) {
+            targets = []
+            var many: [ShortintServerKey<T>.ManyLookup] = []
+            for i in plan.nodes.indices where plan.nodes[i].layer == layer {
+                many.append(lookaheadLookup(plan.nodes[i], values))
+                targets.append(.node(i))
+            }
+            for k in 0..<pairs {
+                guard let node = carryInto[k], plan.nodes[node].layer + 1 == layer, let carry = values[node] else { continue }
+                let low = 2 * k, dLow = digits[low]
+                many.append(.init(shortint.uncheckedAdd(x[low], carry), [{ ($0 + dLow) % msg }])); targets.append(.block(low))
+                if let w = prepared[k] {
+                    many.append(.init(shortint.uncheckedAdd(w, carry), [{ v in (v / 4 + (v % 4 == 3 ? 1 : 0)) % msg }]))
+                    targets.append(.block(low + 1))
+                }
+            }
+            store(try shortint.bootstrap(many: many).map { $0[0] })
+        }
+        return outputs
     }
 
     /// Carries by Sklansky's parallel prefix of bivariate compositions (the plan before grouped
@@ -458,4 +561,12 @@ struct CarryLookahead {
         }
         return result
     }
+}
+
+/// What a bootstrap of `pairedClearSum` gives: a node of the lookahead plan, a block of the
+/// result, or a pair's prepared high block.
+private enum PairedSumTarget {
+    case node(Int)
+    case block(Int)
+    case prepared(Int)
 }

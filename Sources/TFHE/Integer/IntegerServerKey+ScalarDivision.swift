@@ -64,7 +64,9 @@ extension IntegerServerKey {
         // x·m < B^(n + m.count): blocks from there up are 0, and so is a quotient starting there.
         let productWidth = Swift.min(n + m.count, start + n)
         guard productWidth > start else { return trivial(0, blockCount: n) }
-        let product = try sumColumns(scalarProductColumns(x, m, width: productWidth)).blocks
+        // Only the quotient's blocks are kept: the ones below send their carries up, and their
+        // own messages are never computed.
+        let product = try sumColumns(scalarProductColumns(x, m, width: productWidth), from: start).blocks
         return RadixCiphertext(blocks: (start..<(start + n)).map { $0 < productWidth ? product[$0] : trivialBlock(0) })
     }
 
