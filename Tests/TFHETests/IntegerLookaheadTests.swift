@@ -74,6 +74,29 @@ struct IntegerLookaheadTests {
         }
     }
 
+    /// Division by a clear constant costs what the constant makes it cost, so TFHE-rs's figures
+    /// are medians over constants drawn uniformly from the type's range
+    /// (docs/TFHE-RS-BOOTSTRAP-COUNTS.md): ours, over 41 such constants, at its 2-thread median
+    /// or fewer with the ripple plan, and at its ≥ 4-thread one with the prefix plan.
+    @Test func scalarDivisionMediansAtMostTFHErs() throws {
+        let parameters = try TestParameters.load(IntegerTestKeys.secure22Name)
+        let client = try ClientKey<UInt64>(parameters: parameters, seed: Seed(high: 0x16, low: 2))
+        let plans: [(String, IntegerServerKey<UInt64>, [Int: Int])] = [
+            ("ripple", try .metadataOnly(parameters: parameters, carryPropagation: .ripple), [4: 33, 8: 95, 16: 294, 32: 970]),
+            ("prefix", try .metadataOnly(parameters: parameters, carryPropagation: .parallelPrefix), [4: 38, 8: 111, 16: 330, 32: 1043]),
+        ]
+        var rng = TestGenerator(17)
+        for blocks in [4, 8, 16, 32] {
+            let mask = blocks == 32 ? UInt64.max : (UInt64(1) << UInt64(2 * blocks)) - 1
+            let a = try client.encryptRadix(rng.next() & mask, blockCount: blocks)
+            let constants = (0..<41).map { _ in max(1, rng.next() & mask) }
+            for (plan, key, tfhers) in plans {
+                let counts = try constants.map { d in try bootstraps(key) { _ = try $0.scalarDiv(a, d) } }.sorted()
+                #expect(counts[counts.count / 2] <= tfhers[blocks]!, "\(plan) scalar div of \(blocks) blocks: median \(counts[counts.count / 2]), counts \(counts)")
+            }
+        }
+    }
+
     /// Order comparisons of every width on random operands, operands equal but for one block
     /// (each block in turn decides), and constants at both ends of the range.
     @Test(arguments: [2, 3, 4, 5, 7, 8, 13, 16])
