@@ -28,9 +28,15 @@ public enum SecretFile {
         }
     }
 
+    /// The largest secret file read: every key file here is far smaller (a client key of the
+    /// largest parameter set is under 1 MiB), and a path to something else (a disk image, a
+    /// log) must not become an allocation of its size.
+    public static let sizeLimit = 16 << 20
+
     /// The file's bytes, or nil if there is no file; refuses a file that its group or others
-    /// may read or write (symbolic links are followed, as for a mounted secret).
-    public static func read(_ path: String) throws(SecretFileError) -> Data? {
+    /// may read or write (symbolic links are followed, as for a mounted secret), and one
+    /// larger than `limit`.
+    public static func read(_ path: String, limit: Int = sizeLimit) throws(SecretFileError) -> Data? {
         // Checked by path first (so a FIFO is never opened and waited on), then again on the
         // descriptor that is read, so the file cannot be swapped between the check and the read.
         guard try checkOwnerOnly(path, missingIsFine: true) else { return nil }
@@ -40,6 +46,7 @@ public enum SecretFile {
         let mode: mode_t, size: Int
         do { (mode, size) = (try file.mode(), try file.size()) } catch { throw .io(path, "cannot read it: \(error)") }
         try requireOwnerOnly(mode, path)
+        guard size <= limit else { throw .io(path, "it holds \(size) bytes, more than a secret key file (at most \(limit))") }
         do { return try file.read(at: 0, count: size) } catch { throw .io(path, "cannot read it: \(error)") }
     }
 
