@@ -27,12 +27,17 @@ public struct MetricsEndpoint: Sendable {
             if let pending = try? await store.countPendingWebhookDeliveries() {
                 registry.makeGauge(name: "fhe_jobs_webhook_deliveries_pending").set(Double(pending))
             }
-            var buffer: [UInt8] = []
-            registry.emit(into: &buffer)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
+            return Self.exposition(of: registry)
         }
         return router
+    }
+
+    /// The registry's metrics in the Prometheus text format (version 0.0.4), as a response.
+    static func exposition(of registry: PrometheusCollectorRegistry) -> Response {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
     }
 
     public func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {

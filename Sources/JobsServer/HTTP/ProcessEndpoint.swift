@@ -18,12 +18,7 @@ public struct ProcessEndpoint: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.get("/metrics") { _, _ -> Response in
-            var buffer: [UInt8] = []
-            registry.emit(into: &buffer)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
-        }
+        router.get("/metrics") { _, _ -> Response in MetricsEndpoint.exposition(of: registry) }
         router.get("/health") { _, _ -> Response in
             let outcome = await health.run()
             let body: [String: Any] = ["status": outcome.allHealthy ? "ok" : "unavailable", "checks": outcome.results]

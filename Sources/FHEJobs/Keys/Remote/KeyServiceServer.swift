@@ -236,9 +236,8 @@ public final class KeyServiceServer: Sendable {
         case .answer, .failure: "invalid"
         }
         Counter(label: "fhe_keyservice_requests_total", dimensions: [("operation", operation), ("outcome", outcome)]).increment()
-        let elapsed = ContinuousClock.now - started
         Metrics.Timer(label: "fhe_keyservice_request_duration_seconds", dimensions: [("operation", operation)])
-            .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+            .recordSeconds((ContinuousClock.now - started).seconds)
         return (answer, broken)
     }
 
