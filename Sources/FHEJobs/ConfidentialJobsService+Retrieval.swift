@@ -3,6 +3,7 @@ import FHEPrograms
 import Foundation
 import Jobs
 import Metrics
+import Tracing
 
 /// Result retrieval, the key service's part of `POST /v1/jobs/{jobId}/fhe-result` (after the
 /// job service has found the job, seen that it is confidential and finished, and read the
@@ -61,10 +62,13 @@ extension ConfidentialJobsService {
         } else {
             // Opened and sealed inside the key service (this process's, or `fhe-jobs keyservice`):
             // only the seal comes back.
-            let sealed = try await keys.openSealed(SealedOpening(
-                tenant: job.tenant, owner: job.owner, jobID: job.id, keySetID: record.keySetID, resultBlob: resultBlob,
-                resultHash: resultHash, outputs: record.quote.outputs, clientPublicKey: record.clientPublicKey,
-                nonce: request.nonce, signature: request.signature, sealingKey: request.sealingKey?.bytes))
+            let sealed = try await withSpan(JobSpans.openSealed, ofKind: .client) { span in
+                span.attributes[JobSpans.jobID] = job.id.uuidString.lowercased()
+                return try await keys.openSealed(SealedOpening(
+                    tenant: job.tenant, owner: job.owner, jobID: job.id, keySetID: record.keySetID, resultBlob: resultBlob,
+                    resultHash: resultHash, outputs: record.quote.outputs, clientPublicKey: record.clientPublicKey,
+                    nonce: request.nonce, signature: request.signature, sealingKey: request.sealingKey?.bytes))
+            }
             _ = clock.lap()
             timings.resultRead = sealed.resultRead
             timings.decryption = sealed.decryption

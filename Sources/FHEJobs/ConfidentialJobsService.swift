@@ -5,6 +5,7 @@ import Jobs
 import Logging
 import Synchronization
 import TFHE
+import Tracing
 
 /// The confidential half of the job service: `fhe_compute` jobs on encrypted integers.
 ///
@@ -197,26 +198,39 @@ public final class ConfidentialJobsService: ConfidentialJobs {
         let parameters = self.parameters
         let blobs = self.blobs, tenant = job.tenant
         let keyStarted = ContinuousClock.now
-        let serverKey = try await cache.key(id: record.keySetID, parameters: parameters) {
-            try await blobs.read(tenant: tenant, id: serverKeyBlob.id, limit: serverKeyBlob.bytes)
+        let serverKey = try await withSpan(JobSpans.serverKey) { span in
+            let loaded = LoadFlag()
+            let key = try await cache.key(id: record.keySetID, parameters: parameters) {
+                loaded.value.store(true, ordering: .relaxed)
+                return try await blobs.read(tenant: tenant, id: serverKeyBlob.id, limit: serverKeyBlob.bytes)
+            }
+            span.attributes[JobSpans.cacheHit] = !loaded.value.load(ordering: .relaxed)
+            return key
         }
         let keySeconds = (ContinuousClock.now - keyStarted).seconds
         let input = try await blobs.read(tenant: tenant, id: record.inputBlob, limit: record.inputBytes)
         let parametersJSON = request.programParameters.canonicalData()
         let limits = configuration.limits
         let started = ContinuousClock.now
-        let (output, performed) = try await FHEThreads.run { () throws -> (Data, Int) in
-            let values = try EncryptedValues(serialized: input, parameters: parameters, limits: limits)
-            let prepared = try program.prepare(parameters: parametersJSON, inputs: values.shapes)
-            // Called before each layer: the layers before it are done.
-            let started = LayerCount()
-            let key = serverKey.observing { layer in
-                // Between two layers: a cancelled job (or one past its timeout) stops here.
-                if Task.isCancelled { throw CancellationError() }
-                progress(started.value.add(layer, ordering: .relaxed).oldValue)
+        let (output, performed) = try await withSpan(JobSpans.evaluate) { span in
+            let layers = LayerSpans()
+            defer { layers.finish() }
+            let (output, performed) = try await FHEThreads.run { () throws -> (Data, Int) in
+                let values = try EncryptedValues(serialized: input, parameters: parameters, limits: limits)
+                let prepared = try program.prepare(parameters: parametersJSON, inputs: values.shapes)
+                // Called before each layer: the layers before it are done.
+                let started = LayerCount()
+                let key = serverKey.observing { layer in
+                    // Between two layers: a cancelled job (or one past its timeout) stops here.
+                    if Task.isCancelled { throw CancellationError() }
+                    layers.begin(bootstraps: layer)
+                    progress(started.value.add(layer, ordering: .relaxed).oldValue)
+                }
+                let result = try prepared.run(values, key: key)
+                return (try result.serialized(), key.bootstrapCount)
             }
-            let result = try prepared.run(values, key: key)
-            return (try result.serialized(), key.bootstrapCount)
+            span.attributes[JobSpans.bootstraps] = performed
+            return (output, performed)
         }
         let fheSeconds = (ContinuousClock.now - started).seconds
         await calibration.observe(seconds: fheSeconds, bootstraps: performed, cores: ProcessInfo.processInfo.activeProcessorCount)
@@ -275,4 +289,9 @@ struct ComputeKey {
 /// Bootstraps of the layers a running job has started.
 private final class LayerCount: Sendable {
     let value = Atomic<Int>(0)
+}
+
+/// Whether the server key had to be read from the blob store (not in this worker's cache).
+private final class LoadFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }

@@ -47,12 +47,15 @@ public struct JobsHTTPServer: Sendable {
         self.registry = registry; self.health = health; self.logger = logger
     }
 
-    /// Middleware, outermost first: request id and problem answers, request metrics,
-    /// authentication, rate limit, body limit, audit, then the generated handlers (and, for a
-    /// request no route matches, the 405 check).
+    /// Middleware, outermost first: the request's trace span, request id and problem answers,
+    /// request metrics, authentication, rate limit, body limit, audit, then the generated
+    /// handlers (and, for a request no route matches, the 405 check).
     public func router() throws -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         let responder = ProblemResponder(logger: logger)
+        // Outermost, so the span ends with the status the client got (problem answers too),
+        // and continues a caller's trace (W3C traceparent). A no-op until a tracer is bootstrapped.
+        router.middlewares.add(TracingMiddleware(recordingHeaders: [.xRequestID]))
         router.middlewares.add(RequestIDMiddleware(responder: responder))
         router.middlewares.add(MetricsMiddleware())
         // Authentication and the rate limit come before the body is read, so an anonymous or

@@ -24,6 +24,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var keyService: KeyServiceClientOptions
     @OptionGroup var breakers: BreakerOptions
     @OptionGroup var webhooks: WebhookOptions
+    @OptionGroup var tracing: TracingOptions
 
     @Option(help: "Address to listen on (env FHE_JOBS_HOST).")
     var host: String = ProcessInfo.processInfo.environment["FHE_JOBS_HOST"] ?? "127.0.0.1"
@@ -65,8 +66,9 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         LoggingSystem.bootstrap({ label, metadata in StreamLogHandler.standardError(label: label, metadataProvider: metadata) },
-                                metadataProvider: JobsHTTPServer.requestIDMetadata)
+                                metadataProvider: TracingOptions.logMetadata)
         let logger = Logger(label: "fhe-jobs")
+        let traceExporter = try tracing.bootstrap(serviceName: "fhe-jobs", logger: logger)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -165,7 +167,8 @@ struct Serve: AsyncParsableCommand {
             // The key service of another process checks its own key as it starts.
             if let local = confidential.localKeys { try await local.checkKeyEncryptionKey() }
         }
-        let group = ServiceGroup(configuration: .init(services: graph.backgroundServices + [runner],
+        // Services stop in reverse order: the exporter last, so the final spans are sent.
+        let group = ServiceGroup(configuration: .init(services: traceExporter + graph.backgroundServices + [runner],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

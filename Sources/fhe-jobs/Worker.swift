@@ -15,6 +15,7 @@ struct Worker: AsyncParsableCommand {
     @OptionGroup var chain: ChainOptions
     @OptionGroup var fhe: FHEOptions
     @OptionGroup var breakers: BreakerOptions
+    @OptionGroup var tracing: TracingOptions
 
     @Option(help: "Jobs run at once (env FHE_JOBS_WORKERS).")
     var workers: Int = ProcessInfo.processInfo.environment["FHE_JOBS_WORKERS"].flatMap(Int.init)
@@ -29,7 +30,10 @@ struct Worker: AsyncParsableCommand {
     }
 
     func run() async throws {
+        LoggingSystem.bootstrap({ label, metadata in StreamLogHandler.standardError(label: label, metadataProvider: metadata) },
+                                metadataProvider: TracingOptions.logMetadata)
         let logger = Logger(label: "fhe-jobs.worker")
+        let traceExporter = try tracing.bootstrap(serviceName: "fhe-jobs-worker", logger: logger)
         let graph = try await ServiceGraph.open(storage, breakers: breakers, logger: logger)
         let executors = ExecutorRegistry(ComputeAlgorithms.all())
         var configuration = WorkerPool.Configuration()
@@ -54,7 +58,8 @@ struct Worker: AsyncParsableCommand {
             }
         }
         if let signingKey { runner.before = { try await graph.registerSigningKey(signingKey.publicKey) } }
-        try await ServiceGroup(configuration: .init(services: graph.backgroundServices + [runner],
+        // Services stop in reverse order: the exporter last, so the final spans are sent.
+        try await ServiceGroup(configuration: .init(services: traceExporter + graph.backgroundServices + [runner],
                                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import Tracing
 
 /// Moves succeeded jobs to `confirmed` through the configured `ResultConfirmer`.
 public final class ConfirmationService: Sendable {
@@ -40,17 +41,20 @@ public final class ConfirmationService: Sendable {
     /// Confirms what is waiting now; returns how many jobs became confirmed.
     @discardableResult
     public func confirmPending(limit: Int = 100) async throws -> Int {
-        var count = 0
         let jobs = try await store.jobsAwaitingConfirmation(limit: limit)
         guard !jobs.isEmpty else { return 0 }
-        let confirmations = try await confirmer.confirm(jobs)
-        for job in jobs {
-            guard let confirmation = confirmations[job.id] else { continue }
-            if try await store.markConfirmed(jobID: job.id, confirmation: confirmation, now: Date()) {
-                count += 1
-                Counter(label: "fhe_jobs_confirmations_total", dimensions: [("kind", confirmation.kind.rawValue)]).increment()
+        return try await withSpan(JobSpans.confirm) { span in
+            span.attributes[JobSpans.jobIDs] = jobs.map { $0.id.uuidString.lowercased() }
+            let confirmations = try await confirmer.confirm(jobs)
+            var count = 0
+            for job in jobs {
+                guard let confirmation = confirmations[job.id] else { continue }
+                if try await store.markConfirmed(jobID: job.id, confirmation: confirmation, now: Date()) {
+                    count += 1
+                    Counter(label: "fhe_jobs_confirmations_total", dimensions: [("kind", confirmation.kind.rawValue)]).increment()
+                }
             }
+            return count
         }
-        return count
     }
 }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import Metrics
+import Tracing
 import Synchronization
 
 /// Workers that lease jobs from the store and run them with their executor.
@@ -124,6 +125,17 @@ public final class WorkerPool: Sendable {
         case timedOut
         case leaseLost
         case shutdown
+
+        /// How the attempt ended, as its `job.execute` span says.
+        var name: String {
+            switch self {
+            case .finished(.success): "succeeded"
+            case .finished(.failure): "failed"
+            case .timedOut: "timed_out"
+            case .leaseLost: "lease_lost"
+            case .shutdown: "shutdown"
+            }
+        }
     }
 
     /// Runs one leased job to an outcome and records it.
@@ -135,12 +147,25 @@ public final class WorkerPool: Sendable {
         let wait = Date().timeIntervalSince(job.createdAt)
         Metrics.Timer(label: "fhe_jobs_pickup_latency_seconds").recordSeconds(max(0, wait))
 
-        let ending = await execute(job, workerID: workerID)
-        let elapsed = ContinuousClock.now - started
-        let seconds = elapsed.seconds
-        // Recording runs outside this task's cancellation, so a job that ends while the pool
-        // shuts down is still recorded (or released) rather than left to its lease expiring.
-        await Task { await self.record(ending, of: job, workerID: workerID, seconds: seconds, log: log) }.value
+        let attemptLog = log
+        // This attempt's trace: from the moment the job could run (its submission, or the
+        // retry time after a failed attempt) through its wait in the queue and its execution.
+        let queued = WallClockInstant(max(job.createdAt, job.runAfter))
+        await withSpan(JobSpans.job, at: queued, ofKind: .consumer) { span in
+            JobSpans.describe(job, on: span)
+            startSpan(JobSpans.queueWait, at: queued).end()
+            let ending = await withSpan(JobSpans.execute) { span in
+                let ending = await execute(job, workerID: workerID)
+                span.attributes[JobSpans.outcome] = ending.name
+                if case .finished(.failure(let error)) = ending { span.recordError(error); span.setStatus(SpanStatus(code: .error)) }
+                return ending
+            }
+            let elapsed = ContinuousClock.now - started
+            let seconds = elapsed.seconds
+            // Recording runs outside this task's cancellation, so a job that ends while the pool
+            // shuts down is still recorded (or released) rather than left to its lease expiring.
+            await Task { await self.record(ending, of: job, workerID: workerID, seconds: seconds, log: attemptLog) }.value
+        }
     }
 
     private func record(_ ending: Ending, of job: Job, workerID: String, seconds: Double, log: Logger) async {

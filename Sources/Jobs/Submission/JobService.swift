@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import Tracing
 
 /// The rules of submitting, reading and cancelling jobs; the HTTP layer only translates.
 public final class JobService: Sendable {
@@ -59,6 +60,16 @@ public final class JobService: Sendable {
     /// caller audits every other answer (a replay, a refusal) itself.
     public func submit(_ submission: JobSubmission, by principal: Principal, idempotencyKey: String?,
                        audit: SubmissionAudit? = nil, now: Date = Date()) async throws -> Submitted {
+        try await withSpan(JobSpans.submit) { span in
+            let submitted = try await accept(submission, by: principal, idempotencyKey: idempotencyKey, audit: audit, now: now)
+            JobSpans.describe(submitted.job, on: span)
+            span.attributes[JobSpans.replayed] = submitted.replayed
+            return submitted
+        }
+    }
+
+    private func accept(_ submission: JobSubmission, by principal: Principal, idempotencyKey: String?,
+                        audit: SubmissionAudit?, now: Date) async throws -> Submitted {
         let timeout = try validate(submission)
         if let callback = submission.callbackURL { try await checkCallback(callback) }
         // This request's claim on the key: only it can complete or release the reservation.
