@@ -11,6 +11,7 @@ import JobsServer
 import SafeFetch
 import TFHE
 import Testing
+import Tracing
 
 /// A confidential half on the insecure 2_2 test set (NO SECURITY: tiny dimensions, so a
 /// bootstrap takes well under a millisecond), with its blobs in a temporary folder.
@@ -215,6 +216,7 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
     /// plaintext computation and each job's bootstraps equal to its quote.
     @Test(arguments: StoreKind.available)
     func transferAndProgramEndToEnd(_ kind: StoreKind) async throws {
+        let tracer = TestTracer.shared
         try await withConfidentialService(kind) { h, api, _ in
             let alice = try await h.token()
             let (pool, confirmer) = workers(h, api)
@@ -255,6 +257,21 @@ func fheSubmission(_ algorithm: String, data: Data, parameters: [String: Any] = 
                         let result = try await api.blobs.read(tenant: "acme", id: try #require(done.result?["result_blob"]?.stringValue), limit: 1 << 26)
                         let opened = Dictionary(uniqueKeysWithValues: try await api.embeddedKeys.decrypt(result, keySet: keySet))
                         #expect(opened == expected, "\(algorithm)")
+
+                        // Its trace: the evaluation under the attempt's execution, one span per
+                        // bootstrap layer under it, their bootstraps adding up to the quote.
+                        let spans = tracer.finishedSpans
+                        let attempt = try #require(spans.first { $0.operationName == JobSpans.job && $0.has(JobSpans.jobID, id) })
+                        let execute = try #require(spans.first { $0.operationName == JobSpans.execute && $0.parentSpanID == attempt.spanID })
+                        #expect(spans.contains { $0.operationName == JobSpans.serverKey && $0.parentSpanID == execute.spanID })
+                        let evaluate = try #require(spans.first { $0.operationName == JobSpans.evaluate && $0.parentSpanID == execute.spanID })
+                        #expect(evaluate.attributes.get(JobSpans.bootstraps) == .int64(Int64(quoted)))
+                        let layers = spans.filter { $0.operationName == JobSpans.layer && $0.parentSpanID == evaluate.spanID }
+                        #expect(!layers.isEmpty)
+                        let layerBootstraps = layers.map { span -> Int64 in
+                            if case .int64(let n) = span.attributes.get(JobSpans.bootstraps) { return n } else { return -1 }
+                        }
+                        #expect(layerBootstraps.reduce(0, +) == Int64(quoted), "\(algorithm): layers \(layerBootstraps)")
                     }
                 }
             }
