@@ -37,6 +37,7 @@ import hashlib
 import http.client
 import json
 import queue
+import random
 import subprocess
 import sys
 import threading
@@ -71,15 +72,63 @@ class Api:
             connection.close()
 
 
+def is_prime(n):
+    """Miller-Rabin with the first twelve primes as bases: exact below 3.3 * 10^24."""
+    bases = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
+    if n < 2:
+        return False
+    for p in bases:
+        if n % p == 0:
+            return n == p
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for a in bases:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def random_prime(digits, rng):
+    while True:
+        candidate = rng.randrange(10 ** (digits - 1), 10 ** digits) | 1
+        if is_prime(candidate):
+            return candidate
+
+
 class Submission:
-    def __init__(self, index, tenant):
+    """One job: a sha256 of a unique text, or, every --slow-every submissions, the factoring of a
+    semiprime of two --slow-digits primes (tens of milliseconds of GMP-ECM), so that a worker
+    killed mid-run is likely to hold a running job."""
+
+    def __init__(self, index, tenant, slow_every, slow_digits, rng):
         self.index = index
         self.key = f"drill-{tenant}-{index}-{uuid.uuid4()}"
-        self.data = f"drill {tenant} {index} {uuid.uuid4()}"
-        self.body = json.dumps({"type": "compute", "payload": {"algorithm": "sha256", "input": {"data": self.data}}})
+        if slow_every and index % slow_every == slow_every - 1:
+            p, q = sorted((random_prime(slow_digits, rng), random_prime(slow_digits, rng)))
+            self.factors = [str(p), str(q)]
+            self.data = None
+            payload = {"algorithm": "prime_factorization", "input": {"number": str(p * q)}}
+        else:
+            self.factors = None
+            self.data = f"drill {tenant} {index} {uuid.uuid4()}"
+            payload = {"algorithm": "sha256", "input": {"data": self.data}}
+        self.body = json.dumps({"type": "compute", "payload": payload})
         self.attempts = []
         self.job_id = None
         self.final = None  # "accepted", "refused <status> <code>", "gave up"
+
+    def result_is_right(self, result):
+        if self.factors:
+            return result.get("factors") == self.factors and result.get("complete") is True
+        return result.get("sha256") == hashlib.sha256(self.data.encode()).hexdigest()
 
 
 def parse_problem(headers, body):
@@ -157,7 +206,8 @@ def probe(apis, token, stop, probes):
 
 
 def run_load(args, apis, token):
-    submissions = [Submission(i, args.tenant) for i in range(args.jobs)]
+    rng = random.Random(args.seed)
+    submissions = [Submission(i, args.tenant, args.slow_every, args.slow_digits, rng) for i in range(args.jobs)]
     work = queue.Queue()
     started = time.time()
     stop, probes = threading.Event(), []
@@ -331,8 +381,7 @@ def check(args):
         if job["status"] != "confirmed":
             violation(f"job {job_id} ended {job['status']}, not confirmed")
             continue
-        want = hashlib.sha256(s.data.encode()).hexdigest()
-        if json.loads(job["result"]).get("sha256") != want:
+        if not s.result_is_right(json.loads(job["result"])):
             violation(f"job {job_id}: wrong result {job['result']}")
         if job["ledger_count"] != 1 or job["ledger_hash"] != job["result_hash"]:
             violation(f"job {job_id}: {job['ledger_count']} ledger entries, hash {job['ledger_hash']} vs {job['result_hash']}")
@@ -443,6 +492,9 @@ def main():
     parser.add_argument("--recovery-allowance", type=float, default=45.0,
                         help="seconds after the database's restart during which a 503 is still explained by it")
     parser.add_argument("--breaker-failures", type=int, default=5)
+    parser.add_argument("--slow-every", type=int, default=10, help="every Nth job factors a semiprime (0: none)")
+    parser.add_argument("--slow-digits", type=int, default=17, help="digits of each prime of those semiprimes")
+    parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     sys.exit(check(parser.parse_args()))
 
