@@ -25,12 +25,16 @@ struct PostgresPool: Sendable {
     }
 
     /// Runs `body` on a leased connection. With a breaker, a failure it counts is thrown as
-    /// `DependencyUnavailable` (503 over the API, like the open breaker that may follow).
+    /// `DependencyUnavailable` (503 over the API, like the open breaker that may follow), or,
+    /// once the breaker is open (this failure opened it, or one beside it did), as
+    /// `CircuitOpenError`: then when to ask again is known, and the caller gets it (503 with
+    /// `Retry-After`; a worker sleeps that long), as the open breaker's refusals do.
     func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         guard let breaker else { return try await leased(body) }
         do {
             return try await breaker.run(isFailure: Self.isDatabaseFailure) { try await leased(body) }
         } catch let error where Self.isDatabaseFailure(error) {
+            if let wait = breaker.remainingOpenTime { throw CircuitOpenError(dependency: breaker.name, retryAfter: wait) }
             throw DependencyUnavailable(dependency: breaker.name, reason: "\(error)")
         }
     }
