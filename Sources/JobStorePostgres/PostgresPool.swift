@@ -39,6 +39,13 @@ struct PostgresPool: Sendable {
         }
     }
 
+    /// The same pool, waiting at most `wait` for a connection (where waits are bounded at all):
+    /// for a call whose failure costs nothing lasting, so that a database that does not answer
+    /// does not hold its caller for the full lease timeout once more.
+    func waitingAtMost(_ wait: Duration) -> PostgresPool {
+        PostgresPool(unguarded, breaker: breaker, leaseTimeout: leaseTimeout.map { min($0, wait) })
+    }
+
     /// Runs `body` in a transaction on a leased connection (see `PostgresConnection.transaction`).
     func transaction<R: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> R) async throws -> R {
         try await withConnection { connection in try await connection.transaction(logger: logger, body) }

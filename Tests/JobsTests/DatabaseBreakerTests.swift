@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import JobStorePostgres
 import Jobs
@@ -11,7 +12,9 @@ import Testing
 /// loopback). Without it the pool keeps every request waiting while it cannot connect; with
 /// it a request waits at most the lease timeout, and once the breaker is open requests fail
 /// at once, over HTTP as 503 SERVICE_UNAVAILABLE with Retry-After. Found by `scripts/drill
-/// pg-outage`: a failure that opened the breaker still answered without Retry-After.
+/// pg-outage`: a failure that opened the breaker still answered without Retry-After, and a
+/// submission's 503 waited for the database once per store call (reservation, insert, release,
+/// audit), up to three times the lease timeout.
 @Suite("Database circuit breaker") struct DatabaseBreakerTests {
     @Test func anUnreachableDatabaseFailsFastOnceItsBreakerIsOpen() async throws {
         let logger = Logger(label: "test.unreachable-postgres")
@@ -55,4 +58,36 @@ import Testing
         }
     }
 
+    /// A submission while the database does not answer (its breaker still closed): the answer
+    /// waits for the database once, not again for the audit record of the 503.
+    @Test func aSubmissionWaitsForAnUnansweringDatabaseOnce() async throws {
+        let logger = Logger(label: "test.unreachable-postgres")
+        let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: "postgres://nobody@127.0.0.1:9/none?sslmode=disable"),
+                                    backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 100, openInterval: .seconds(30)))
+            let wait = Duration.seconds(2)
+            let store = PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: wait)
+            let h = try await ServiceHarness(store: store, context: StoreContext(kind: .postgres, rateLimiter: LocalRateLimiter()))
+            let token = try await h.token()
+            try await h.test { client in
+                let started = ContinuousClock.now
+                let failed = try await client.execute(
+                    uri: "/v1/jobs", method: .post,
+                    headers: .bearer(token, [(.contentType, "application/json"), (HTTPField.Name("Idempotency-Key")!, "k1")]),
+                    body: ByteBuffer(string: #"{"type":"compute","payload":{"algorithm":"sha256","input":{"data":"x"}}}"#))
+                let took = ContinuousClock.now - started
+                #expect(failed.status == .serviceUnavailable && failed.problemCode == "SERVICE_UNAVAILABLE", "\(failed.json)")
+                #expect(took >= wait && took < wait * 1.75, "answered after \(took): one wait of \(wait), not one per store call")
+            }
+            // A release of a reservation waits a second at most: it only lets a retry in early.
+            let started = ContinuousClock.now
+            await #expect(throws: DependencyUnavailable.self) {
+                try await store.releaseIdempotencyKey(IdempotencyClaim(key: IdempotencyKey(tenant: "acme", key: "k1")))
+            }
+            #expect(ContinuousClock.now - started < .milliseconds(1_900))
+        }
+    }
 }
