@@ -8,7 +8,8 @@ exactly once and that nothing failed beyond what the fault explains.
 
 Standard library only (http.client, threads), so it runs on a bare Debian python3.
 
-Each submission is one sha256 job (CPU-light) with its own Idempotency-Key and input, retried
+Each submission is one CPU-light job (a sha256, or every tenth the factoring of a semiprime of
+two 17-digit primes) with its own Idempotency-Key and input, retried
 with the same key until the service gives a definitive answer, as a careful client does:
 202 accepts it; 503, 409 IDEMPOTENCY_IN_PROGRESS and 429 are retried after Retry-After (or
 a second); a broken connection is retried on the next API, as a load balancer would, and that
@@ -44,7 +45,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 
@@ -141,7 +142,7 @@ def parse_problem(headers, body):
     return document.get("code"), document.get("retryable")
 
 
-def submit(submission, apis, token, started, deadline, hang_seconds):
+def submit(submission, apis, token, deadline, hang_seconds):
     """Sends one submission until a definitive answer, recording every attempt."""
     api_index = submission.index % len(apis)
     give_up_at = time.time() + deadline
@@ -229,7 +230,7 @@ def run_load(args, apis, token):
             submission = work.get()
             if submission is None:
                 return
-            submit(submission, apis, token, started, args.submission_deadline, args.hang_seconds)
+            submit(submission, apis, token, args.submission_deadline, args.hang_seconds)
 
     threads = [threading.Thread(target=pace)] + [threading.Thread(target=worker) for _ in range(args.concurrency)]
     for thread in threads:
