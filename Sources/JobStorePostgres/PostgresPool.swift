@@ -62,11 +62,14 @@ struct PostgresPool: Sendable {
     }
 
     /// Whether an error says the database is unreachable or lost the connection: what the
-    /// breaker counts.
+    /// breaker counts. That includes the server ending a session because it is going away
+    /// (SQLSTATE 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, of class
+    /// 57, operator intervention): what a statement in flight gets when the database is stopped.
     static func isDatabaseFailure(_ error: any Error) -> Bool {
         if error is PostgresUnreachableError { return true }
         guard let error = error as? PSQLError else { return false }
-        return [.connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code)
+        if [.connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code) { return true }
+        return error.code == .server && error.serverInfo?[.sqlState]?.hasPrefix("57P") == true
     }
 
     private func leased<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {

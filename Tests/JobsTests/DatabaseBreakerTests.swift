@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import JobStorePostgres
+@testable import JobStorePostgres
 import Jobs
 import Logging
 import PostgresNIO
@@ -88,6 +88,34 @@ import Testing
                 try await store.releaseIdempotencyKey(IdempotencyClaim(key: IdempotencyKey(tenant: "acme", key: "k1")))
             }
             #expect(ContinuousClock.now - started < .milliseconds(1_900))
+        }
+    }
+
+    /// A statement in flight when the database is stopped gets the server's FATAL 57P01
+    /// (admin_shutdown): the database failing, counted by the breaker and answered 503, not an
+    /// error of the request (scripts/drill pg-outage saw it answered 400). The backend is ended
+    /// here as `pg_ctl stop -m fast` ends every session, by pg_terminate_backend.
+    @Test func aSessionEndedByTheServerIsTheDatabaseFailing() async throws {
+        guard let url = StoreKind.postgresURL else { throw MissingTestPostgres() }
+        let logger = Logger(label: "test.terminated-session")
+        let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: url), backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 5, openInterval: .seconds(30)))
+            let pool = PostgresPool(client, breaker: breaker, leaseTimeout: .seconds(10))
+            await #expect(throws: DependencyUnavailable.self) {
+                try await pool.withConnection { connection in
+                    var pid: Int32 = 0
+                    for try await value in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(Int32.self) { pid = value }
+                    let ended = Task {
+                        try await Task.sleep(for: .milliseconds(300))
+                        _ = try await client.query("SELECT pg_terminate_backend(\(pid))", logger: logger)
+                    }
+                    defer { ended.cancel() }
+                    _ = try await connection.query("SELECT pg_sleep(5)", logger: logger).collect()
+                }
+            }
         }
     }
 }
