@@ -111,8 +111,13 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
+    /// The longest a release waits for a connection. A release only lets a retry in before the
+    /// reservation lapses by itself (the in-flight timeout); it follows a failed insert, so
+    /// when the database is down it would otherwise hold the answer for a second full wait.
+    static let releaseWait: Duration = .seconds(1)
+
     public func releaseIdempotencyKey(_ claim: IdempotencyClaim) async throws {
-        try await client.query("""
+        try await client.waitingAtMost(Self.releaseWait).query("""
             DELETE FROM idempotency_keys
             WHERE tenant = \(claim.key.tenant) AND key = \(claim.key.key) AND state = 'in_progress' AND holder = \(claim.holder)
             """, logger: logger)

@@ -25,14 +25,25 @@ struct PostgresPool: Sendable {
     }
 
     /// Runs `body` on a leased connection. With a breaker, a failure it counts is thrown as
-    /// `DependencyUnavailable` (503 over the API, like the open breaker that may follow).
+    /// `DependencyUnavailable` (503 over the API, like the open breaker that may follow), or,
+    /// once the breaker is open (this failure opened it, or one beside it did), as
+    /// `CircuitOpenError`: then when to ask again is known, and the caller gets it (503 with
+    /// `Retry-After`; a worker sleeps that long), as the open breaker's refusals do.
     func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
         guard let breaker else { return try await leased(body) }
         do {
             return try await breaker.run(isFailure: Self.isDatabaseFailure) { try await leased(body) }
         } catch let error where Self.isDatabaseFailure(error) {
+            if let wait = breaker.remainingOpenTime { throw CircuitOpenError(dependency: breaker.name, retryAfter: wait) }
             throw DependencyUnavailable(dependency: breaker.name, reason: "\(error)")
         }
+    }
+
+    /// The same pool, waiting at most `wait` for a connection (where waits are bounded at all):
+    /// for a call whose failure costs nothing lasting, so that a database that does not answer
+    /// does not hold its caller for the full lease timeout once more.
+    func waitingAtMost(_ wait: Duration) -> PostgresPool {
+        PostgresPool(unguarded, breaker: breaker, leaseTimeout: leaseTimeout.map { min($0, wait) })
     }
 
     /// Runs `body` in a transaction on a leased connection (see `PostgresConnection.transaction`).
@@ -51,11 +62,14 @@ struct PostgresPool: Sendable {
     }
 
     /// Whether an error says the database is unreachable or lost the connection: what the
-    /// breaker counts.
+    /// breaker counts. That includes the server ending a session because it is going away
+    /// (SQLSTATE 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, of class
+    /// 57, operator intervention): what a statement in flight gets when the database is stopped.
     static func isDatabaseFailure(_ error: any Error) -> Bool {
         if error is PostgresUnreachableError { return true }
         guard let error = error as? PSQLError else { return false }
-        return [.connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code)
+        if [.connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code) { return true }
+        return error.code == .server && error.serverInfo?[.sqlState]?.hasPrefix("57P") == true
     }
 
     private func leased<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {

@@ -1,7 +1,8 @@
 import Foundation
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
-import JobStorePostgres
+@testable import JobStorePostgres
 import Jobs
 import Logging
 import PostgresNIO
@@ -10,7 +11,10 @@ import Testing
 /// The database's circuit breaker against a PostgreSQL that is not there (a closed port on
 /// loopback). Without it the pool keeps every request waiting while it cannot connect; with
 /// it a request waits at most the lease timeout, and once the breaker is open requests fail
-/// at once, over HTTP as 503 SERVICE_UNAVAILABLE with Retry-After.
+/// at once, over HTTP as 503 SERVICE_UNAVAILABLE with Retry-After. Found by `scripts/drill
+/// pg-outage`: a failure that opened the breaker still answered without Retry-After, and a
+/// submission's 503 waited for the database once per store call (reservation, insert, release,
+/// audit), up to three times the lease timeout.
 @Suite("Database circuit breaker") struct DatabaseBreakerTests {
     @Test func anUnreachableDatabaseFailsFastOnceItsBreakerIsOpen() async throws {
         let logger = Logger(label: "test.unreachable-postgres")
@@ -34,11 +38,12 @@ import Testing
             let h = try await ServiceHarness(store: store, context: StoreContext(kind: .postgres, rateLimiter: LocalRateLimiter()))
             let token = try await h.token()
             try await h.test { client in
-                // The second failure, over the API: 503, retryable, but no Retry-After (no one
-                // knows when the database is back); it opens the breaker.
+                // The second failure, over the API, opens the breaker: 503, retryable, and since
+                // the breaker now says when a probe goes through, with that as Retry-After.
                 let failed = try await client.execute(uri: "/v1/jobs", method: .get, headers: .bearer(token))
                 #expect(failed.status == .serviceUnavailable && failed.problemCode == "SERVICE_UNAVAILABLE", "\(failed.json)")
-                #expect(failed.json["retryable"] as? Bool == true && failed.headers[.retryAfter] == nil)
+                #expect(failed.json["retryable"] as? Bool == true)
+                #expect(failed.headers[.retryAfter].flatMap(Int.init).map { (29...30).contains($0) } == true, "\(failed.headers)")
                 #expect(breaker.state == .open)
 
                 // Open: refused at once, with the breaker's time left.
@@ -50,6 +55,67 @@ import Testing
                 #expect(refused.headers[.retryAfter].flatMap(Int.init).map { (29...30).contains($0) } == true)
             }
             await #expect(throws: CircuitOpenError.self) { _ = try await store.job(id: UUID(), tenant: nil) }
+        }
+    }
+
+    /// A submission while the database does not answer (its breaker still closed): the answer
+    /// waits for the database once, not again for the audit record of the 503.
+    @Test func aSubmissionWaitsForAnUnansweringDatabaseOnce() async throws {
+        let logger = Logger(label: "test.unreachable-postgres")
+        let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: "postgres://nobody@127.0.0.1:9/none?sslmode=disable"),
+                                    backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 100, openInterval: .seconds(30)))
+            let wait = Duration.seconds(2)
+            let store = PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: wait)
+            let h = try await ServiceHarness(store: store, context: StoreContext(kind: .postgres, rateLimiter: LocalRateLimiter()))
+            let token = try await h.token()
+            try await h.test { client in
+                let started = ContinuousClock.now
+                let failed = try await client.execute(
+                    uri: "/v1/jobs", method: .post,
+                    headers: .bearer(token, [(.contentType, "application/json"), (HTTPField.Name("Idempotency-Key")!, "k1")]),
+                    body: ByteBuffer(string: #"{"type":"compute","payload":{"algorithm":"sha256","input":{"data":"x"}}}"#))
+                let took = ContinuousClock.now - started
+                #expect(failed.status == .serviceUnavailable && failed.problemCode == "SERVICE_UNAVAILABLE", "\(failed.json)")
+                #expect(took >= wait && took < wait * 1.75, "answered after \(took): one wait of \(wait), not one per store call")
+            }
+            // A release of a reservation waits a second at most: it only lets a retry in early.
+            let started = ContinuousClock.now
+            await #expect(throws: DependencyUnavailable.self) {
+                try await store.releaseIdempotencyKey(IdempotencyClaim(key: IdempotencyKey(tenant: "acme", key: "k1")))
+            }
+            #expect(ContinuousClock.now - started < .milliseconds(1_900))
+        }
+    }
+
+    /// A statement in flight when the database is stopped gets the server's FATAL 57P01
+    /// (admin_shutdown): the database failing, counted by the breaker and answered 503, not an
+    /// error of the request (scripts/drill pg-outage saw it answered 400). The backend is ended
+    /// here as `pg_ctl stop -m fast` ends every session, by pg_terminate_backend.
+    @Test func aSessionEndedByTheServerIsTheDatabaseFailing() async throws {
+        guard let url = StoreKind.postgresURL else { throw MissingTestPostgres() }
+        let logger = Logger(label: "test.terminated-session")
+        let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: url), backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 5, openInterval: .seconds(30)))
+            let pool = PostgresPool(client, breaker: breaker, leaseTimeout: .seconds(10))
+            await #expect(throws: DependencyUnavailable.self) {
+                try await pool.withConnection { connection in
+                    var pid: Int32 = 0
+                    for try await value in try await connection.query("SELECT pg_backend_pid()", logger: logger).decode(Int32.self) { pid = value }
+                    let ended = Task {
+                        try await Task.sleep(for: .milliseconds(300))
+                        _ = try await client.query("SELECT pg_terminate_backend(\(pid))", logger: logger)
+                    }
+                    defer { ended.cancel() }
+                    _ = try await connection.query("SELECT pg_sleep(5)", logger: logger).collect()
+                }
+            }
         }
     }
 }

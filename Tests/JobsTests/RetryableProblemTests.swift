@@ -1,6 +1,9 @@
 import Foundation
+import HTTPTypes
 import Jobs
 @testable import JobsServer
+import Logging
+import OpenAPIRuntime
 import Testing
 
 /// The one table from typed errors to problems: whether each may be retried, and when.
@@ -34,5 +37,23 @@ import Testing
         #expect(document.retryable == true)
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(document)) as? [String: Any]
         #expect(json?["retryable"] as? Bool == true && json?["code"] as? String == "SERVICE_UNAVAILABLE")
+    }
+
+    /// A handler that had its input and failed with an error no rule covers is the server's
+    /// failure: 500 INTERNAL, not 400 INVALID_REQUEST (which would tell the client to change a
+    /// request that was fine). A body that does not decode stays 400.
+    @Test func anUnforeseenHandlerFailureIs500NotA400() {
+        struct Unforeseen: Error {}
+        let responder = ProblemResponder(logger: Logger(label: "test.problems"))
+        func serverError(input: (any Sendable)?, _ underlying: any Error) -> ServerError {
+            ServerError(operationID: "createJob", request: HTTPRequest(method: .post, scheme: "http", authority: "x", path: "/v1/jobs"),
+                        requestBody: nil, requestMetadata: ServerRequestMetadata(), operationInput: input,
+                        causeDescription: "User handler threw an error.", underlyingError: underlying)
+        }
+        let failed = responder.problem(for: serverError(input: "decoded", Unforeseen()))
+        #expect(failed.status == .internalServerError && failed.code == ._internal && !failed.retryable)
+        let undecodable = DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not JSON"))
+        let refused = responder.problem(for: serverError(input: nil, undecodable))
+        #expect(refused.status == .badRequest && refused.code == .invalidRequest)
     }
 }

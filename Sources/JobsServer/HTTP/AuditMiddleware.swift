@@ -19,10 +19,19 @@ struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
         // A submission's record went into the store with the job; an answer other than the one
         // it records (the response could not be made) gets a record of its own.
         if audit.storedOutcome == "\(response.status.code)" { return response }
-        await service.record(AuditRecord(
+        let record = AuditRecord(
             at: Date(), tenant: principal.tenant, actor: principal.subject, action: action,
             target: target ?? audit.target,
-            outcome: "\(response.status.code)", requestID: RequestScope.requestID))
+            outcome: "\(response.status.code)", requestID: RequestScope.requestID)
+        // A 503 says a dependency, usually the database the record goes to, is failing: the
+        // answer goes first and the record is written after it, so that the request is not held
+        // for a second wait on that database (the record is still written if it answers).
+        if response.status == .serviceUnavailable {
+            let service = service
+            Task { await service.record(record) }
+            return response
+        }
+        await service.record(record)
         return response
     }
 

@@ -28,6 +28,15 @@ struct ProblemResponder: Sendable {
             if case BlobStoreError.unavailable(let reason)? = error.underlyingError as? BlobStoreError {
                 return unavailable(DependencyUnavailable(dependency: "blob storage", reason: reason))
             }
+            // The request decoded (the handler had its input), so unless the handler itself
+            // found part of the body undecodable, it failed in a way we did not foresee: ours,
+            // not the client's (500, logged), never a 400. (scripts/drill pg-outage found a
+            // statement cut by the database's shutdown answered 400 INVALID_REQUEST.)
+            if error.operationInput != nil, !(error.underlyingError is DecodingError) {
+                logger.error("unhandled error", metadata: ["requestId": "\(RequestScope.requestID)",
+                                                           "error": "\(String(reflecting: error.underlyingError))"])
+                return .internalError
+            }
             if "\(error.underlyingError)".localizedCaseInsensitiveContains("content type") {
                 return APIProblem(.unsupportedMediaType, .unsupportedMediaType, "the request body must be application/json")
             }
