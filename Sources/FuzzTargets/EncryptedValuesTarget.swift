@@ -8,7 +8,7 @@ extension FuzzTarget {
     /// in `tfhe-objects`. A file that reads must write back as one that reads to itself: the
     /// first write may differ from the input (seeded and compact objects are expanded), never
     /// the second.
-    static let encryptedValues = FuzzTarget(name: "encrypted-values", maximumInputLength: 16384, run: { data in
+    static let encryptedValues = FuzzTarget(name: "encrypted-values", maximumInputLength: 32768, run: { data in
         let p = FuzzFixtures.parameters
         for input in [data, ObjectHeader.resealed(data)] {
             guard let values = try? EncryptedValues(serialized: input, parameters: p) else { continue }
