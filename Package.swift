@@ -55,6 +55,8 @@ let package = Package(
         .library(name: "TFHE", targets: ["TFHE"]),
         .executable(name: "fhe", targets: ["fhe"]),
         .executable(name: "fhe-jobs", targets: ["fhe-jobs"]),
+        // For the fuzzers' own package (tools/fuzz), which builds it instrumented.
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         // Engine and CLI.
@@ -252,6 +254,28 @@ let package = Package(
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]
         ),
+
+        // MARK: Fuzzing
+        // Every parser of outside bytes, one function each, with seeds from the real writers:
+        // driven by libFuzzer in tools/fuzz (`scripts/fuzz`), and by the corpus replay here.
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "TFHE", "FHEPrograms", "Jobs", "ComputeJobs", "Chain",
+            ]
+        ),
+        // The authentication's targets (access tokens, JWKS), which need the HTTP module.
+        .target(
+            name: "AuthFuzzTargets",
+            dependencies: [
+                "FuzzTargets", "Jobs", "JobsServer",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        // Replays the committed corpora (Tests/FuzzCorpora) and the crashes' regression inputs.
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets", "AuthFuzzTargets"]),
     ] + kernelVariantTargets
 )
 

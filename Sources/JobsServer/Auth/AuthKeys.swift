@@ -53,8 +53,8 @@ public struct AuthKeys: Sendable {
     /// Adds the public keys of a JWKS document to `collection`; answers each key's pinned
     /// algorithm by `kid`. Every key must name its `kid` and an `alg` of RS256 or ES256 and hold
     /// no private part; a document with more than `maxKeys` keys is refused.
-    static func addKeys(fromJWKS data: Data, to collection: JWTKeyCollection,
-                        maxKeys: Int = 64) async throws(LoadError) -> [String: TokenVerifier.Algorithm] {
+    package static func addKeys(fromJWKS data: Data, to collection: JWTKeyCollection,
+                                maxKeys: Int = 64) async throws(LoadError) -> [String: TokenVerifier.Algorithm] {
         guard let set = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let keys = set["keys"] as? [[String: Any]] else {
             throw .invalidKey("the document is not a JWKS object with a \"keys\" array of objects")
         }

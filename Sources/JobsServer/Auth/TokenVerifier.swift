@@ -5,27 +5,32 @@ import Jobs
 /// Verifies OAuth 2.0 bearer access tokens (RFC 6750) that are JWTs (RFC 7519, with the
 /// checks of RFC 8725, "JWT Best Current Practices"): the algorithm is pinned per key and
 /// `none` never accepted (section 3.1), issuer and audience are checked (3.8, 3.9), and
-/// `exp`/`nbf` allow a small clock leeway.
-struct TokenVerifier: Sendable {
-    struct Configuration: Sendable {
+/// `exp`/`nbf` allow a small clock leeway. (Package access: the fuzz targets verify tokens
+/// with it, as the HTTP server's middleware does.)
+package struct TokenVerifier: Sendable {
+    package struct Configuration: Sendable {
         var issuer: String
         var audience: String
-        var leeway: TimeInterval = 30
+        var leeway: TimeInterval
         /// The only issuers whose tokens may carry the `operator` role (cross-tenant).
-        var operatorIssuers: Set<String> = []
+        var operatorIssuers: Set<String>
+
+        package init(issuer: String, audience: String, leeway: TimeInterval = 30, operatorIssuers: Set<String> = []) {
+            self.issuer = issuer; self.audience = audience; self.leeway = leeway; self.operatorIssuers = operatorIssuers
+        }
     }
 
-    enum Algorithm: String, Sendable { case rs256 = "RS256", es256 = "ES256", hs256 = "HS256" }
+    package enum Algorithm: String, Sendable { case rs256 = "RS256", es256 = "ES256", hs256 = "HS256" }
 
     /// The keys, each pinned to the one algorithm it may be used with.
     private let keys: AuthKeys
     private let configuration: Configuration
 
-    init(keys: AuthKeys, configuration: Configuration) {
+    package init(keys: AuthKeys, configuration: Configuration) {
         self.keys = keys; self.configuration = configuration
     }
 
-    func principal(fromAuthorization header: String?, now: Date = Date()) async throws(APIProblem) -> Principal {
+    package func principal(fromAuthorization header: String?, now: Date = Date()) async throws(APIProblem) -> Principal {
         guard let header else { throw .unauthenticated("an Authorization: Bearer token is required") }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {

@@ -3,7 +3,7 @@ import HTTPTypes
 import Jobs
 
 /// An error answered as RFC 9457 problem details with one of openapi.yml's error codes.
-struct APIProblem: Error, Sendable {
+package struct APIProblem: Error, Sendable {
     typealias Code = Components.Schemas.ErrorCode
 
     var code: Code
