@@ -113,12 +113,14 @@ import Testing
         try await withStore(kind) { store, _ in
             let receiver = ScriptedServer([
                 ScriptedServer.Answer(status: .internalServerError),
-                ScriptedServer.Answer(status: .ok, delay: .seconds(3)),
+                ScriptedServer.Answer(status: .ok, delay: .seconds(6)),
                 ScriptedServer.Answer(status: .noContent),
             ])
             try await receiver.run { port in
                 let key = Curve25519.Signing.PrivateKey()
-                let dispatcher = WebhookDispatcher(store: store, transport: loopbackTransport(port: port, timeout: .seconds(1)),
+                // A timeout well above a loaded machine's answer times (the whole suite at once
+                // on 2 cores once took a 204 past 1 s), and the slow answer well above it.
+                let dispatcher = WebhookDispatcher(store: store, transport: loopbackTransport(port: port, timeout: .seconds(3)),
                                                    signingKey: key, configuration: quickRetries(maxAttempts: 5))
                 let job = try await runningJob(store, callback: "http://127.0.0.1:\(port)/hooks/fhe", now: Date())
                 #expect(try await store.completeJob(jobID: job.id, workerID: "w", result: ["secret": "value"], resultHash: "cd",
