@@ -65,8 +65,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap({ label, metadata in StreamLogHandler.standardError(label: label, metadataProvider: metadata) },
-                                metadataProvider: TracingOptions.logMetadata)
+        TracingOptions.bootstrapLogging()
         let logger = Logger(label: "fhe-jobs")
         let traceExporter = try tracing.bootstrap(serviceName: "fhe-jobs", logger: logger)
         let registry = PrometheusCollectorRegistry()

@@ -45,11 +45,12 @@ struct TracingOptions: ParsableArguments {
         return base.hasSuffix("/") ? base + "v1/traces" : base + "/v1/traces"
     }
 
-    /// Log metadata for every line: the request id (HTTP handlers) and the current trace and
-    /// span ids (empty outside a sampled span).
-    static let logMetadata = Logger.MetadataProvider.multiplex([
-        JobsHTTPServer.requestIDMetadata, OTel.makeLoggingMetadataProvider(),
-    ])
+    /// Log lines on standard error, each with the request id (inside an HTTP handler) and the
+    /// current trace and span ids (inside a sampled span).
+    static func bootstrapLogging() {
+        LoggingSystem.bootstrap({ label, metadata in StreamLogHandler.standardError(label: label, metadataProvider: metadata) },
+                                metadataProvider: .multiplex([JobsHTTPServer.requestIDMetadata, OTel.makeLoggingMetadataProvider()]))
+    }
 
     /// Installs the process's tracer and returns the exporter's service, which must run for as
     /// long as the process makes spans (and stop after them, to send its last batch); none when off.

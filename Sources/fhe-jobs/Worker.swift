@@ -30,8 +30,7 @@ struct Worker: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap({ label, metadata in StreamLogHandler.standardError(label: label, metadataProvider: metadata) },
-                                metadataProvider: TracingOptions.logMetadata)
+        TracingOptions.bootstrapLogging()
         let logger = Logger(label: "fhe-jobs.worker")
         let traceExporter = try tracing.bootstrap(serviceName: "fhe-jobs-worker", logger: logger)
         let graph = try await ServiceGraph.open(storage, breakers: breakers, logger: logger)

@@ -16,15 +16,22 @@ import Testing
 /// submission's 503 waited for the database once per store call (reservation, insert, release,
 /// audit), up to three times the lease timeout.
 @Suite("Database circuit breaker") struct DatabaseBreakerTests {
-    @Test func anUnreachableDatabaseFailsFastOnceItsBreakerIsOpen() async throws {
+    /// A store on a PostgreSQL server that is not there (port 9 refuses), behind `breaker`.
+    func withUnreachableDatabase(breaker: CircuitBreaker, leaseTimeout: Duration,
+                                 _ body: (PostgresJobStore) async throws -> Void) async throws {
         let logger = Logger(label: "test.unreachable-postgres")
         let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: "postgres://nobody@127.0.0.1:9/none?sslmode=disable"),
                                     backgroundLogger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }
-            let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 2, openInterval: .seconds(30)))
-            let store = PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: .milliseconds(300))
+            try await body(PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: leaseTimeout))
+        }
+    }
+
+    @Test func anUnreachableDatabaseFailsFastOnceItsBreakerIsOpen() async throws {
+        let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 2, openInterval: .seconds(30)))
+        try await withUnreachableDatabase(breaker: breaker, leaseTimeout: .milliseconds(300)) { store in
             let started = ContinuousClock.now
             do {
                 _ = try await store.job(id: UUID(), tenant: nil)
@@ -61,17 +68,11 @@ import Testing
     /// A submission while the database does not answer (its breaker still closed): the answer
     /// waits for the database once, not again for the audit record of the 503.
     @Test func aSubmissionWaitsForAnUnansweringDatabaseOnce() async throws {
-        let logger = Logger(label: "test.unreachable-postgres")
-        let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: "postgres://nobody@127.0.0.1:9/none?sslmode=disable"),
-                                    backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 100, openInterval: .seconds(30)))
-            // Long beside the scheduling delays of a loaded test run (the whole suite ran this
-            // in 6 s with a 2 s wait), so that one wait and three stay apart.
-            let wait = Duration.seconds(4)
-            let store = PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: wait)
+        let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 100, openInterval: .seconds(30)))
+        // Long beside the scheduling delays of a loaded test run (the whole suite ran this in
+        // 6 s with a 2 s wait), so that one wait and three stay apart.
+        let wait = Duration.seconds(4)
+        try await withUnreachableDatabase(breaker: breaker, leaseTimeout: wait) { store in
             let h = try await ServiceHarness(store: store, context: StoreContext(kind: .postgres, rateLimiter: LocalRateLimiter()))
             let token = try await h.token()
             try await h.test { client in
