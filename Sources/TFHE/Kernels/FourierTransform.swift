@@ -108,11 +108,56 @@ struct FourierTransform {
             forwardRadix4(re: re, im: im, span: h)
             h /= 4
         }
-        if h == 8 { forwardRadix2(re: re, im: im, span: 8) }
         // The last three stages (spans 4, 2, 1) act inside each row of 8 points, by lane
         // permutations; each row ends in bit-reversed order (the Fourier domain's order is free).
-        // (Doing them in the same pass as span 8 saves loads and stores but measured slower.)
-        rowStages(re: re, im: im, inverse: false)
+        // An odd number of stages leaves span 8 alone: it pairs rows, and runs in their pass.
+        if h == 8 {
+            forwardSpan8AndRows(re: re, im: im)
+        } else {
+            rowStages(re: re, im: im, inverse: false)
+        }
+    }
+
+    /// The decimation-in-frequency stage of span 8, (x, y) → (x + y, (x - y)·w_8^t), then
+    /// `rowStages`, in one pass over the points: each pair of
+    /// rows (points j..j+7 and j+8..j+15) goes through its span-8 butterflies and both rows'
+    /// stages in registers. The same operations in the same order as the two passes, so the
+    /// same words; one load and store of every point fewer (at M = 256, a quarter of them).
+    @inline(__always)
+    private func forwardSpan8AndRows(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+        let constants = RowConstants(tables.rowConstants)
+        let wr = load8(tables.twiddleRe + 8), wi = load8(tables.twiddleIm + 8)
+        var row = 0
+        while row < pointCount {
+            step()
+            let pair = row &+ 8
+            let xr = load8(re + row), xi = load8(im + row), yr = load8(re + pair), yi = load8(im + pair)
+            let (dr, di) = complexMultiply(xr - yr, xi - yi, wr, wi)
+            let (sr, si) = Self.forwardRow(xr + yr, xi + yi, constants)
+            let (tr, ti) = Self.forwardRow(dr, di, constants)
+            store8(sr, re + row); store8(si, im + row)
+            store8(tr, re + pair); store8(ti, im + pair)
+            row &+= 16
+        }
+    }
+
+    /// `rowStages(inverse: true)` then `inverseRadix2(span: 8)` in one pass (see
+    /// `forwardSpan8AndRows`).
+    @inline(__always)
+    private func inverseRowsAndSpan8(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>) {
+        let constants = RowConstants(tables.rowConstants)
+        let wr = load8(tables.twiddleRe + 8), wi = load8(tables.twiddleIm + 8)
+        var row = 0
+        while row < pointCount {
+            step()
+            let pair = row &+ 8
+            let (xr, xi) = Self.inverseRow(load8(re + row), load8(im + row), constants)
+            let (ur, ui) = Self.inverseRow(load8(re + pair), load8(im + pair), constants)
+            let (yr, yi) = complexMultiplyConjugate(ur, ui, wr, wi)
+            store8(xr + yr, re + row); store8(xi + yi, im + row)
+            store8(xr - yr, re + pair); store8(xi - yi, im + pair)
+            row &+= 16
+        }
     }
 
     /// `forwardRow` or `inverseRow` on every row of 8 points, in place.
@@ -218,43 +263,21 @@ struct FourierTransform {
     private func inverseInPlace(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>,
                                 skippingLastPass: Bool = false, rowsDone: Bool = false) {
         let m = pointCount
-        if !rowsDone { rowStages(re: re, im: im, inverse: true) }
-        // Spans 8 ... m/2: a single one first if their number is odd, then two at a time.
+        // Spans 8 ... m/2: a single one first if their number is odd (in the rows' pass, unless
+        // the rows were done by the caller), then two at a time.
         let bigStages = (m / 16).trailingZeroBitCount + 1  // spans 8, 16, ..., m/2
         var h = 8
         if bigStages % 2 == 1 {
-            inverseRadix2(re: re, im: im, span: 8)
+            if rowsDone { inverseRadix2(re: re, im: im, span: 8) } else { inverseRowsAndSpan8(re: re, im: im) }
             h = 16
+        } else if !rowsDone {
+            rowStages(re: re, im: im, inverse: true)
         }
         // The last pass is always the radix-4 one of spans m/4 and m/2.
         while h < m {
             if skippingLastPass && 2 * h == m / 2 { break }
             inverseRadix4(re: re, im: im, span: 2 * h)
             h *= 4
-        }
-    }
-
-    /// One decimation-in-frequency stage of span h: (x, y) → (x + y, (x - y)·w_h^t).
-    @inline(__always)
-    private func forwardRadix2(re: UnsafeMutablePointer<Double>, im: UnsafeMutablePointer<Double>, span h: Int) {
-        typealias V = PassLanes
-        let m = pointCount
-        let wRe = tables.twiddleRe + h, wIm = tables.twiddleIm + h
-        var base = 0
-        while base < m {
-            var t = 0
-            while t < h {
-                step()
-                let i0 = base &+ t, i1 = i0 &+ h
-                let xr = V.load(re + i0), xi = V.load(im + i0), yr = V.load(re + i1), yi = V.load(im + i1)
-                let dr = xr - yr, di = xi - yi
-                let wr = V.load(wRe + t), wi = V.load(wIm + t)
-                (xr + yr).store(to: re + i0); (xi + yi).store(to: im + i0)
-                let (pr, pi) = complexMultiply(dr, di, wr, wi)
-                pr.store(to: re + i1); pi.store(to: im + i1)
-                t &+= V.scalarCount
-            }
-            base &+= 2 &* h
         }
     }
 
