@@ -8,8 +8,13 @@ import Jobs
 public final class SQLiteJobStore: JobStore {
     let pool: DatabasePool
 
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`. A new file is created readable
+    /// and writable by its owner only: it holds tenants' jobs, inputs and results, and SQLite
+    /// gives the -wal and -shm files beside it the database file's mode. An existing file keeps
+    /// the mode its operator gave it.
     public init(path: String) throws {
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        if descriptor >= 0 { close(descriptor) }  // if it failed, opening the pool says why
         var configuration = Configuration()
         // Another process holding the write lock makes us wait, not fail.
         configuration.busyMode = .timeout(10)

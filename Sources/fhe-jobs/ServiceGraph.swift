@@ -23,7 +23,7 @@ struct ServiceGraph: Sendable {
     /// SQLite store has none: it is a file in this process, with no connection to wait for
     /// and no remote side to recover, so its failures (a full disk) are not ones a pause heals.
     static func open(_ options: StorageOptions, breakers: BreakerOptions? = nil, logger: Logger) async throws -> ServiceGraph {
-        try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true)
+        try createDataDirectory(options)
         if let url = options.databaseURL {
             var configuration = try PostgresJobStore.configuration(url: url)
             configuration.options.maximumConnections = options.poolSize
@@ -38,6 +38,13 @@ struct ServiceGraph: Sendable {
         }
         let path = options.dataDirectory.appendingPathComponent("jobs.sqlite").path
         return ServiceGraph(store: try SQLiteJobStore(path: path), rateLimiter: LocalRateLimiter(), isPostgres: false)
+    }
+
+    /// The data folder, created (with any missing parents) for its owner alone, mode 0700: it
+    /// holds the database, the blobs and the keys. An existing folder keeps its mode.
+    static func createDataDirectory(_ options: StorageOptions) throws {
+        try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
     }
 
     static func plans(_ options: StorageOptions) throws -> TenantPlans {
@@ -78,7 +85,7 @@ struct ServiceGraph: Sendable {
         guard let raw = found else {
             guard create, options.signingKey == nil else { throw StartupError("there is no signing key \(file.path)") }
             let key = Curve25519.Signing.PrivateKey()
-            try FileManager.default.createDirectory(at: options.dataDirectory, withIntermediateDirectories: true)
+            try createDataDirectory(options)
             do { try SecretFile.create(file.path, contents: key.rawRepresentation) } catch { throw StartupError("the signing key: \(error)") }
             return key
         }

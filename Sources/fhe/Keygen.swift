@@ -30,7 +30,8 @@ struct Keygen: ParsableCommand {
             }
         }
         let folder = URL(fileURLWithPath: out)
-        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
+        // For its owner alone: it will hold the client key.
+        do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
             throw CLIError("cannot create \(out): \(error.localizedDescription)")
         }
         // Nothing is written over an existing key set: its client key would be lost.

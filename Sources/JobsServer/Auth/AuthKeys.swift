@@ -100,7 +100,8 @@ public struct AuthKeys: Sendable {
                 return SymmetricKey(data: data)
             }
             let key = SymmetricKey(size: .bits256)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            // The data folder, for its owner alone (as `serve` creates it when it comes first).
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             try SecretFile.create(file.path, contents: key.withUnsafeBytes { Data($0) })
             return key
         } catch let error as SecretFileError {
