@@ -37,6 +37,10 @@ public final class WorkerPool: Sendable {
     private let logger: Logger
     /// When a worker loop or a heartbeat last ran (microseconds since 1970), for readiness.
     private let lastActivity = Atomic<Int64>(Date().microsecondsSince1970)
+    /// Running attempts' timeouts and heartbeat times, fired by `deadlineLoop`.
+    private let deadlines = AttemptDeadlines()
+    /// How often `deadlineLoop` looks: a timeout or heartbeat is at most this late.
+    private static let deadlineTick: Duration = .milliseconds(250)
 
     public init(store: any JobStore, executors: ExecutorRegistry, confidential: (any ConfidentialJobs)? = nil,
                 configuration: Configuration = .init(),
@@ -52,6 +56,7 @@ public final class WorkerPool: Sendable {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.rescueLoop() }
+            group.addTask { await self.deadlineLoop() }
             for index in 0..<configuration.concurrency {
                 group.addTask { await self.workerLoop(workerID: "\(self.workerPrefix)/\(index)", type: .compute) }
             }
@@ -86,6 +91,13 @@ public final class WorkerPool: Sendable {
                 logger.error("lease rescue failed", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: .seconds(configuration.rescueInterval))
+        }
+    }
+
+    private func deadlineLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.deadlineTick)
+            deadlines.fireDue()
         }
     }
 
@@ -266,15 +278,16 @@ public final class WorkerPool: Sendable {
                     return nil
                 }
             }
+            // The timeout and the heartbeats wait on `deadlines`, not on Task.sleep (see
+            // AttemptDeadlines: a cancelled sleep holds memory until its deadline).
             group.addTask {
-                try? await Task.sleep(for: .seconds(job.timeoutSeconds))
-                return Task.isCancelled ? nil : .timedOut
+                let expired = await self.deadlines.sleep(until: .now + .seconds(job.timeoutSeconds))
+                return expired && !Task.isCancelled ? .timedOut : nil
             }
             group.addTask {
                 let interval = Duration.seconds(self.configuration.leaseDuration / 3)
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
-                    if Task.isCancelled { return nil }
+                    guard await self.deadlines.sleep(until: .now + interval), !Task.isCancelled else { return nil }
                     self.touch()
                     do {
                         if try await !self.store.heartbeat(jobID: job.id, workerID: workerID,
