@@ -3,7 +3,7 @@ import PostgresNIO
 import Synchronization
 
 /// The stores' way to the database: PostgresClient's connection pool with a deadline on
-/// waiting for a connection, behind a circuit breaker.
+/// waiting for a connection and one on using it, behind a circuit breaker.
 ///
 /// The pool keeps a request waiting for as long as it cannot connect (it retries and never
 /// fails the request), so while the database is down every API request and worker would hang
@@ -12,6 +12,13 @@ import Synchronization
 /// that way (or lost their connection), requests are refused at once with `CircuitOpenError`
 /// (503 and `Retry-After` over HTTP) until the breaker lets a probe through. SQL errors
 /// (constraints, serialization failures) are the database answering, and do not count.
+///
+/// A request also holds its connection at most `useTimeout` (`--database-query-seconds`):
+/// a statement in flight when the server stops, hangs or is cut off may never be answered,
+/// and nothing else ends it (postgres-nio's queries ignore task cancellation), so its request
+/// would go unanswered and the graceful shutdown waiting for it would never end: the symptom
+/// `scripts/drill pg-outage` saw, which DatabaseHangTests reproduces. Past the deadline the
+/// connection is closed, which fails the statement at once, and the breaker counts that too.
 struct PostgresPool: Sendable {
     /// The pool itself, for what must not be refused by a breaker (migrations at start, the
     /// queue listener's long-held connection).
@@ -19,9 +26,12 @@ struct PostgresPool: Sendable {
     let breaker: CircuitBreaker?
     /// The longest a request waits for a connection; nil waits as long as the pool does.
     let leaseTimeout: Duration?
+    /// The longest a request holds its connection (its statement, or all of a transaction's)
+    /// before the connection is closed, failing what runs on it; nil for no bound.
+    let useTimeout: Duration?
 
-    init(_ client: PostgresClient, breaker: CircuitBreaker?, leaseTimeout: Duration?) {
-        unguarded = client; self.breaker = breaker; self.leaseTimeout = leaseTimeout
+    init(_ client: PostgresClient, breaker: CircuitBreaker?, leaseTimeout: Duration?, useTimeout: Duration? = nil) {
+        unguarded = client; self.breaker = breaker; self.leaseTimeout = leaseTimeout; self.useTimeout = useTimeout
     }
 
     /// Runs `body` on a leased connection. With a breaker, a failure it counts is thrown as
@@ -43,7 +53,14 @@ struct PostgresPool: Sendable {
     /// for a call whose failure costs nothing lasting, so that a database that does not answer
     /// does not hold its caller for the full lease timeout once more.
     func waitingAtMost(_ wait: Duration) -> PostgresPool {
-        PostgresPool(unguarded, breaker: breaker, leaseTimeout: leaseTimeout.map { min($0, wait) })
+        PostgresPool(unguarded, breaker: breaker, leaseTimeout: leaseTimeout.map { min($0, wait) }, useTimeout: useTimeout)
+    }
+
+    /// The same pool, its connection held as long as the caller needs: for a lock held across
+    /// work of the caller's own (the chain confirmer's round), where closing the connection at
+    /// a deadline would end the lock while that work goes on.
+    var withoutUseTimeout: PostgresPool {
+        PostgresPool(unguarded, breaker: breaker, leaseTimeout: leaseTimeout, useTimeout: nil)
     }
 
     /// Runs `body` in a transaction on a leased connection (see `PostgresConnection.transaction`).
@@ -66,41 +83,106 @@ struct PostgresPool: Sendable {
     /// (SQLSTATE 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, of class
     /// 57, operator intervention): what a statement in flight gets when the database is stopped.
     static func isDatabaseFailure(_ error: any Error) -> Bool {
-        if error is PostgresUnreachableError { return true }
+        if error is PostgresUnreachableError || error is PostgresStatementTimeoutError { return true }
         guard let error = error as? PSQLError else { return false }
         if [.connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code) { return true }
         return error.code == .server && error.serverInfo?[.sqlState]?.hasPrefix("57P") == true
     }
 
+    /// Leases a connection for `body`, waiting at most `leaseTimeout` for it and letting
+    /// `body` hold it at most `useTimeout`.
+    ///
+    /// The lease is held by an unstructured task, not a child task, so that this caller never
+    /// waits for the lease's own bookkeeping. A task group would have to wait for its lease
+    /// child to end, and that child may never end: postgres-nio 1.33.2 loses a cancellation
+    /// that lands between its `Task.isCancelled` check and the queueing of the request (the
+    /// request then stays queued while no connection can be made), and the client retries
+    /// connecting without end while the database is down. The caller instead waits only for
+    /// the handoff, which its own cancellation, the lease deadline or the lease's failure
+    /// ends. A connection that comes after the caller gave up is returned to the pool at once
+    /// (`LeaseHandoff.offer`); one that was handed over is held until `body` is done, so it
+    /// never goes back to the pool while in use.
     private func leased<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        guard let leaseTimeout else { return try await unguarded.withConnection { connection in try await body(connection) } }
+        guard let leaseTimeout else {
+            return try await unguarded.withConnection { connection in try await Self.bounded(connection, by: useTimeout, body) }
+        }
         let handoff = LeaseHandoff()
         let client = unguarded
-        return try await withThrowingTaskGroup(of: Void.self, returning: R.self) { group in
-            // The lease lives in a child task that hands the connection over and holds the
-            // lease until `body` is done, so that the wait for it can be abandoned: cancelling
-            // a waiting lease withdraws it from the pool.
-            group.addTask {
-                do {
-                    try await client.withConnection { connection in
-                        guard handoff.offer(connection) else { return }
-                        await handoff.waitForRelease()
-                    }
-                } catch {
-                    handoff.fail(error)
+        let lease = Task {
+            do {
+                try await client.withConnection { connection in
+                    guard handoff.offer(connection) else { return }
+                    await handoff.waitForRelease()
                 }
+            } catch {
+                handoff.fail(error)
             }
-            group.addTask {
-                try? await Task.sleep(for: leaseTimeout)
-                handoff.fail(PostgresUnreachableError(timeout: leaseTimeout))
+        }
+        let deadline = Task {
+            try await Task.sleep(for: leaseTimeout)
+            handoff.fail(PostgresUnreachableError(timeout: leaseTimeout))
+        }
+        defer {
+            handoff.release()
+            deadline.cancel()
+        }
+        let connection: PostgresConnection
+        do {
+            connection = try await withTaskCancellationHandler {
+                try await handoff.connection()
+            } onCancel: {
+                handoff.fail(CancellationError())
             }
-            defer {
-                handoff.release()
-                group.cancelAll()
-            }
-            return try await body(try await handoff.connection())
+        } catch {
+            // Withdraws the request from the pool (if postgres-nio loses this, the connection
+            // it gets later is given back at once, and nobody waits for it meanwhile).
+            lease.cancel()
+            throw error
+        }
+        deadline.cancel()
+        return try await Self.bounded(connection, by: useTimeout, body)
+    }
+
+    /// Runs `body` on `connection`, closing the connection once `timeout` has passed.
+    ///
+    /// A statement in flight when the server stops, hangs, or is cut off may never be
+    /// answered, and postgres-nio's queries do not end on task cancellation: without a bound
+    /// the request (and a graceful shutdown waiting for it) would wait forever. Closing the
+    /// connection fails whatever runs on it at once, locally, whatever the server does; the
+    /// failure is thrown as `PostgresStatementTimeoutError`, a database failure the breaker
+    /// counts. The pool drops the closed connection when it is released.
+    nonisolated(nonsending) static func bounded<R: Sendable>(_ connection: PostgresConnection, by timeout: Duration?,
+                                                             _ body: (PostgresConnection) async throws -> R) async throws -> R {
+        guard let timeout else { return try await body(connection) }
+        let expired = ExpiryFlag()
+        let deadline = Task {
+            try await Task.sleep(for: timeout)
+            expired.set()
+            try? await connection.close()
+        }
+        defer { deadline.cancel() }
+        do {
+            return try await body(connection)
+        } catch {
+            if expired.isSet { throw PostgresStatementTimeoutError(timeout: timeout) }
+            throw error
         }
     }
+}
+
+/// Whether a deadline has passed (set from its timer task, read by the task it bounds).
+final class ExpiryFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+}
+
+/// A request's use of a connection outlasted `--database-query-seconds`: the connection was
+/// closed, failing its statement. A database failure (the breaker counts it), since a healthy
+/// database finishes the store's statements far sooner.
+public struct PostgresStatementTimeoutError: Error, CustomStringConvertible {
+    public var timeout: Duration
+    public var description: String { "PostgreSQL did not finish the request's statements within \(timeout) (the connection was closed)" }
 }
 
 /// A connection handed from the task that leased it to the task that uses it, and the
