@@ -23,7 +23,7 @@ extension PostgresJobStore: ChainTransactionLog {
     /// would end the lock while the round goes on.
     public func withExclusiveAccess<R: Sendable>(account: String, _ body: @Sendable () async throws -> R) async throws -> R {
         let logger = logger
-        return try await client.withoutUseTimeout.withConnection { connection in
+        return try await client.withoutUseTimeout.withConnectionInCallerTask { connection in
             _ = try await connection.rows("SELECT pg_advisory_lock(\(PostgresAdvisoryLocks.chainAccount), hashtext(\(account)))", logger: logger)
             do {
                 let result = try await body()

@@ -352,7 +352,8 @@ public final class PostgresJobStore: JobStore {
 
     public func appendLedgerEntry(jobID: JobID, makeEntry: @Sendable (String?, Int64) throws -> LedgerEntry) async throws -> LedgerEntry {
         let logger = logger
-        return try await client.transaction(logger: logger) { connection in
+        // In the caller's task: `makeEntry` cannot escape it (see `PostgresPool.withConnectionInCallerTask`).
+        return try await client.withConnectionInCallerTask { connection in try await connection.transaction(logger: logger) { connection in
             // Appends one at a time across every process, so each entry links to the entry
             // before it; reads of the ledger go on meanwhile (EXCLUSIVE does not block them).
             try await connection.query("LOCK TABLE ledger IN EXCLUSIVE MODE", logger: logger)
@@ -369,7 +370,7 @@ public final class PostgresJobStore: JobStore {
                         \(entry.entryHash), \(entry.signature), \(entry.recordedAt.microsecondsSince1970))
                 """, logger: logger)
             return entry
-        }
+        } }
     }
 
     public func ledgerEntries(fromSequence: Int64, limit: Int) async throws -> [LedgerEntry] {

@@ -14,11 +14,11 @@ import Synchronization
 /// (constraints, serialization failures) are the database answering, and do not count.
 ///
 /// A request also holds its connection at most `useTimeout` (`--database-query-seconds`):
-/// a statement in flight when the server stops, hangs or is cut off may never be answered,
-/// and nothing else ends it (postgres-nio's queries ignore task cancellation), so its request
-/// would go unanswered and the graceful shutdown waiting for it would never end: the symptom
-/// `scripts/drill pg-outage` saw, which DatabaseHangTests reproduces. Past the deadline the
-/// connection is closed, which fails the statement at once, and the breaker counts that too.
+/// a statement sent on a connection the server has just closed never ends (postgres-nio drops
+/// it, see `bounded`), nor does one the server never answers, so its request would go
+/// unanswered and the graceful shutdown waiting for it would never end: what `scripts/drill
+/// pg-outage` saw, which DatabaseHangTests reproduces. Past the deadline the request is
+/// answered with a failure the breaker counts, and the connection is closed.
 struct PostgresPool: Sendable {
     /// The pool itself, for what must not be refused by a breaker (migrations at start, the
     /// queue listener's long-held connection).
@@ -26,8 +26,8 @@ struct PostgresPool: Sendable {
     let breaker: CircuitBreaker?
     /// The longest a request waits for a connection; nil waits as long as the pool does.
     let leaseTimeout: Duration?
-    /// The longest a request holds its connection (its statement, or all of a transaction's)
-    /// before the connection is closed, failing what runs on it; nil for no bound.
+    /// The longest a request holds its connection (its statement, or all of a transaction's):
+    /// past it the request fails and the connection is closed; nil for no bound.
     let useTimeout: Duration?
 
     init(_ client: PostgresClient, breaker: CircuitBreaker?, leaseTimeout: Duration?, useTimeout: Duration? = nil) {
@@ -39,10 +39,25 @@ struct PostgresPool: Sendable {
     /// once the breaker is open (this failure opened it, or one beside it did), as
     /// `CircuitOpenError`: then when to ask again is known, and the caller gets it (503 with
     /// `Retry-After`; a worker sleeps that long), as the open breaker's refusals do.
-    func withConnection<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        guard let breaker else { return try await leased(body) }
+    func withConnection<R: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> R) async throws -> R {
+        let useTimeout = useTimeout
+        return try await guarded { connection in try await Self.bounded(connection, by: useTimeout, body) }
+    }
+
+    /// `withConnection` for a body that cannot escape (it calls a closure of its caller's):
+    /// it runs in the caller's task, so it cannot be given up on; at the deadline the
+    /// connection is closed, which fails a statement that postgres-nio still tracks (one the
+    /// server does not answer), though not one it dropped (see `bounded`). Prefer `withConnection`.
+    func withConnectionInCallerTask<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
+        let useTimeout = useTimeout
+        return try await guarded { connection in try await Self.closing(connection, after: useTimeout, body) }
+    }
+
+    /// Runs `run` on a leased connection, behind the breaker.
+    private func guarded<R: Sendable>(_ run: (PostgresConnection) async throws -> R) async throws -> R {
+        guard let breaker else { return try await leased(run) }
         do {
-            return try await breaker.run(isFailure: Self.isDatabaseFailure) { try await leased(body) }
+            return try await breaker.run(isFailure: Self.isDatabaseFailure) { try await leased(run) }
         } catch let error where Self.isDatabaseFailure(error) {
             if let wait = breaker.remainingOpenTime { throw CircuitOpenError(dependency: breaker.name, retryAfter: wait) }
             throw DependencyUnavailable(dependency: breaker.name, reason: "\(error)")
@@ -64,7 +79,7 @@ struct PostgresPool: Sendable {
     }
 
     /// Runs `body` in a transaction on a leased connection (see `PostgresConnection.transaction`).
-    func transaction<R: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> R) async throws -> R {
+    func transaction<R: Sendable>(logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> R) async throws -> R {
         try await withConnection { connection in try await connection.transaction(logger: logger, body) }
     }
 
@@ -85,12 +100,15 @@ struct PostgresPool: Sendable {
     static func isDatabaseFailure(_ error: any Error) -> Bool {
         if error is PostgresUnreachableError || error is PostgresStatementTimeoutError { return true }
         guard let error = error as? PSQLError else { return false }
-        if [.connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code) { return true }
+        // clientClosedConnection: a statement on a connection closed on this side after the server
+        // failed it (a FATAL), or by a deadline (`bounded`), handed out before the pool knew.
+        if [.connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code) {
+            return true
+        }
         return error.code == .server && error.serverInfo?[.sqlState]?.hasPrefix("57P") == true
     }
 
-    /// Leases a connection for `body`, waiting at most `leaseTimeout` for it and letting
-    /// `body` hold it at most `useTimeout`.
+    /// Leases a connection for `body`, waiting at most `leaseTimeout` for it.
     ///
     /// The lease is held by an unstructured task, not a child task, so that this caller never
     /// waits for the lease's own bookkeeping. A task group would have to wait for its lease
@@ -103,9 +121,7 @@ struct PostgresPool: Sendable {
     /// (`LeaseHandoff.offer`); one that was handed over is held until `body` is done, so it
     /// never goes back to the pool while in use.
     private func leased<R: Sendable>(_ body: (PostgresConnection) async throws -> R) async throws -> R {
-        guard let leaseTimeout else {
-            return try await unguarded.withConnection { connection in try await Self.bounded(connection, by: useTimeout, body) }
-        }
+        guard let leaseTimeout else { return try await unguarded.withConnection { connection in try await body(connection) } }
         let handoff = LeaseHandoff()
         let client = unguarded
         let lease = Task {
@@ -140,21 +156,57 @@ struct PostgresPool: Sendable {
             throw error
         }
         deadline.cancel()
-        return try await Self.bounded(connection, by: useTimeout, body)
+        return try await body(connection)
     }
 
-    /// Runs `body` on `connection`, closing the connection once `timeout` has passed.
+    /// Runs `body` on `connection`, giving up on it once `timeout` has passed.
     ///
-    /// A statement in flight when the server stops, hangs, or is cut off may never be
-    /// answered, and postgres-nio's queries do not end on task cancellation: without a bound
-    /// the request (and a graceful shutdown waiting for it) would wait forever. Closing the
-    /// connection fails whatever runs on it at once, locally, whatever the server does; the
-    /// failure is thrown as `PostgresStatementTimeoutError`, a database failure the breaker
-    /// counts. The pool drops the closed connection when it is released.
-    nonisolated(nonsending) static func bounded<R: Sendable>(_ connection: PostgresConnection, by timeout: Duration?,
+    /// A statement may never end, whatever the database does later: postgres-nio 1.33.2 writes
+    /// a statement to its channel with no promise for the write (`PostgresConnection.query`),
+    /// so a statement sent on a connection the server has just closed (a stop cuts every
+    /// session) is dropped by the closed channel and its result never comes, not even an
+    /// error. A statement the server never answers (stopped, hung, cut off) waits as long, and
+    /// postgres-nio's queries ignore task cancellation. So `body` runs in a task of its own,
+    /// and at the deadline the connection is closed (failing a statement still tracked at
+    /// once) and the caller is answered `PostgresStatementTimeoutError`, a database failure
+    /// the breaker counts, whether or not `body` ever ends. The connection is closed before
+    /// the caller goes on to release it, so the pool drops it rather than hand it out again
+    /// while the abandoned `body` may still hold it.
+    static func bounded<R: Sendable>(_ connection: PostgresConnection, by timeout: Duration?,
+                                     _ body: @escaping @Sendable (PostgresConnection) async throws -> R) async throws -> R {
+        guard let timeout else { return try await body(connection) }
+        let outcome = FirstOutcome<R>(), expired = Flag()
+        let work = Task {
+            do {
+                outcome.finish(.success(try await body(connection)))
+            } catch {
+                // The statement the deadline's close failed reports the deadline.
+                outcome.finish(.failure(expired.isSet ? PostgresStatementTimeoutError(timeout: timeout) : error))
+            }
+        }
+        let deadline = Task {
+            try await Task.sleep(for: timeout)
+            expired.set()
+            try? await connection.close()
+            outcome.finish(.failure(PostgresStatementTimeoutError(timeout: timeout)))
+        }
+        defer { deadline.cancel() }
+        // The caller's cancellation reaches `body` as it did when `body` ran in the caller's task.
+        return try await withTaskCancellationHandler {
+            try await outcome.value()
+        } onCancel: {
+            work.cancel()
+        }
+    }
+}
+
+extension PostgresPool {
+    /// Runs `body` on `connection` in the caller's task, closing the connection once `timeout`
+    /// has passed (for `withConnectionInCallerTask`).
+    nonisolated(nonsending) static func closing<R: Sendable>(_ connection: PostgresConnection, after timeout: Duration?,
                                                              _ body: (PostgresConnection) async throws -> R) async throws -> R {
         guard let timeout else { return try await body(connection) }
-        let expired = ExpiryFlag()
+        let expired = Flag()
         let deadline = Task {
             try await Task.sleep(for: timeout)
             expired.set()
@@ -170,11 +222,54 @@ struct PostgresPool: Sendable {
     }
 }
 
-/// Whether a deadline has passed (set from its timer task, read by the task it bounds).
-final class ExpiryFlag: Sendable {
+/// A flag set once, from one task, read from another.
+final class Flag: Sendable {
     private let value = Atomic<Bool>(false)
     func set() { value.store(true, ordering: .sequentiallyConsistent) }
     var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+}
+
+/// The first of several outcomes (a body's result, a deadline), for the one task waiting.
+final class FirstOutcome<R: Sendable>: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<R, any Error>?)
+        case finished(Result<R, any Error>)
+        case taken
+    }
+
+    private let state = Mutex(State.waiting(nil))
+
+    /// Records `result` unless one came first.
+    func finish(_ result: Result<R, any Error>) {
+        state.withLock { state in
+            switch state {
+            case .waiting(let waiting?):
+                state = .taken
+                waiting.resume(with: result)
+            case .waiting(nil):
+                state = .finished(result)
+            case .finished, .taken:
+                break
+            }
+        }
+    }
+
+    /// The first outcome, once there is one (for one caller).
+    func value() async throws -> R {
+        try await withCheckedThrowingContinuation { continuation in
+            state.withLock { state in
+                switch state {
+                case .waiting:
+                    state = .waiting(continuation)
+                case .finished(let result):
+                    state = .taken
+                    continuation.resume(with: result)
+                case .taken:
+                    preconditionFailure("FirstOutcome.value() is for one caller")
+                }
+            }
+        }
+    }
 }
 
 /// A request's use of a connection outlasted `--database-query-seconds`: the connection was
