@@ -18,10 +18,12 @@ extension PostgresJobStore: ChainTransactionLog {
 
     /// A session-level advisory lock on a connection leased for the round, so confirmers in
     /// several processes (API and worker replicas) never hand out the same nonce. If the
-    /// process dies, PostgreSQL ends its session and the lock with it.
+    /// process dies, PostgreSQL ends its session and the lock with it. The connection is held
+    /// for the whole round, chain calls included, without the query deadline: closing it
+    /// would end the lock while the round goes on.
     public func withExclusiveAccess<R: Sendable>(account: String, _ body: @Sendable () async throws -> R) async throws -> R {
         let logger = logger
-        return try await client.withConnection { connection in
+        return try await client.withoutUseTimeout.withConnectionInCallerTask { connection in
             _ = try await connection.rows("SELECT pg_advisory_lock(\(PostgresAdvisoryLocks.chainAccount), hashtext(\(account)))", logger: logger)
             do {
                 let result = try await body()

@@ -25,11 +25,15 @@ public final class PostgresJobStore: JobStore {
     /// The channel `insertJob` notifies, and `PostgresQueueListener` listens on.
     static let queuedChannel = "fhe_jobs_queued"
 
-    /// With a `breaker`, a request waits at most `leaseTimeout` for a connection, and while
-    /// the database keeps failing, requests fail at once with `CircuitOpenError` (see
-    /// `PostgresPool`); without one, requests wait for the pool as long as it takes.
-    public init(client: PostgresClient, logger: Logger, breaker: CircuitBreaker? = nil, leaseTimeout: Duration = .seconds(10)) {
-        self.client = PostgresPool(client, breaker: breaker, leaseTimeout: breaker == nil ? nil : leaseTimeout)
+    /// With a `breaker`, a request waits at most `leaseTimeout` for a connection and holds it
+    /// at most `queryTimeout` (then the connection is closed, failing the statement), and
+    /// while the database keeps failing, requests fail at once with `CircuitOpenError` (see
+    /// `PostgresPool`); without one, requests wait for the pool and the database as long as
+    /// it takes.
+    public init(client: PostgresClient, logger: Logger, breaker: CircuitBreaker? = nil, leaseTimeout: Duration = .seconds(10),
+                queryTimeout: Duration = .seconds(10)) {
+        self.client = PostgresPool(client, breaker: breaker, leaseTimeout: breaker == nil ? nil : leaseTimeout,
+                                   useTimeout: breaker == nil ? nil : queryTimeout)
         self.logger = logger
     }
 
@@ -37,26 +41,17 @@ public final class PostgresJobStore: JobStore {
         try await PostgresMigrations.migrate(client: client.unguarded, logger: logger)
     }
 
-    /// How long `ping` waits for the database. The client keeps requests waiting while it
-    /// cannot connect (it retries, and never fails them), so without a deadline a readiness
-    /// check would hang for as long as the database is down.
+    /// How long `ping` waits for a connection, and then for the answer. The client keeps
+    /// requests waiting while it cannot connect (it retries, and never fails them), and a
+    /// server that hangs may never answer, so without deadlines a readiness check would hang
+    /// for as long as the database is down.
     static let pingTimeout: Duration = .seconds(5)
 
     public func ping() async throws {
         // Past the breaker: a readiness check or the wait for the database at start asks the
         // database itself, and a start while it comes up is not cut short by an open breaker.
-        let client = client.unguarded, logger = logger
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { _ = try await client.rows("SELECT 1", logger: logger) }
-            group.addTask {
-                try await Task.sleep(for: Self.pingTimeout)
-                throw PostgresUnreachableError(timeout: Self.pingTimeout)
-            }
-            // The first to finish decides; the other is cancelled (a waiting connection
-            // request is withdrawn from the pool).
-            defer { group.cancelAll() }
-            try await group.next()
-        }
+        let pool = PostgresPool(client.unguarded, breaker: nil, leaseTimeout: Self.pingTimeout, useTimeout: Self.pingTimeout)
+        _ = try await pool.rows("SELECT 1", logger: logger)
     }
 
     // MARK: Submission
@@ -357,7 +352,8 @@ public final class PostgresJobStore: JobStore {
 
     public func appendLedgerEntry(jobID: JobID, makeEntry: @Sendable (String?, Int64) throws -> LedgerEntry) async throws -> LedgerEntry {
         let logger = logger
-        return try await client.transaction(logger: logger) { connection in
+        // In the caller's task: `makeEntry` cannot escape it (see `PostgresPool.withConnectionInCallerTask`).
+        return try await client.withConnectionInCallerTask { connection in try await connection.transaction(logger: logger) { connection in
             // Appends one at a time across every process, so each entry links to the entry
             // before it; reads of the ledger go on meanwhile (EXCLUSIVE does not block them).
             try await connection.query("LOCK TABLE ledger IN EXCLUSIVE MODE", logger: logger)
@@ -374,7 +370,7 @@ public final class PostgresJobStore: JobStore {
                         \(entry.entryHash), \(entry.signature), \(entry.recordedAt.microsecondsSince1970))
                 """, logger: logger)
             return entry
-        }
+        } }
     }
 
     public func ledgerEntries(fromSequence: Int64, limit: Int) async throws -> [LedgerEntry] {

@@ -56,8 +56,10 @@ public final class PostgresRateLimiter: RateLimiter {
 
     /// The client must be running (see `PostgresJobStore`, also for `breaker`: give the
     /// store's, as both are the one database).
-    public init(client: PostgresClient, logger: Logger, breaker: CircuitBreaker? = nil, leaseTimeout: Duration = .seconds(10)) {
-        self.client = PostgresPool(client, breaker: breaker, leaseTimeout: breaker == nil ? nil : leaseTimeout)
+    public init(client: PostgresClient, logger: Logger, breaker: CircuitBreaker? = nil, leaseTimeout: Duration = .seconds(10),
+                queryTimeout: Duration = .seconds(10)) {
+        self.client = PostgresPool(client, breaker: breaker, leaseTimeout: breaker == nil ? nil : leaseTimeout,
+                                   useTimeout: breaker == nil ? nil : queryTimeout)
         self.logger = logger
     }
 

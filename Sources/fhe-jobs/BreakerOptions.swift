@@ -22,6 +22,9 @@ struct BreakerOptions: ParsableArguments {
     @Option(help: "Seconds a PostgreSQL request waits for a connection before it fails and counts against the database's breaker (env FHE_JOBS_DATABASE_WAIT_SECONDS).")
     var databaseWaitSeconds: Int = Self.environment["FHE_JOBS_DATABASE_WAIT_SECONDS"].flatMap(Int.init) ?? 10
 
+    @Option(help: "Seconds a PostgreSQL request may hold its connection (its statement, or a transaction's) before the connection is closed, failing the request and counting against the database's breaker (env FHE_JOBS_DATABASE_QUERY_SECONDS).")
+    var databaseQuerySeconds: Int = Self.environment["FHE_JOBS_DATABASE_QUERY_SECONDS"].flatMap(Int.init) ?? 10
+
     var configuration: CircuitBreaker.Configuration {
         CircuitBreaker.Configuration(failureThreshold: breakerFailures, openInterval: .seconds(breakerOpenSeconds), halfOpenProbes: breakerProbes)
     }
@@ -32,5 +35,6 @@ struct BreakerOptions: ParsableArguments {
             throw ValidationError("\(error)")
         }
         guard (1...600).contains(databaseWaitSeconds) else { throw ValidationError("--database-wait-seconds must be 1 to 600") }
+        guard (1...3600).contains(databaseQuerySeconds) else { throw ValidationError("--database-query-seconds must be 1 to 3600") }
     }
 }

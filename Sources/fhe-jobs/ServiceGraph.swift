@@ -18,7 +18,8 @@ struct ServiceGraph: Sendable {
     var backgroundServices: [any Service] = []
     let isPostgres: Bool
 
-    /// With `breakers`, PostgreSQL requests wait a bounded time for a connection and go through
+    /// With `breakers`, PostgreSQL requests wait a bounded time for a connection, hold it a
+    /// bounded time (so that a database that stops answering cannot hang a request), and go through
     /// one circuit breaker for the database (the store and the rate limiter share it). The
     /// SQLite store has none: it is a file in this process, with no connection to wait for
     /// and no remote side to recover, so its failures (a full disk) are not ones a pause heals.
@@ -30,8 +31,10 @@ struct ServiceGraph: Sendable {
             let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
             let breaker = breakers.map { CircuitBreaker(name: "database", configuration: $0.configuration) }
             let wait = Duration.seconds(breakers?.databaseWaitSeconds ?? 10)
-            var graph = ServiceGraph(store: PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: wait),
-                                     rateLimiter: PostgresRateLimiter(client: client, logger: logger, breaker: breaker, leaseTimeout: wait),
+            let use = Duration.seconds(breakers?.databaseQuerySeconds ?? 10)
+            var graph = ServiceGraph(store: PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: wait, queryTimeout: use),
+                                     rateLimiter: PostgresRateLimiter(client: client, logger: logger, breaker: breaker, leaseTimeout: wait,
+                                                                      queryTimeout: use),
                                      isPostgres: true)
             graph.backgroundServices = [client, TaskService(PostgresQueueListener(client: client, wakeup: graph.wakeup, logger: logger).run)]
             return graph

@@ -57,10 +57,11 @@ func withStore<R: Sendable>(_ kind: StoreKind, _ body: @Sendable (any JobStore, 
                     // As the service runs it: every request through the database's breaker, with
                     // a deadline on the wait for a connection (generous, for a loaded machine).
                     let breaker = CircuitBreaker(name: "database")
-                    let store = PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: .seconds(60))
+                    let store = PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: .seconds(60),
+                                                 queryTimeout: .seconds(60))
                     try await store.migrate()
                     let context = StoreContext(kind: kind, rateLimiter: PostgresRateLimiter(client: client, logger: logger, breaker: breaker,
-                                                                                            leaseTimeout: .seconds(60)),
+                                                                                            leaseTimeout: .seconds(60), queryTimeout: .seconds(60)),
                                                postgresURL: StoreContext.url(url, database: database), postgresClient: client)
                     return .success(try await body(store, context))
                 } catch { return .failure(error) }
