@@ -19,12 +19,8 @@ import Testing
     /// A store on a PostgreSQL server that is not there (port 9 refuses), behind `breaker`.
     func withUnreachableDatabase(breaker: CircuitBreaker, leaseTimeout: Duration,
                                  _ body: (PostgresJobStore) async throws -> Void) async throws {
-        let logger = Logger(label: "test.unreachable-postgres")
-        let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: "postgres://nobody@127.0.0.1:9/none?sslmode=disable"),
-                                    backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
+        try await withRunningPostgresClient(url: "postgres://nobody@127.0.0.1:9/none?sslmode=disable",
+                                            label: "test.unreachable-postgres") { client, logger in
             try await body(PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: leaseTimeout))
         }
     }
@@ -102,14 +98,7 @@ import Testing
     /// error of the request (scripts/drill pg-outage saw it answered 400). The backend is ended
     /// here as `pg_ctl stop -m fast` ends every session, by pg_terminate_backend.
     @Test func aSessionEndedByTheServerIsTheDatabaseFailing() async throws {
-        guard let url = StoreKind.postgresURL else { throw MissingTestPostgres() }
-        let logger = Logger(label: "test.terminated-session")
-        let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: url), backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 5, openInterval: .seconds(30)))
-            let pool = PostgresPool(client, breaker: breaker, leaseTimeout: .seconds(10))
+        try await withTestPostgresPool(label: "test.terminated-session") { pool, client, logger in
             await #expect(throws: DependencyUnavailable.self) {
                 try await pool.withConnection { connection in
                     var pid: Int32 = 0

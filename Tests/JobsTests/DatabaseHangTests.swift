@@ -29,12 +29,8 @@ import Testing
                             queryTimeout: Duration = .seconds(10),
                             _ body: (PostgresJobStore, PostgresClient) async throws -> Void) async throws {
         let server = try await SilentPostgres(mode)
-        let logger = Logger(label: "test.silent-postgres")
-        let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: "postgres://nobody@127.0.0.1:\(server.port)/none?sslmode=disable"),
-                                    backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
+        try await withRunningPostgresClient(url: "postgres://nobody@127.0.0.1:\(server.port)/none?sslmode=disable",
+                                            label: "test.silent-postgres") { client, logger in
             try await body(PostgresJobStore(client: client, logger: logger, breaker: breaker, leaseTimeout: leaseTimeout,
                                             queryTimeout: queryTimeout), client)
         }
@@ -84,17 +80,8 @@ import Testing
     /// fails once the deadline has passed, as a database failure (503 over the API), and the
     /// pool goes on with a new connection once the backend is gone.
     @Test func aStatementOnAStoppedBackendFailsAtItsDeadline() async throws {
-        guard let url = StoreKind.postgresURL else { throw MissingTestPostgres() }
-        let logger = Logger(label: "test.stopped-backend")
-        var configuration = try PostgresJobStore.configuration(url: url)
-        configuration.options.maximumConnections = 2
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 5, openInterval: .seconds(30)))
-            let deadline = Duration.seconds(2)
-            let pool = PostgresPool(client, breaker: breaker, leaseTimeout: .seconds(10), useTimeout: deadline)
+        let deadline = Duration.seconds(2)
+        try await withTestPostgresPool(label: "test.stopped-backend", maximumConnections: 2, useTimeout: deadline) { pool, _, logger in
             let stopped = StoppedBackend()
             defer { stopped.resume() }
             let started = ContinuousClock.now
@@ -132,15 +119,8 @@ import Testing
     /// the same (503, counted by the breaker); before, it waited for good, and so did the
     /// process's graceful shutdown (`scripts/drill pg-outage`).
     @Test func aStatementOnAConnectionTheServerEndedIsAnswered() async throws {
-        guard let url = StoreKind.postgresURL else { throw MissingTestPostgres() }
-        let logger = Logger(label: "test.ended-session")
-        let client = PostgresClient(configuration: try PostgresJobStore.configuration(url: url), backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            let breaker = CircuitBreaker(name: "database", configuration: .init(failureThreshold: 5, openInterval: .seconds(30)))
-            let deadline = Duration.seconds(2)
-            let pool = PostgresPool(client, breaker: breaker, leaseTimeout: .seconds(10), useTimeout: deadline)
+        let deadline = Duration.seconds(2)
+        try await withTestPostgresPool(label: "test.ended-session", useTimeout: deadline) { pool, client, logger in
             let started = ContinuousClock.now
             let outcome = await within(.seconds(30)) {
                 try await pool.withConnection { connection in

@@ -37,10 +37,8 @@ public final class WorkerPool: Sendable {
     private let logger: Logger
     /// When a worker loop or a heartbeat last ran (microseconds since 1970), for readiness.
     private let lastActivity = Atomic<Int64>(Date().microsecondsSince1970)
-    /// Running attempts' timeouts and heartbeat times, fired by `deadlineLoop`.
-    private let deadlines = AttemptDeadlines()
-    /// How often `deadlineLoop` looks: a timeout or heartbeat is at most this late.
-    private static let deadlineTick: Duration = .milliseconds(250)
+    /// Running attempts' timeouts and heartbeat times: each fires at most 250 ms late.
+    private let deadlines = Deadlines(resolution: .milliseconds(250))
 
     public init(store: any JobStore, executors: ExecutorRegistry, confidential: (any ConfidentialJobs)? = nil,
                 configuration: Configuration = .init(),
@@ -56,7 +54,6 @@ public final class WorkerPool: Sendable {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.rescueLoop() }
-            group.addTask { await self.deadlineLoop() }
             for index in 0..<configuration.concurrency {
                 group.addTask { await self.workerLoop(workerID: "\(self.workerPrefix)/\(index)", type: .compute) }
             }
@@ -91,13 +88,6 @@ public final class WorkerPool: Sendable {
                 logger.error("lease rescue failed", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: .seconds(configuration.rescueInterval))
-        }
-    }
-
-    private func deadlineLoop() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: Self.deadlineTick)
-            deadlines.fireDue()
         }
     }
 
@@ -279,7 +269,7 @@ public final class WorkerPool: Sendable {
                 }
             }
             // The timeout and the heartbeats wait on `deadlines`, not on Task.sleep (see
-            // AttemptDeadlines: a cancelled sleep holds memory until its deadline).
+            // Deadlines: a cancelled sleep holds memory until its deadline).
             group.addTask {
                 let expired = await self.deadlines.sleep(until: .now + .seconds(job.timeoutSeconds))
                 return expired && !Task.isCancelled ? .timedOut : nil
