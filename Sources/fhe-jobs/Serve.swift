@@ -42,6 +42,9 @@ struct Serve: AsyncParsableCommand {
     var workers: Int = ProcessInfo.processInfo.environment["FHE_JOBS_WORKERS"].flatMap(Int.init)
         ?? ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(help: "Submissions are refused (503 QUEUE_FULL, with Retry-After) while this many jobs are queued, counted across replicas once a second (env FHE_JOBS_MAX_QUEUED_JOBS).")
+    var maxQueuedJobs: Int = ProcessInfo.processInfo.environment["FHE_JOBS_MAX_QUEUED_JOBS"].flatMap(Int.init) ?? 100_000
+
     @Option(help: "A JWKS file of the public keys (RS256/ES256) that sign access tokens (env FHE_JOBS_JWKS). Without it the service runs in dev mode: HS256 tokens from `fhe-jobs token`.")
     var jwks: String? = ProcessInfo.processInfo.environment["FHE_JOBS_JWKS"]
 
@@ -62,6 +65,7 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535") }
         guard metricsPort == 0 || metricsPort != port || metricsHost != host else { throw ValidationError("--metrics-port must differ from --port") }
         guard workers >= 0 else { throw ValidationError("--workers must be 0 or more") }
+        guard maxQueuedJobs >= 1 else { throw ValidationError("--max-queued-jobs must be 1 or more") }
     }
 
     func run() async throws {
@@ -90,6 +94,7 @@ struct Serve: AsyncParsableCommand {
 
         var serviceConfiguration = JobService.Configuration()
         serviceConfiguration.plans = try ServiceGraph.plans(storage)
+        serviceConfiguration.maxQueuedJobs = maxQueuedJobs
         let executors = ExecutorRegistry(ComputeAlgorithms.all())
         // The API makes owners' key sets on first use and opens results for them: with the
         // embedded key service it needs the key-encryption key; with --key-service it must not

@@ -11,7 +11,7 @@ import Testing
     @Test func everyCodeTakesASideAndOnlyWaitsAreRetryable() {
         let retryable = Set(APIProblem.Code.allCases.filter(APIProblem.isRetryable).map(\.rawValue))
         #expect(retryable == ["RATE_LIMITED", "QUOTA_EXCEEDED", "IDEMPOTENCY_IN_PROGRESS", "SERVICE_UNAVAILABLE",
-                              "JOB_NOT_FINISHED", "FETCH_FAILED", "FETCH_TIMEOUT"])
+                              "QUEUE_FULL", "JOB_NOT_FINISHED", "FETCH_FAILED", "FETCH_TIMEOUT"])
     }
 
     @Test func theErrorsPayloadRefinesTheCodesRule() {
@@ -23,6 +23,8 @@ import Testing
         #expect(monthly.retryable && monthly.retryAfterSeconds == 2, "rounded up")
         let active = APIProblem(JobServiceError.quotaExceeded("active", retryAfter: nil))
         #expect(active.retryable && active.retryAfterSeconds == nil)
+        let full = APIProblem(JobServiceError.queueFull(QueueFullError(queued: 10, limit: 10, retryAfter: .milliseconds(2_100))))
+        #expect(full.status == .serviceUnavailable && full.retryable && full.retryAfterSeconds == 3)
         let inProgress = APIProblem(JobServiceError.idempotencyInProgress)
         #expect(inProgress.status == .conflict && inProgress.retryAfterSeconds == 1)
         let invalid = APIProblem(.invalidRequest, .badRequest, "no", retryAfterSeconds: 5)

@@ -19,12 +19,14 @@ struct ServiceHarness: Sendable {
     init(store: any JobStore, context: StoreContext, plans: TenantPlans = TenantPlans(), maxBodyBytes: Int = 2 * 1024 * 1024,
          extraExecutors: [any JobExecutor] = [], confidential: (any ConfidentialJobs)? = nil,
          webhooks: (any WebhookTransport)? = nil,
-         configure: @Sendable (inout JobsHTTPServer.Configuration, JobService, SymmetricKey) -> Void = { _, _, _ in }) async throws {
+         configure: @Sendable (inout JobsHTTPServer.Configuration, JobService, SymmetricKey) -> Void = { _, _, _ in },
+         configureService: (inout JobService.Configuration) -> Void = { _ in }) async throws {
         self.store = store
         secret = SymmetricKey(size: .bits256)
         wakeup = QueueWakeup()
         var configuration = JobService.Configuration()
         configuration.plans = plans
+        configureService(&configuration)
         service = JobService(store: store, executors: ExecutorRegistry(ComputeAlgorithms.all() + extraExecutors),
                              confidential: confidential, webhooks: webhooks, configuration: configuration, wakeup: wakeup)
         var http = JobsHTTPServer.Configuration()

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import Metrics
 import Tracing
 
 /// The rules of submitting, reading and cancelling jobs; the HTTP layer only translates.
@@ -14,6 +15,11 @@ public final class JobService: Sendable {
         public var defaultTimeoutSeconds = 300
         public var maxTimeoutSeconds = 3600
         public var plans = TenantPlans()
+        /// Submissions are refused (503 QUEUE_FULL) while the queue holds this many jobs
+        /// (`QueueAdmission`): a bound on the work accepted and not yet started.
+        public var maxQueuedJobs = 100_000
+        /// How often the queue is counted for that bound.
+        public var queueRecountInterval: Duration = .seconds(1)
         public init() {}
     }
 
@@ -25,6 +31,7 @@ public final class JobService: Sendable {
     public let webhooks: (any WebhookTransport)?
     public let configuration: Configuration
     private let wakeup: QueueWakeup?
+    private let admission: QueueAdmission
     private let logger: Logger
 
     public init(store: any JobStore, executors: ExecutorRegistry, confidential: (any ConfidentialJobs)? = nil,
@@ -33,6 +40,9 @@ public final class JobService: Sendable {
         self.store = store; self.executors = executors; self.confidential = confidential; self.webhooks = webhooks
         self.configuration = configuration
         self.wakeup = wakeup; self.logger = logger
+        admission = QueueAdmission(maxQueued: configuration.maxQueuedJobs, recountInterval: configuration.queueRecountInterval) {
+            try await store.countNonTerminalJobs()[.queued] ?? 0
+        }
     }
 
     public struct Submitted: Sendable, Equatable {
@@ -90,6 +100,15 @@ public final class JobService: Sendable {
                 let job = try JSONDecoder().decode(Job.self, from: stored.body)
                 return Submitted(job: job, replayed: true)
             }
+        }
+        // A replay gets its stored answer above whatever the queue holds; a new job waits for
+        // room. Without a key the refusal costs a lock, not a write.
+        do {
+            try await admission.admit()
+        } catch {
+            if let key { try? await store.releaseIdempotencyKey(key) }
+            Counter(label: "fhe_jobs_submissions_shed_total").increment()
+            throw JobServiceError.queueFull(error)
         }
         var job = Job(tenant: principal.tenant, owner: principal.subject, type: submission.type,
                       priority: submission.priority, useFHE: submission.useFHE, payload: submission.payload,

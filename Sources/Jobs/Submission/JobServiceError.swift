@@ -9,6 +9,8 @@ public enum JobServiceError: Error, Equatable, Sendable {
     /// A plan's quota is used up; `retryAfter` is when it has room again, if that is known
     /// (the monthly quota's next month; the active jobs' quota frees up as jobs finish).
     case quotaExceeded(String, retryAfter: Duration?)
+    /// The queue holds as many jobs as this server admits (`QueueAdmission`).
+    case queueFull(QueueFullError)
     case notCancellable(JobStatus)
     case jobNotFinished(JobStatus)
     case notConfidential

@@ -32,8 +32,9 @@ package struct APIProblem: Error, Sendable {
     static func isRetryable(_ code: Code) -> Bool {
         switch code {
         // The wait ends: a token, next month's quota or a finished job, the first request with
-        // the same key, a dependency back up (or its breaker's probe), a host that answers again.
-        case .rateLimited, .quotaExceeded, .idempotencyInProgress, .serviceUnavailable,
+        // the same key, a dependency back up (or its breaker's probe), a host that answers again,
+        // workers that make room in the queue.
+        case .rateLimited, .quotaExceeded, .idempotencyInProgress, .serviceUnavailable, .queueFull,
              .jobNotFinished, .fetchFailed, .fetchTimeout:
             true
         // The request itself must change (or the caller's token, key, plan or nonce).
@@ -86,6 +87,9 @@ package struct APIProblem: Error, Sendable {
                       retryAfterSeconds: 1)
         case .quotaExceeded(let d, let retryAfter):
             self.init(.quotaExceeded, .tooManyRequests, d, retryAfterSeconds: retryAfter.map { Int($0.seconds.rounded(.up)) })
+        case .queueFull(let full):
+            self.init(.queueFull, .serviceUnavailable, full.description,
+                      retryAfterSeconds: Int(full.retryAfter.seconds.rounded(.up)))
         case .notCancellable(let s): self.init(.jobNotCancellable, .conflict, "the job is \(s.rawValue) and can no longer be cancelled")
         case .jobNotFinished(let s):
             // A job that failed or was cancelled never has a result; one queued or running will.
@@ -149,6 +153,7 @@ package struct APIProblem: Error, Sendable {
         case .keySetDeleted: "Key set deleted"
         case .keyServiceUnavailable: "Key service unavailable"
         case .serviceUnavailable: "Service unavailable"
+        case .queueFull: "Queue full"
         case ._internal: "Internal error"
         }
     }

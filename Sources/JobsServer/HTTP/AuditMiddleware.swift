@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Jobs
+import OpenAPIRuntime
 
 /// Records every state-changing request (POST, DELETE) of an authenticated caller in the append-only
 /// audit trail: who, tenant, what, on which job, when, request id and the status answered.
@@ -15,7 +16,13 @@ struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
         var response: Response
         do {
             response = try await RequestScope.$audit.withValue(audit) { try await next(request, context) }
-        } catch { response = responder.response(for: error, request: request) }
+        } catch {
+            response = responder.response(for: error, request: request)
+            // Load shed is not recorded, as RATE_LIMITED is not (refused before this middleware):
+            // it changed nothing, and a record per refusal would spend the writes that the
+            // workers draining the full queue need (`fhe_jobs_submissions_shed_total` counts it).
+            if Self.isQueueFull(error) { return response }
+        }
         // A submission's record went into the store with the job; an answer other than the one
         // it records (the response could not be made) gets a record of its own.
         if audit.storedOutcome == "\(response.status.code)" { return response }
@@ -33,6 +40,11 @@ struct AuditMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         await service.record(record)
         return response
+    }
+
+    static func isQueueFull(_ error: any Error) -> Bool {
+        if case .queueFull? = ((error as? ServerError)?.underlyingError ?? error) as? JobServiceError { return true }
+        return false
     }
 
     /// `job.submit`, `job.cancel`, `job.fhe_result`, with the job id from the path;
