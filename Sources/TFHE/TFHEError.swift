@@ -8,6 +8,8 @@ public enum TFHEError: Error, Equatable, CustomStringConvertible {
     case messageOutOfRange(value: UInt64, modulus: UInt64)
     /// A lookup table that does not have one entry per message.
     case lookupTableSize(expected: Int, found: Int)
+    /// A KS32 operation (a small LWE on 2^32) asked of a set whose key switch keeps the torus word.
+    case notKeySwitch32(parameterSet: String)
     /// An operation that needs other parameters (for example boolean gates on a shortint set).
     case unsupported(String)
 
@@ -19,6 +21,7 @@ public enum TFHEError: Error, Equatable, CustomStringConvertible {
             "ciphertext of LWE dimension \(found) where \(expected) is expected"
         case .messageOutOfRange(let value, let modulus): "message \(value) is outside 0..<\(modulus)"
         case .lookupTableSize(let expected, let found): "lookup table has \(found) entries, expected \(expected)"
+        case .notKeySwitch32(let set): "parameter set \(set) does not key-switch to 32 bits (no ks.output_modulus_bits 32)"
         case .unsupported(let what): what
         }
     }

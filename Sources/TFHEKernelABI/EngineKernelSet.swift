@@ -41,4 +41,9 @@ public protocol EngineKernelSet: Sendable {
     /// The key switches of several ciphertexts in one pass over the key.
     func keySwitchBatch(_ width: TorusWidth, key: KeySwitchLayout, inputs: [UnsafeRawPointer],
                         outputs: [UnsafeMutableRawPointer], sums: [UnsafeMutablePointer<UInt32>])
+    /// KS32: key switching of a 64-bit ciphertext into one on 2^32 (n + 1 32-bit words),
+    /// with a key whose entries are encryptions on 2^32.
+    func keySwitch32(key: KeySwitchLayout, input: UnsafePointer<UInt64>, output: UnsafeMutablePointer<UInt32>)
+    /// The KS32 key switches of several ciphertexts in one pass over the key.
+    func keySwitchBatch32(key: KeySwitchLayout, inputs: [UnsafePointer<UInt64>], outputs: [UnsafeMutablePointer<UInt32>])
 }

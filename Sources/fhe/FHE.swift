@@ -40,9 +40,9 @@ struct Params: ParsableCommand {
           source: \(set.source)
           security: \(set.securityBits.map { "\($0) bits" } ?? "none"), stated p-fail 2^\(set.failureProbabilityLog2)
           torus: \(set.torusBits) bits; n=\(set.lweDimension) k=\(set.glweDimension) N=\(set.polynomialSize)
-          PBS \(set.bootstrapDecomposition.baseLog)/\(set.bootstrapDecomposition.levelCount), KS \(set.keySwitchDecomposition.baseLog)/\(set.keySwitchDecomposition.levelCount), order \(set.order.rawValue), modulus switch \(set.modulusSwitch.rawValue), blind rotation \(set.blindRotation.summary)
+          PBS \(set.bootstrapDecomposition.baseLog)/\(set.bootstrapDecomposition.levelCount), KS \(set.keySwitchDecomposition.baseLog)/\(set.keySwitchDecomposition.levelCount)\(set.usesKeySwitch32 ? " to 2^\(set.postKeySwitchModulusBits) (KS32)" : ""), order \(set.order.rawValue), modulus switch \(set.modulusSwitch.rawValue), blind rotation \(set.blindRotation.summary)
           message \(set.messageBits) bits, carry \(set.carryBits) bits
-          noise model: bootstrap output variance 2^\(String(format: "%.2f", log2(model.bootstrapOutputVariance))); p-fail of one bootstrap of a bootstrapped input 2^\(String(format: "%.1f", model.failureProbabilityLog2)), at noise level \(set.maxNoiseLevel) in the worst case 2^\(String(format: "%.2f", model.failureProbabilityAtMaxNoiseLog2))
+          noise model: key switch 2^\(String(format: "%.2f", log2(model.keySwitchAddedVariance))), modulus switch 2^\(String(format: "%.2f", log2(model.modulusSwitchVariance))), bootstrap output variance 2^\(String(format: "%.2f", log2(model.bootstrapOutputVariance))); p-fail of one bootstrap of a bootstrapped input 2^\(String(format: "%.1f", model.failureProbabilityLog2)), at noise level \(set.maxNoiseLevel) in the worst case 2^\(String(format: "%.2f", model.failureProbabilityAtMaxNoiseLog2))
           fingerprint: \(String(set.fingerprint, radix: 16))
         """)
     }

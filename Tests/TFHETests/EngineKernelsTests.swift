@@ -105,9 +105,9 @@ struct EngineKernelsTests {
     }
 
     /// KS+PBS one at a time and batched, and the key switch alone, on 64-bit words (both
-    /// bootstrap orders) and 32-bit ones: the same output words as the portable set, and the
-    /// right messages.
-    @Test(arguments: setNames, [TestParameters.insecure64, TestParameters.insecure32, "insecure_test_64_2_2"])
+    /// bootstrap orders, and KS32) and 32-bit ones: the same output words as the portable set,
+    /// and the right messages.
+    @Test(arguments: setNames, [TestParameters.insecure64, TestParameters.insecure32, "insecure_test_64_2_2", "insecure_test_64_2_2_ks32"])
     func bootstrapsMatchThePortableSet(set name: String, parameters: String) throws {
         let params = try TestParameters.load(parameters)
         if params.torusBits == 32 {
@@ -149,6 +149,9 @@ struct EngineKernelsTests {
         }
         if params.order == .keySwitchThenBootstrap {
             #expect(try server.keySwitch(inputs[0]).data == (try reference.keySwitch(inputs[0])).data, "\(name) key switch")
+        }
+        if params.usesKeySwitch32 {
+            #expect(try server.keySwitch32(inputs[0]).data == (try reference.keySwitch32(inputs[0])).data, "\(name) KS32 key switch")
         }
     }
 

@@ -161,7 +161,8 @@ struct ReproducibilityTests {
             #expect(set.benchmarkOnly, "\(name)")
             #expect(throws: ParameterError.benchmarkOnlySetRefused(name: set.name)) { try set.checkUsableForProductionKeys() }
         }
-        for name in TestParameters.secure64 + TestParameters.secure32 where !TestParameters.benchmarkOnly.contains(name) {
+        for name in TestParameters.secure64 + TestParameters.secure32 + TestParameters.secureKS32
+        where !TestParameters.benchmarkOnly.contains(name) {
             let set = try TestParameters.load(name)
             #expect(!set.benchmarkOnly)
             try set.checkUsableForProductionKeys()
@@ -172,7 +173,7 @@ struct ReproducibilityTests {
     }
 
     @Test func everyShippedFileLoads() throws {
-        for name in TestParameters.secure64 + TestParameters.secure32 {
+        for name in TestParameters.secure64 + TestParameters.secure32 + TestParameters.secureKS32 {
             let set = try ParameterSet.load(contentsOf: TestParameters.folder.appendingPathComponent(name + ".json"))
             #expect(!set.insecure)
         }

@@ -9,7 +9,7 @@ import TFHEKernelABI
 struct SecureParameterTests {
     static let bootstrapCount = 1000
 
-    @Test(arguments: TestParameters.secure64)
+    @Test(arguments: TestParameters.secure64 + TestParameters.secureKS32)
     func bootstrapsAtMaxNoise64(name: String) throws {
         try checkBootstrapsAtMaxNoise(UInt64.self, name: name)
     }
@@ -150,7 +150,7 @@ struct SecureParameterTests {
         #expect(outputError.meanSquareIsConsistent(with: predicted))
     }
 
-    @Test(arguments: TestParameters.secure64)
+    @Test(arguments: TestParameters.secure64 + TestParameters.secureKS32)
     func keySwitchNoise64(name: String) throws { try checkKeySwitchNoise(UInt64.self, name: name) }
 
     @Test(arguments: TestParameters.secure32)
@@ -283,8 +283,8 @@ struct ModulusSwitchTests {
 
 @Suite("Stated failure probabilities")
 struct StatedFailureProbabilityTests {
-    static let allSets = TestParameters.secure64 + TestParameters.secure32
-        + ["insecure_test_64", "insecure_test_32", "insecure_test_64_2_2", "insecure_test_reduced_margin"]
+    static let allSets = TestParameters.secure64 + TestParameters.secure32 + TestParameters.secureKS32
+        + ["insecure_test_64", "insecure_test_32", "insecure_test_64_2_2", "insecure_test_64_2_2_ks32", "insecure_test_reduced_margin"]
         + GroupedBlindRotationTests.sets
 
     /// No file states a p-fail that the model does not deliver at the set's maximum noise

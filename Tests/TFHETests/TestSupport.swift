@@ -52,6 +52,9 @@ enum TestParameters {
         "tfhe-go_params_uint4",
     ]
     static let secure32 = ["tfhe-rs_boolean_default", "tfhe-go_params_binary"]
+    /// The secure KS32 sets (64-bit torus, small LWE on 2^32): apart from `secure64`, whose
+    /// files must note the 32-bit storage of a 64-bit key switch.
+    static let secureKS32 = ["tfhe-rs_message_2_carry_2_ks32_pbs_tuniform_2m128"]
     /// The sets kept to compare with another library on its own parameters, which production
     /// keys refuse.
     static let benchmarkOnly = ["concrete_4bit_n807_k2_n1024", "tfhe-go_params_uint4", "tfhe-go_params_binary"]

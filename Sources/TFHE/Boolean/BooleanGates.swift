@@ -28,6 +28,9 @@ extension ServerKey {
                         into big: UnsafeMutablePointer<T>) {
         input.data.withUnsafeBufferPointer { inp in
             switch parameters.order {
+            case .keySwitchThenBootstrap where parameters.usesKeySwitch32:
+                keySwitchingKey.keySwitch32(inp.baseAddress!, into: scratch.small32.pointer, kernels: kernels)
+                bootstrapSmall(UnsafePointer(scratch.small32.pointer), table: table, scratch: scratch, into: big)
             case .keySwitchThenBootstrap:
                 keySwitchingKey.keySwitch(inp.baseAddress!, into: scratch.small.pointer, sum: scratch.keySwitchSums.pointer, kernels: kernels)
                 bootstrapSmall(UnsafePointer(scratch.small.pointer), table: table, scratch: scratch, into: big)

@@ -22,6 +22,8 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
     let small: AlignedBuffer<T>
     /// The key switch's 32-bit sums, n + 1 words.
     let keySwitchSums: AlignedBuffer<UInt32>
+    /// KS32 sets: the key-switched input on 2^32, n + 1 words (empty otherwise).
+    let small32: AlignedBuffer<UInt32>
     /// X^{e_j} - 1 in the Fourier domain for the GGSWs of one grouped step (N Doubles each).
     let monomials: AlignedBuffer<Double>
 
@@ -36,6 +38,7 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
         switched = AlignedBuffer(count: p.blindRotation.switchedCount(lweDimension: p.lweDimension) + 1)
         small = AlignedBuffer(count: max(p.lweDimension, p.bigLWEDimension) + 1)
         keySwitchSums = AlignedBuffer(count: p.lweDimension + 1)
+        small32 = AlignedBuffer(count: p.usesKeySwitch32 ? p.lweDimension + 1 : 0)
         monomials = AlignedBuffer(count: p.blindRotation == .classic ? 0 : p.blindRotation.ggswsPerStep * n)
     }
 
@@ -61,7 +64,8 @@ public final class BootstrapScratch<T: TorusScalar>: @unchecked Sendable {
 
 extension BlindRotation {
     /// The modulus switch that the parameter set's blind rotation reads, into `output`
-    /// (`BlindRotationMethod.switchedCount` values, then the body).
+    /// (`BlindRotationMethod.switchedCount` values, then the body). `T` is the word of the
+    /// input: the torus's, or UInt32 for a KS32 set's small LWE, switched from 2^32 to 2N.
     static func switchModulus<T: TorusScalar>(_ input: UnsafePointer<T>, parameters p: ParameterSet,
                                               into output: UnsafeMutablePointer<Int>) {
         let logTwoN = p.polynomialSize.trailingZeroBitCount + 1

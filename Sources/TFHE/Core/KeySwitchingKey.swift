@@ -18,6 +18,12 @@ import TFHEKernelABI
 /// decomposition reaching further would store its last levels as pure rounding noise, so it
 /// is refused (`validate(decomposition:torusBits:)`, at parameter validation and key
 /// generation).
+///
+/// KS32 sets (`ParameterSet.usesKeySwitch32`, TFHE-rs's KeySwitch32 atomic pattern) use the
+/// same layout and kernel with other entries: each is an encryption on 2^32 itself (of
+/// s_j·2^32/B^v, noise `lwe_noise` on 2^32), not a 64-bit one rounded, and the output is the
+/// small LWE on 2^32 (`keySwitch32`), whose body is the input's rounded to 32 bits
+/// (TFHE-rs 1.7, core_crypto/algorithms/lwe_keyswitch.rs, `keyswitch_lwe_ciphertext_with_scalar_change`).
 public struct KeySwitchingKey<T: TorusScalar>: Sendable {
     /// Bits kept of each entry.
     public static var entryBits: Int { 32 }
@@ -34,29 +40,68 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
     public let inputDimension: Int
     public let outputDimension: Int
     public let decomposition: GadgetDecomposition
+    /// log2 of the modulus the output lives on: the input's word, or 32 for KS32
+    /// (`ParameterSet.postKeySwitchModulusBits`).
+    public let outputModulusBits: Int
     let rows: AlignedBuffer<UInt32>
 
-    init(from input: BinarySecretKey<T>, to output: BinarySecretKey<T>, decomposition: GadgetDecomposition,
-         noise: NoiseDistribution, randomness: inout EncryptionRandomness) {
-        let full = AlignedBuffer<T>(count: output.count + 1)
-        self.init(inputDimension: input.count, outputDimension: output.count, decomposition: decomposition) { row, j, level in
-            Self.encryptRow(row, inputCoefficient: input[j], level: level, outputKey: output,
-                            decomposition: decomposition, noise: noise, scratch: full.pointer, randomness: &randomness)
+    /// True when the entries are encryptions on 2^32 and the output is a 32-bit LWE.
+    public var isKeySwitch32: Bool { outputModulusBits < T.bitWidth }
+
+    init(from input: BinarySecretKey<T>, to output: BinarySecretKey<T>, parameters p: ParameterSet,
+         randomness: inout EncryptionRandomness) {
+        let encryptor = EntryEncryptor(outputKey: output, parameters: p)
+        self.init(inputDimension: input.count, outputDimension: output.count, decomposition: p.keySwitchDecomposition,
+                  outputModulusBits: p.postKeySwitchModulusBits) { row, j, level in
+            encryptor.encrypt(row, inputCoefficient: input[j], level: level, randomness: &randomness)
         }
-        full.zeroize()
+        encryptor.zeroize()
     }
 
-    /// Entry (j, level): an LWE encryption of s_j · q/B^level under the output key, each word
-    /// rounded to 32 bits. Its mask is the next `outputKey.count` words of `randomness.mask`.
-    static func encryptRow(_ row: UnsafeMutablePointer<UInt32>, inputCoefficient: T, level: Int,
-                           outputKey: BinarySecretKey<T>, decomposition: GadgetDecomposition, noise: NoiseDistribution,
-                           scratch full: UnsafeMutablePointer<T>, randomness: inout EncryptionRandomness) {
-        let message = inputCoefficient &* decomposition.factor(level: level, as: T.self)
-        outputKey.withCoefficients {
-            LWE.encrypt(message, key: $0.baseAddress!, dimension: outputKey.count, distribution: noise,
-                        into: full, randomness: &randomness)
+    /// Encrypts the key's entries one by one, for the full key and the compressed one alike.
+    /// Entry (j, level) is an LWE encryption of s_j · q/B^level under the output key: on the
+    /// input's torus with each word rounded to 32 bits, or (KS32) on 2^32 directly. Its mask is
+    /// the next `outputKey.count` words of `randomness.mask` (one 64-bit draw each).
+    struct EntryEncryptor {
+        let outputKey: BinarySecretKey<T>
+        /// KS32: the output key's coefficients as words on 2^32 (a wiped secret buffer).
+        let outputKey32: BinarySecretKey<UInt32>?
+        let decomposition: GadgetDecomposition
+        let noise: NoiseDistribution
+        /// One entry on the input's torus, before its words are rounded.
+        let full: AlignedBuffer<T>
+
+        init(outputKey: BinarySecretKey<T>, parameters p: ParameterSet) {
+            self.outputKey = outputKey
+            outputKey32 = p.usesKeySwitch32 ? BinarySecretKey<UInt32>(count: outputKey.count) { UInt32(truncatingIfNeeded: outputKey[$0]) } : nil
+            decomposition = p.keySwitchDecomposition
+            noise = p.lweNoise
+            full = AlignedBuffer<T>(count: p.usesKeySwitch32 ? 0 : outputKey.count + 1)
         }
-        for t in 0...outputKey.count { row[t] = roundedToKeyWord(full[t]) }
+
+        func encrypt(_ row: UnsafeMutablePointer<UInt32>, inputCoefficient: T, level: Int, randomness: inout EncryptionRandomness) {
+            let n = outputKey.count
+            if let key32 = outputKey32 {
+                let message = UInt32(truncatingIfNeeded: inputCoefficient) &* decomposition.factor(level: level, as: UInt32.self)
+                key32.withCoefficients {
+                    LWE.encrypt(message, key: $0.baseAddress!, dimension: n, distribution: noise, into: row, randomness: &randomness)
+                }
+                return
+            }
+            let message = inputCoefficient &* decomposition.factor(level: level, as: T.self)
+            outputKey.withCoefficients {
+                LWE.encrypt(message, key: $0.baseAddress!, dimension: n, distribution: noise, into: full.pointer, randomness: &randomness)
+            }
+            for t in 0...n { row[t] = roundedToKeyWord(full.pointer[t]) }
+        }
+
+        func zeroize() { full.zeroize() }
+    }
+
+    /// A mask word of an entry, from one draw of the mask stream, as the key stores it: the
+    /// top 32 bits rounded, or (KS32) a uniform word on 2^32 (what `LWE.encrypt` draws there).
+    static func maskWord(_ generator: inout AESCTRGenerator, keySwitch32: Bool) -> UInt32 {
+        keySwitch32 ? generator.uniformTorus(UInt32.self) : roundedToKeyWord(generator.uniformTorus(T.self))
     }
 
     /// The top 32 bits of a torus word, rounded: how the key stores its entries.
@@ -68,11 +113,12 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
 
     /// Builds the key entry by entry: `fillRow(row, j, level)` writes the n + 1 words of entry
     /// (j, level), asked for in key order (the order in which their masks were drawn).
-    init(inputDimension: Int, outputDimension: Int, decomposition: GadgetDecomposition,
+    init(inputDimension: Int, outputDimension: Int, decomposition: GadgetDecomposition, outputModulusBits: Int,
          fillRow: (UnsafeMutablePointer<UInt32>, Int, Int) -> Void) {
         self.inputDimension = inputDimension
         self.outputDimension = outputDimension
         self.decomposition = decomposition
+        self.outputModulusBits = outputModulusBits
         let width = outputDimension + 1
         rows = AlignedBuffer(count: inputDimension * decomposition.levelCount * width)
         for j in 0..<inputDimension {
@@ -83,10 +129,12 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
     }
 
     /// A key read back from its words (deserialization; shapes checked there).
-    init(inputDimension: Int, outputDimension: Int, decomposition: GadgetDecomposition, rows: AlignedBuffer<UInt32>) {
+    init(inputDimension: Int, outputDimension: Int, decomposition: GadgetDecomposition, outputModulusBits: Int,
+         rows: AlignedBuffer<UInt32>) {
         self.inputDimension = inputDimension
         self.outputDimension = outputDimension
         self.decomposition = decomposition
+        self.outputModulusBits = outputModulusBits
         self.rows = rows
     }
 
@@ -104,6 +152,7 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
     /// `sum` is scratch space for n + 1 words (a bootstrap's scratch has it).
     func keySwitch(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<T>, sum: UnsafeMutablePointer<UInt32>,
                    kernels: any EngineKernelSet) {
+        assert(!isKeySwitch32, "a KS32 key outputs 32-bit words: keySwitch32")
         withExtendedLifetime(rows) {
             kernels.keySwitch(T.width, key: layout, input: UnsafeRawPointer(input), output: UnsafeMutableRawPointer(output), sums: sum)
         }
@@ -112,9 +161,27 @@ public struct KeySwitchingKey<T: TorusScalar>: Sendable {
     /// The key switches of several ciphertexts in one pass over the key.
     func keySwitchBatch(_ inputs: [UnsafePointer<T>], into outputs: [UnsafeMutablePointer<T>],
                         sums: [UnsafeMutablePointer<UInt32>], kernels: any EngineKernelSet) {
+        assert(!isKeySwitch32, "a KS32 key outputs 32-bit words: keySwitchBatch32")
         withExtendedLifetime(rows) {
             kernels.keySwitchBatch(T.width, key: layout, inputs: inputs.map { UnsafeRawPointer($0) },
                                    outputs: outputs.map { UnsafeMutableRawPointer($0) }, sums: sums)
+        }
+    }
+
+    /// KS32: the input (64-bit, dimension kN) to the small LWE on 2^32, n + 1 words.
+    func keySwitch32(_ input: UnsafePointer<T>, into output: UnsafeMutablePointer<UInt32>, kernels: any EngineKernelSet) {
+        precondition(isKeySwitch32 && T.bitWidth == 64, "a KS32 key switch needs a KS32 key on a 64-bit torus (ParameterSet)")
+        withExtendedLifetime(rows) {
+            kernels.keySwitch32(key: layout, input: UnsafeRawPointer(input).assumingMemoryBound(to: UInt64.self), output: output)
+        }
+    }
+
+    /// The KS32 key switches of several ciphertexts in one pass over the key.
+    func keySwitchBatch32(_ inputs: [UnsafePointer<T>], into outputs: [UnsafeMutablePointer<UInt32>], kernels: any EngineKernelSet) {
+        precondition(isKeySwitch32 && T.bitWidth == 64, "a KS32 key switch needs a KS32 key on a 64-bit torus (ParameterSet)")
+        withExtendedLifetime(rows) {
+            kernels.keySwitchBatch32(key: layout, inputs: inputs.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt64.self) },
+                                     outputs: outputs)
         }
     }
 

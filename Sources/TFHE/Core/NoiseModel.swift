@@ -45,14 +45,20 @@ public struct NoiseModel: Sendable {
     /// That last term is this engine's, not TFHE-rs's: its key switch keeps 64-bit entries on
     /// the 64-bit sets (`KeySwitchingKey`). It is 2^-41.3 on the TUniform 2M128 set, 2^19.3
     /// below the first term, and the failure probabilities here include it.
+    ///
+    /// KS32 (`ParameterSet.usesKeySwitch32`): σ_lwe² is on 2^32, the entries are exact words
+    /// on 2^32 (no entry rounding), and the body is rounded from 2^64 to 2^32, which adds
+    /// (2^{-64} - 2^{-128})/12. The digits are still those of the 64-bit input.
     public var keySwitchAddedVariance: Double {
-        let g = parameters.keySwitchDecomposition
-        let rows = Double(parameters.bigLWEDimension) * Double(g.levelCount)
+        let p = parameters, g = p.keySwitchDecomposition
+        let rows = Double(p.bigLWEDimension) * Double(g.levelCount)
         let digits = Self.digitSecondMoment(baseLog: g.baseLog)
-        let entryRounding = w > 32 ? (0x1p-64 - pow(2.0, -2.0 * Double(w))) / 12 : 0
-        return rows * parameters.lweNoise.variance(bitWidth: w) * digits
-            + Double(parameters.bigLWEDimension) * 0.5 * decompositionRoundingVariance(g)
-            + rows * digits * (1 + lweKeyWeight) * entryRounding
+        let keyAndDecomposition = rows * p.lweNoise.variance(bitWidth: p.postKeySwitchModulusBits) * digits
+            + Double(p.bigLWEDimension) * 0.5 * decompositionRoundingVariance(g)
+        // Rounding a word of the 2^w torus to a multiple of 2^(w-32): uniform, one 2^-32 step.
+        let roundingTo32 = w > 32 ? (0x1p-64 - pow(2.0, -2.0 * Double(w))) / 12 : 0
+        if p.usesKeySwitch32 { return keyAndDecomposition + roundingTo32 }
+        return keyAndDecomposition + rows * digits * (1 + lweKeyWeight) * roundingTo32
     }
 
     /// Noise of the output of a blind rotation and sample extraction, a sum of n CMuxes:
@@ -128,7 +134,8 @@ public struct NoiseModel: Sendable {
     /// measured output variance to the model, both ways.
     static let multiBitFourierFactor = 8.5
 
-    /// Noise of the switch from Z_q to Z_2N: each of the n + 1 coefficients is rounded with an
+    /// Noise of the switch from Z_q to Z_2N (from 2^32 on a KS32 set, where the steps q/2N are
+    /// still 2^20 words wide, so the continuous form below holds): each of the n + 1 coefficients is rounded with an
     /// error uniform on an interval of one step q/2N (variance 1/(12·4N²)); the body is floored,
     /// so its error has a mean of -1/2 step, which the table's layout expects
     /// (`BlindRotation.switchModulus`). The mask errors count with weight s_i² (the key's
@@ -151,7 +158,8 @@ public struct NoiseModel: Sendable {
     /// Variance of a fresh encryption under the key ciphertexts live under.
     public var freshVariance: Double {
         let p = parameters
-        return (p.order == .keySwitchThenBootstrap ? p.glweNoise : p.lweNoise).variance(bitWidth: w)
+        return p.order == .keySwitchThenBootstrap ? p.glweNoise.variance(bitWidth: w)
+            : p.lweNoise.variance(bitWidth: p.postKeySwitchModulusBits)
     }
 
     /// Variance of an encryption with the compact public key (Joye, eprint 2023/603), whose

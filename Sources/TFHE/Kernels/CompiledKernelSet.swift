@@ -109,6 +109,14 @@ struct CompiledKernelSet: EngineKernelSet {
                                      into: outputs.map { $0.assumingMemoryBound(to: UInt32.self) }, sums: sums)
         }
     }
+
+    func keySwitch32(key: KeySwitchLayout, input: UnsafePointer<UInt64>, output: UnsafeMutablePointer<UInt32>) {
+        KeySwitch.keySwitch32(key, input, into: output)
+    }
+
+    func keySwitchBatch32(key: KeySwitchLayout, inputs: [UnsafePointer<UInt64>], outputs: [UnsafeMutablePointer<UInt32>]) {
+        KeySwitch.keySwitchBatch32(key, inputs, into: outputs)
+    }
 }
 
 #if KERNELS_AVX512 || KERNELS_AVX2

@@ -16,7 +16,8 @@ public struct CompressedServerKey<T: TorusScalar>: Sendable {
     public let maskSeed: Seed
     /// The body polynomial of every GGSW row in key order (i, c, v): n·(k+1)·l polynomials of N words.
     let bootstrappingKeyBodies: [T]
-    /// The body of every key-switching entry (j, level), rounded to 32 bits as the key stores it.
+    /// The body of every key-switching entry (j, level), rounded to 32 bits as the key stores it
+    /// (KS32: the entry's body on 2^32).
     let keySwitchingKeyBodies: [UInt32]
 
     /// Generates the compressed server key of a client key; `decompress()` of it equals
@@ -50,17 +51,16 @@ public struct CompressedServerKey<T: TorusScalar>: Sendable {
         bootstrappingKeyBodies = bodies
 
         let ksLevels = p.keySwitchDecomposition.levelCount, width = p.lweDimension + 1
-        let full = AlignedBuffer<T>(count: width), entry = AlignedBuffer<UInt32>(count: width)
+        let encryptor = KeySwitchingKey<T>.EntryEncryptor(outputKey: clientKey.lweKey, parameters: p)
+        let entry = AlignedBuffer<UInt32>(count: width)
         var keySwitchBodies = [UInt32](repeating: 0, count: Self.keySwitchingBodyCount(p))
         for j in 0..<p.bigLWEDimension {
             for level in 1...ksLevels {
-                KeySwitchingKey<T>.encryptRow(
-                    entry.pointer, inputCoefficient: clientKey.glweKey[j], level: level, outputKey: clientKey.lweKey,
-                    decomposition: p.keySwitchDecomposition, noise: p.lweNoise, scratch: full.pointer, randomness: &randomness)
+                encryptor.encrypt(entry.pointer, inputCoefficient: clientKey.glweKey[j], level: level, randomness: &randomness)
                 keySwitchBodies[j * ksLevels + level - 1] = entry.pointer[p.lweDimension]
             }
         }
-        full.zeroize()
+        encryptor.zeroize()
         keySwitchingKeyBodies = keySwitchBodies
     }
 
@@ -98,8 +98,8 @@ public struct CompressedServerKey<T: TorusScalar>: Sendable {
         let ksLevels = p.keySwitchDecomposition.levelCount
         let keySwitchingKey = keySwitchingKeyBodies.withUnsafeBufferPointer { bodies in
             KeySwitchingKey<T>(inputDimension: p.bigLWEDimension, outputDimension: p.lweDimension,
-                               decomposition: p.keySwitchDecomposition) { row, j, level in
-                for t in 0..<p.lweDimension { row[t] = KeySwitchingKey<T>.roundedToKeyWord(mask.uniformTorus(T.self)) }
+                               decomposition: p.keySwitchDecomposition, outputModulusBits: p.postKeySwitchModulusBits) { row, j, level in
+                for t in 0..<p.lweDimension { row[t] = KeySwitchingKey<T>.maskWord(&mask, keySwitch32: p.usesKeySwitch32) }
                 row[p.lweDimension] = bodies[j * ksLevels + level - 1]
             }
         }

@@ -84,14 +84,22 @@ extension ServerKey {
         // `gathered` must outlive every use of these pointers.
         withExtendedLifetime(gathered) {
             let inputPointers = (0..<count).map { UnsafePointer(gathered.pointer + $0 * width) }
-            if p.order == .keySwitchThenBootstrap {
-                keySwitchingKey.keySwitchBatch(inputPointers, into: used.map { $0.small.pointer },
-                                               sums: used.map { $0.keySwitchSums.pointer }, kernels: kernels)
-            }
-            for b in 0..<count {
-                let scratch = scratches[b]
-                let small = p.order == .keySwitchThenBootstrap ? UnsafePointer(scratch.small.pointer) : inputPointers[b]
-                BlindRotation.switchModulus(small, parameters: p, into: scratch.switched.pointer)
+            if p.usesKeySwitch32 {
+                // KS32: the small LWEs on 2^32, switched from there to 2N.
+                keySwitchingKey.keySwitchBatch32(inputPointers, into: used.map { $0.small32.pointer }, kernels: kernels)
+                for scratch in used {
+                    BlindRotation.switchModulus(UnsafePointer(scratch.small32.pointer), parameters: p, into: scratch.switched.pointer)
+                }
+            } else {
+                if p.order == .keySwitchThenBootstrap {
+                    keySwitchingKey.keySwitchBatch(inputPointers, into: used.map { $0.small.pointer },
+                                                   sums: used.map { $0.keySwitchSums.pointer }, kernels: kernels)
+                }
+                for b in 0..<count {
+                    let scratch = scratches[b]
+                    let small = p.order == .keySwitchThenBootstrap ? UnsafePointer(scratch.small.pointer) : inputPointers[b]
+                    BlindRotation.switchModulus(small, parameters: p, into: scratch.switched.pointer)
+                }
             }
             // 2. Each accumulator set to its table (an O(N) copy, in place from the table's own
             //    storage), then one pass over the bootstrapping key for the whole batch.

@@ -23,9 +23,7 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
         bootstrappingKey = FourierBootstrappingKey(
             lweKey: clientKey.lweKey, glweKey: clientKey.glweKey, method: p.blindRotation, glweDimension: p.glweDimension, fft: fft,
             decomposition: p.bootstrapDecomposition, noise: p.glweNoise, randomness: &randomness)
-        keySwitchingKey = KeySwitchingKey(
-            from: clientKey.glweKey, to: clientKey.lweKey, decomposition: p.keySwitchDecomposition,
-            noise: p.lweNoise, randomness: &randomness)
+        keySwitchingKey = KeySwitchingKey(from: clientKey.glweKey, to: clientKey.lweKey, parameters: p, randomness: &randomness)
         booleanSignTable = LookupTable(polynomialSize: p.polynomialSize, constant: BooleanEncoding<T>.eighth)
     }
 
@@ -100,32 +98,58 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
 
     // MARK: The two steps
 
-    /// LWE-to-LWE key switching from the big key (kN) to the small key (n).
+    /// LWE-to-LWE key switching from the big key (kN) to the small key (n). On a KS32 set the
+    /// small LWE lives on 2^32 (`keySwitch32`); here it is returned on the torus word, each
+    /// value times 2^(w-32): the same phase exactly, and the same modulus switch to 2N, so
+    /// `blindRotateAndExtract` and phase checks take it as they take any small ciphertext.
     public func keySwitch(_ input: LWECiphertext<T>) throws -> LWECiphertext<T> {
-        guard input.parameterFingerprint == parameters.fingerprint else {
-            throw TFHEError.parameterMismatch(expected: parameters.name, found: String(input.parameterFingerprint, radix: 16))
-        }
-        guard input.dimension == parameters.bigLWEDimension else {
-            throw TFHEError.dimensionMismatch(expected: parameters.bigLWEDimension, found: input.dimension)
-        }
+        try checkKeySwitchInput(input)
         var output = LWECiphertext<T>(dimension: parameters.lweDimension, parameterFingerprint: parameters.fingerprint)
+        if parameters.usesKeySwitch32 {
+            let small = try keySwitch32(input)
+            for t in 0...parameters.lweDimension { output.data[t] = T(small.data[t]) &<< (T.bitWidth - 32) }
+            return output
+        }
         input.data.withUnsafeBufferPointer { inp in
             output.data.withUnsafeMutableBufferPointer { keySwitchingKey.keySwitch(inp.baseAddress!, into: $0.baseAddress!, kernels: kernels) }
         }
         return output
     }
 
+    /// KS32 key switching (TFHE-rs's KeySwitch32 atomic pattern): the big LWE on the 64-bit
+    /// torus to the small LWE on 2^32, in 32-bit words, as a bootstrap holds it. Only for
+    /// KS32 sets (`ParameterSet.usesKeySwitch32`).
+    public func keySwitch32(_ input: LWECiphertext<T>) throws -> LWECiphertext<UInt32> {
+        guard parameters.usesKeySwitch32 else { throw TFHEError.notKeySwitch32(parameterSet: parameters.name) }
+        try checkKeySwitchInput(input)
+        var output = LWECiphertext<UInt32>(dimension: parameters.lweDimension, parameterFingerprint: parameters.fingerprint)
+        input.data.withUnsafeBufferPointer { inp in
+            output.data.withUnsafeMutableBufferPointer { keySwitchingKey.keySwitch32(inp.baseAddress!, into: $0.baseAddress!, kernels: kernels) }
+        }
+        return output
+    }
+
+    private func checkKeySwitchInput(_ input: LWECiphertext<T>) throws {
+        guard input.parameterFingerprint == parameters.fingerprint else {
+            throw TFHEError.parameterMismatch(expected: parameters.name, found: String(input.parameterFingerprint, radix: 16))
+        }
+        guard input.dimension == parameters.bigLWEDimension else {
+            throw TFHEError.dimensionMismatch(expected: parameters.bigLWEDimension, found: input.dimension)
+        }
+    }
+
     /// Programmable bootstrap of a ciphertext under the small key: modulus switch, blind
     /// rotation of the table, sample extraction. The result is under the big key.
-    func bootstrapSmall(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>,
-                        into output: UnsafeMutablePointer<T>) {
+    func bootstrapSmall<S: TorusScalar>(_ input: UnsafePointer<S>, table: LookupTable<T>, scratch: BootstrapScratch<T>,
+                                        into output: UnsafeMutablePointer<T>) {
         rotate(input, table: table, scratch: scratch)
         GLWE.extractCoefficient(UnsafePointer(scratch.accumulator.pointer), index: 0, glweDimension: parameters.glweDimension,
                                 polynomialSize: parameters.polynomialSize, into: output)
     }
 
-    /// Modulus switch and blind rotation of `table` into the scratch's accumulator.
-    private func rotate(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>) {
+    /// Modulus switch and blind rotation of `table` into the scratch's accumulator. The input
+    /// is a small LWE in words S: the torus's, or UInt32 on a KS32 set.
+    private func rotate<S: TorusScalar>(_ input: UnsafePointer<S>, table: LookupTable<T>, scratch: BootstrapScratch<T>) {
         BlindRotation.switchModulus(input, parameters: parameters, into: scratch.switched.pointer)
         withExtendedLifetime((bootstrappingKey.storage, fft, scratch)) {
             table.coefficients.withUnsafeBufferPointer { lut in
@@ -202,6 +226,10 @@ public final class ServerKey<T: TorusScalar>: @unchecked Sendable {
     /// blind rotation into the scratch's accumulator.
     private func rotateInput(_ input: UnsafePointer<T>, table: LookupTable<T>, scratch: BootstrapScratch<T>) {
         switch parameters.order {
+        case .keySwitchThenBootstrap where parameters.usesKeySwitch32:
+            let small = scratch.small32.pointer
+            keySwitchingKey.keySwitch32(input, into: small, kernels: kernels)
+            rotate(UnsafePointer(small), table: table, scratch: scratch)
         case .keySwitchThenBootstrap:
             let small = scratch.small.pointer
             keySwitchingKey.keySwitch(input, into: small, sum: scratch.keySwitchSums.pointer, kernels: kernels)

@@ -84,10 +84,16 @@ extension ParameterSet {
         glweDimension = try f.int("glwe_dimension", in: 1...16)
         polynomialSize = try f.int("polynomial_size", in: 128...(1 << 16))
         guard polynomialSize.nonzeroBitCount == 1 else { throw f.invalid("polynomial_size", "must be a power of two") }
-        lweNoise = try f.object("lwe_noise").noise(torusBits: torusBits)
+        let ks = try f.object("ks")
+        postKeySwitchModulusBits = try ks.isAbsent("output_modulus_bits") ? torusBits : ks.int("output_modulus_bits")
+        guard postKeySwitchModulusBits == torusBits || postKeySwitchModulusBits == 32 else {
+            throw ks.invalid("output_modulus_bits", "must be 32 (KS32) or the torus word \(torusBits)")
+        }
+        // The small key's noise is drawn on the modulus the small LWE lives on.
+        lweNoise = try f.object("lwe_noise").noise(torusBits: postKeySwitchModulusBits)
         glweNoise = try f.object("glwe_noise").noise(torusBits: torusBits)
         bootstrapDecomposition = try f.object("pbs").decomposition(torusBits: torusBits)
-        keySwitchDecomposition = try f.object("ks").decomposition(torusBits: torusBits)
+        keySwitchDecomposition = try ks.decomposition(torusBits: torusBits)
         try KeySwitchingKey<UInt64>.validate(decomposition: keySwitchDecomposition, torusBits: torusBits)
         messageBits = try f.int("message_bits", in: 1...8)
         carryBits = try f.int("carry_bits", in: 0...8)
@@ -108,6 +114,12 @@ extension ParameterSet {
         // MESSAGE_1_CARRY_7, uses 255) and keeps the level's products within UInt64.
         maxNoiseLevel = try f.int("max_noise_level", in: 1...(1 << 16))
         blindRotation = try f.isAbsent("blind_rotation") ? .classic : f.object("blind_rotation").blindRotation(lweDimension: lweDimension)
+        // KS32 (TFHE-rs's KeySwitch32 atomic pattern) exists for KS then PBS only, where the
+        // small LWE is a bootstrap's intermediate; this engine wires it for the classic rotation.
+        if postKeySwitchModulusBits < torusBits {
+            guard order == .keySwitchThenBootstrap else { throw ks.invalid("output_modulus_bits", "32 needs order 'ks_pbs'") }
+            guard blindRotation == .classic else { throw ks.invalid("output_modulus_bits", "32 needs the classic blind rotation") }
+        }
         // The multi-bit switch rounds one sum per group (`BlindRotation.switchModulusMultiBit`);
         // the centred-mean correction is for one rounding per coefficient.
         if case .multiBit = blindRotation, modulusSwitch == .centeredMean {

@@ -48,6 +48,13 @@ public struct ParameterSet: Sendable, Hashable {
     public let glweNoise: NoiseDistribution
     public let bootstrapDecomposition: GadgetDecomposition
     public let keySwitchDecomposition: GadgetDecomposition
+    /// log2 of the modulus of the small LWE ciphertext that the key switch outputs (TFHE-rs's
+    /// `post_keyswitch_ciphertext_modulus`): the torus word, or 32 on a 64-bit set for
+    /// TFHE-rs's KS32 atomic pattern (`AtomicPatternKind::KeySwitch32`, TFHE-rs 1.1 to 1.7),
+    /// which key-switches the 64-bit big LWE into a small LWE on 2^32 and modulus-switches
+    /// that to 2N. `lwe_noise` is drawn on this modulus (TUniform(2^13) on 2^32 for the KS32
+    /// 2_2 set). `ks.output_modulus_bits` in the file; absent means the torus word.
+    public let postKeySwitchModulusBits: Int
     public let messageBits: Int
     public let carryBits: Int
     public let order: BootstrapOrder
@@ -63,6 +70,10 @@ public struct ParameterSet: Sendable, Hashable {
     /// cleans operands by a bootstrap before they would pass it (`ShortintEncoding`).
     /// Not part of the fingerprint: it changes how ciphertexts are combined, not what they are.
     public let maxNoiseLevel: Int
+
+    /// True for a KS32 set: the small LWE lives on 2^32 below a 64-bit torus
+    /// (`postKeySwitchModulusBits`), and the bootstrap keeps it in 32-bit words.
+    public var usesKeySwitch32: Bool { postKeySwitchModulusBits < torusBits }
 
     /// Dimension of the big LWE key (the GLWE key flattened): k·N.
     public var bigLWEDimension: Int { glweDimension * polynomialSize }
@@ -84,7 +95,7 @@ public struct ParameterSet: Sendable, Hashable {
         fingerprint = computeFingerprint()
     }
 
-    /// Empty for the classic rotation, so the fingerprints of the sets that predate the other
+    /// Empty for the classic rotation (and the KS32 suffix empty for a torus-word key switch), so the fingerprints of the sets that predate the other
     /// methods (and of the keys and ciphertexts stored under them) stay what they were.
     private var blindRotationFingerprintText: String {
         switch blindRotation {
@@ -99,6 +110,7 @@ public struct ParameterSet: Sendable, Hashable {
             + "\(bootstrapDecomposition.baseLog)/\(bootstrapDecomposition.levelCount)|"
             + "\(keySwitchDecomposition.baseLog)/\(keySwitchDecomposition.levelCount)|"
             + "\(messageBits)|\(carryBits)|\(order.rawValue)|\(modulusSwitch.rawValue)" + blindRotationFingerprintText
+            + (usesKeySwitch32 ? "|ks\(postKeySwitchModulusBits)" : "")
         // FNV-1a, 64-bit: an identifier, not a security mechanism.
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }

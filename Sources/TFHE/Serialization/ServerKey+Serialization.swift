@@ -10,6 +10,9 @@ import Foundation
 ///                 entries the engine keeps to 32 bits)
 ///     compressed: 16-byte mask seed | n·(k+1)·l·N words (the body polynomial of every GGSW
 ///                 row) | kN·l_ks u32 (the body of every key-switching entry)
+/// A KS32 set's key-switching entries are words on 2^32 in the same layout; the set's
+/// fingerprint in the header (which counts the KS32 output modulus) is what tells them from a
+/// 64-bit set's rounded entries, so a key of one never loads under the other.
 /// The full form stores the Fourier-domain key rather than the standard one because that is
 /// what the engine holds (a 64-bit word does not survive the trip to binary64 and back); it is
 /// the same size as TFHE-rs's Fourier key. Loading it costs one copy and a check that every
@@ -96,7 +99,8 @@ extension ServerKey {
                                             polynomialSize: p.polynomialSize, decomposition: p.bootstrapDecomposition,
                                             storage: fourier),
                     KeySwitchingKey<T>(inputDimension: p.bigLWEDimension, outputDimension: p.lweDimension,
-                                       decomposition: p.keySwitchDecomposition, rows: rows))
+                                       decomposition: p.keySwitchDecomposition, outputModulusBits: p.postKeySwitchModulusBits,
+                                       rows: rows))
         }
         self.init(parameters: p, bootstrappingKey: bsk, keySwitchingKey: ksk, fft: fft)
     }
