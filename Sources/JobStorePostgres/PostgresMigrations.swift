@@ -522,7 +522,9 @@ enum PostgresMigrations {
             ) RETURNS TEXT[] LANGUAGE plpgsql AS $$
             DECLARE
                 v_count INT := coalesce(cardinality(p_id), 0);
-                v_outcome TEXT[] := array_fill(NULL::text, ARRAY[v_count]);
+                -- '' until decided: an array with NULLs keeps a null bitmap, which postgres-nio 1.33
+                -- does not decode.
+                v_outcome TEXT[] := array_fill(''::text, ARRAY[v_count]);
                 v_row INT;
                 v_tenant TEXT;
                 v_month TEXT;
@@ -558,7 +560,7 @@ enum PostgresMigrations {
                         SELECT jobs_submitted INTO v_submitted FROM usage WHERE tenant = v_tenant AND month = v_month;
                         v_submitted := coalesce(v_submitted, 0);
                     END IF;
-                    IF v_outcome[v_row] IS NOT NULL THEN CONTINUE; END IF;
+                    IF v_outcome[v_row] <> '' THEN CONTINUE; END IF;
                     IF v_active >= p_max_active[v_row] THEN
                         v_outcome[v_row] := 'active_quota';
                     ELSIF v_submitted >= p_max_per_month[v_row] THEN
