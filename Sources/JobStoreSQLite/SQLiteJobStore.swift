@@ -23,20 +23,8 @@ public final class SQLiteJobStore: JobStore {
             // or power loss can lose the last transactions (https://sqlite.org/wal.html).
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        let pool = try DatabasePool(path: path, configuration: configuration)
-        self.pool = pool
-        submissions = GroupCommitQueue(maxItems: SQLiteSubmission.maxBatchRows, maxBytes: SQLiteSubmission.maxBatchBytes,
-                                       metricLabel: SubmissionBatchMetric.label, size: { $0.bytes }) { rows in
-            try await Self.insertBatch(rows, pool: pool)
-        }
+        pool = try DatabasePool(path: path, configuration: configuration)
     }
-
-    /// Submissions that arrive while a batch is being written are written together, by the
-    /// next transaction (group commit).
-    let submissions: GroupCommitQueue<SQLiteSubmission, InsertOutcome>
-
-    /// How the submissions were batched so far (tests, benchmarks).
-    public var submissionBatches: GroupCommitStatistics { submissions.statistics }
 
     public func migrate() async throws {
         try SQLiteMigrations.migrator.migrate(pool)
@@ -81,67 +69,45 @@ public final class SQLiteJobStore: JobStore {
 
     public func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?,
                           audit: AuditRecord?) async throws -> InsertOutcome {
-        // Written with the submissions that arrive while the write before is in flight, in one
-        // transaction (group commit): one turn at SQLite's single writer and one commit per batch.
-        try await submissions.submit(SQLiteSubmission(job: job, quota: quota, idempotency: idempotency, audit: audit))
-    }
-
-    /// The submissions gathered while a write was in flight, each in a savepoint of one
-    /// transaction: each row's outcome is what it would be alone (the rows before it count
-    /// towards its quotas), and a row that fails rolls back alone. If the transaction fails,
-    /// every row gets the error.
-    static func insertBatch(_ rows: [SQLiteSubmission], pool: DatabasePool) async throws -> [Result<InsertOutcome, any Error>] {
-        try await pool.write { db in
-            rows.map { row in
-                Result<InsertOutcome, any Error> {
-                    var outcome = InsertOutcome.inserted
-                    try db.inSavepoint {
-                        outcome = try insert(row, in: db)
-                        return .commit
-                    }
-                    return outcome
-                }
-            }
-        }
-    }
-
-    private static func insert(_ row: SQLiteSubmission, in db: Database) throws -> InsertOutcome {
-        let job = row.job, quota = row.quota, idempotency = row.idempotency, payload = row.payload
+        let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
+        let fhe = try job.fhe.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let month = Usage.month(of: job.createdAt)
-        if let claim = idempotency?.claim {
-            let held = try Bool.fetchOne(db, sql: """
-                SELECT 1 FROM idempotency_keys WHERE tenant = ? AND key = ? AND state = 'in_progress' AND holder = ?
-                """, arguments: [claim.key.tenant, claim.key.key, claim.holder.uuidString]) ?? false
-            if !held { return .reservationLost }
-        }
-        let active = try Int.fetchOne(db, sql: "SELECT active FROM tenant_active_jobs WHERE tenant = ?",
-                                      arguments: [job.tenant]) ?? 0
-        if active >= quota.maxActiveJobs { return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs) }
-        let submitted = try Int.fetchOne(db, sql: "SELECT jobs_submitted FROM usage WHERE tenant = ? AND month = ?",
-                                         arguments: [job.tenant, month]) ?? 0
-        if submitted >= quota.maxJobsPerMonth { return .monthlyQuotaExceeded(limit: quota.maxJobsPerMonth) }
-        let t = job.createdAt.microsecondsSince1970
-        try db.execute(sql: """
-            INSERT INTO jobs (id, tenant, owner, type, status, priority, use_fhe, payload, created_at, updated_at,
-                              run_after, attempts, max_attempts, timeout_seconds, fhe, callback_url)
-            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
-            """, arguments: [job.id.uuidString, job.tenant, job.owner, job.type.rawValue, job.priority.rank, job.useFHE,
-                             payload, t, t, t, job.maxAttempts, job.timeoutSeconds, row.fhe, job.callbackURL])
-        try db.execute(sql: """
-            INSERT INTO usage (tenant, month, jobs_submitted, bytes_stored, fhe_bootstraps) VALUES (?, ?, 1, ?, ?)
-            ON CONFLICT (tenant, month) DO UPDATE SET jobs_submitted = jobs_submitted + 1,
-                                                      bytes_stored = bytes_stored + excluded.bytes_stored,
-                                                      fhe_bootstraps = fhe_bootstraps + excluded.fhe_bootstraps
-            """, arguments: [job.tenant, month, payload.utf8.count + (job.fhe?.inputBytes ?? 0), job.fhe?.quote.bootstraps ?? 0])
-        if let (claim, response) = idempotency {
+        return try await pool.write { db in
+            if let claim = idempotency?.claim {
+                let held = try Bool.fetchOne(db, sql: """
+                    SELECT 1 FROM idempotency_keys WHERE tenant = ? AND key = ? AND state = 'in_progress' AND holder = ?
+                    """, arguments: [claim.key.tenant, claim.key.key, claim.holder.uuidString]) ?? false
+                if !held { return .reservationLost }
+            }
+            let active = try Int.fetchOne(db, sql: "SELECT active FROM tenant_active_jobs WHERE tenant = ?",
+                                          arguments: [job.tenant]) ?? 0
+            if active >= quota.maxActiveJobs { return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs) }
+            let submitted = try Int.fetchOne(db, sql: "SELECT jobs_submitted FROM usage WHERE tenant = ? AND month = ?",
+                                             arguments: [job.tenant, month]) ?? 0
+            if submitted >= quota.maxJobsPerMonth { return .monthlyQuotaExceeded(limit: quota.maxJobsPerMonth) }
+            let t = job.createdAt.microsecondsSince1970
             try db.execute(sql: """
-                UPDATE idempotency_keys SET state = 'completed', status_code = ?, job_id = ?, response = ?
-                WHERE tenant = ? AND key = ? AND holder = ?
-                """, arguments: [response.statusCode, response.jobID.uuidString, response.body, claim.key.tenant, claim.key.key,
-                                 claim.holder.uuidString])
+                INSERT INTO jobs (id, tenant, owner, type, status, priority, use_fhe, payload, created_at, updated_at,
+                                  run_after, attempts, max_attempts, timeout_seconds, fhe, callback_url)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
+                """, arguments: [job.id.uuidString, job.tenant, job.owner, job.type.rawValue, job.priority.rank, job.useFHE,
+                                 payload, t, t, t, job.maxAttempts, job.timeoutSeconds, fhe, job.callbackURL])
+            try db.execute(sql: """
+                INSERT INTO usage (tenant, month, jobs_submitted, bytes_stored, fhe_bootstraps) VALUES (?, ?, 1, ?, ?)
+                ON CONFLICT (tenant, month) DO UPDATE SET jobs_submitted = jobs_submitted + 1,
+                                                          bytes_stored = bytes_stored + excluded.bytes_stored,
+                                                          fhe_bootstraps = fhe_bootstraps + excluded.fhe_bootstraps
+                """, arguments: [job.tenant, month, payload.utf8.count + (job.fhe?.inputBytes ?? 0), job.fhe?.quote.bootstraps ?? 0])
+            if let (claim, response) = idempotency {
+                try db.execute(sql: """
+                    UPDATE idempotency_keys SET state = 'completed', status_code = ?, job_id = ?, response = ?
+                    WHERE tenant = ? AND key = ? AND holder = ?
+                    """, arguments: [response.statusCode, response.jobID.uuidString, response.body, claim.key.tenant, claim.key.key,
+                                     claim.holder.uuidString])
+            }
+            if let audit { try Self.appendAudit(audit, in: db) }
+            return .inserted
         }
-        if let audit = row.audit { try appendAudit(audit, in: db) }
-        return .inserted
     }
 
     // MARK: Reading

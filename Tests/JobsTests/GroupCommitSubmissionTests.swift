@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 @testable import JobStorePostgres
-import JobStoreSQLite
 import Jobs
 import Logging
 import PostgresNIO
@@ -115,8 +114,8 @@ import Testing
             for (tenant, count) in [("t0", 15), ("capped", 5), ("keyed", 8)] {
                 #expect(try await store.usage(tenant: tenant, month: month).jobsSubmitted == count, "\(tenant)")
             }
-            let statistics = (store as? PostgresJobStore)?.submissionBatches ?? (store as? SQLiteJobStore)?.submissionBatches
-            if let batches = statistics {
+            if let postgres = store as? PostgresJobStore {
+                let batches = postgres.submissionBatches
                 #expect(batches.items == requests.count - answers.filter { $0.status == 422 || $0.status == 409 || $0.replayed }.count,
                         "every insert went through the queue: \(batches)")
                 #expect(batches.largestBatch > 1, "concurrent submissions were written together: \(batches)")
