@@ -22,7 +22,7 @@ public final class PostgresJobStore: JobStore {
     let client: PostgresPool
     let logger: Logger
 
-    /// The channel `insertJob` notifies, and `PostgresQueueListener` listens on.
+    /// The channel `insertJob` notifies (once per batch), and `PostgresQueueListener` listens on.
     static let queuedChannel = "fhe_jobs_queued"
 
     /// With a `breaker`, a request waits at most `leaseTimeout` for a connection and holds it
@@ -32,10 +32,22 @@ public final class PostgresJobStore: JobStore {
     /// it takes.
     public init(client: PostgresClient, logger: Logger, breaker: CircuitBreaker? = nil, leaseTimeout: Duration = .seconds(10),
                 queryTimeout: Duration = .seconds(10)) {
-        self.client = PostgresPool(client, breaker: breaker, leaseTimeout: breaker == nil ? nil : leaseTimeout,
-                                   useTimeout: breaker == nil ? nil : queryTimeout)
+        let pool = PostgresPool(client, breaker: breaker, leaseTimeout: breaker == nil ? nil : leaseTimeout,
+                                useTimeout: breaker == nil ? nil : queryTimeout)
+        self.client = pool
         self.logger = logger
+        submissions = GroupCommitQueue(maxItems: PostgresSubmissionBatch.maxRows, maxBytes: PostgresSubmissionBatch.maxBytes,
+                                       metricLabel: SubmissionBatchMetric.label, size: { $0.statementBytes }) { rows in
+            try await PostgresSubmissionBatch.write(rows, pool: pool, channel: PostgresJobStore.queuedChannel, logger: logger)
+        }
     }
+
+    /// Submissions that arrive while a batch is being written are written together, by the
+    /// next statement (group commit): one round trip and one commit per batch.
+    let submissions: GroupCommitQueue<PostgresSubmission, InsertOutcome>
+
+    /// How the submissions were batched so far (tests, benchmarks).
+    public var submissionBatches: GroupCommitStatistics { submissions.statistics }
 
     public func migrate() async throws {
         try await PostgresMigrations.migrate(client: client.unguarded, logger: logger)
@@ -120,33 +132,12 @@ public final class PostgresJobStore: JobStore {
 
     public func insertJob(_ job: Job, quota: Quota, idempotency: (claim: IdempotencyClaim, response: StoredResponse)?,
                           audit: AuditRecord?) async throws -> InsertOutcome {
-        let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
-        let fhe = try job.fhe.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        let storedBytes = Int64(payload.utf8.count + (job.fhe?.inputBytes ?? 0))
-        let bootstraps = Int64(job.fhe?.quote.bootstraps ?? 0)
-        let month = Usage.month(of: job.createdAt)
-        let t = job.createdAt.microsecondsSince1970
-        let key = idempotency?.claim.key.key, holder = idempotency?.claim.holder
-        let status = idempotency?.response.statusCode, body = idempotency?.response.body
-        // See migrations 6, 10 and 13: the claim check, the quota checks and the writes (the
-        // callback URL and the audit record with them) run server-side under the tenant's lock,
-        // in one statement, so one round trip and one commit, and no job exists without them.
-        let outcome = try await client.rows("""
-            SELECT fhe_submit_job(\(holder)::uuid, \(PostgresAdvisoryLocks.tenantInserts), \(job.id), \(job.tenant), \(job.owner),
-                                  \(job.type.rawValue), \(job.priority.rank)::int, \(job.useFHE), \(payload), \(t),
-                                  \(job.maxAttempts)::int, \(job.timeoutSeconds)::int, \(month), \(Int64(quota.maxActiveJobs)),
-                                  \(Int64(quota.maxJobsPerMonth)), \(key)::text, \(status)::int, \(body)::bytea, \(Self.queuedChannel),
-                                  \(fhe)::text, \(storedBytes), \(bootstraps), \(job.callbackURL)::text,
-                                  \(audit?.at.microsecondsSince1970)::bigint, \(audit?.tenant)::text, \(audit?.actor)::text,
-                                  \(audit?.action)::text, \(audit?.target)::text, \(audit?.outcome)::text, \(audit?.requestID)::text)
-            """, logger: logger).first?.decode(String.self)
-        switch outcome {
-        case "inserted": return .inserted
-        case "active_quota": return .activeJobsQuotaExceeded(limit: quota.maxActiveJobs)
-        case "monthly_quota": return .monthlyQuotaExceeded(limit: quota.maxJobsPerMonth)
-        case "reservation_lost": return .reservationLost
-        default: throw CorruptRowError(table: "jobs", key: job.id.uuidString, reason: "fhe_submit_job answered \(outcome ?? "nothing")")
-        }
+        // Written with the submissions that arrive while the statement before is in flight, by
+        // one statement (`fhe_submit_jobs`, migration 14: the claim check, the quota checks and
+        // the writes, the callback URL and the audit record with them, server-side under each
+        // tenant's lock), so one round trip and one commit per batch, and no job exists without
+        // its usage, its stored response or its audit record.
+        try await submissions.submit(PostgresSubmission(job: job, quota: quota, idempotency: idempotency, audit: audit))
     }
 
     // MARK: Reading

@@ -499,5 +499,111 @@ enum PostgresMigrations {
             $$
             """,
         ]),
+        // Group commit (PostgresSubmissionBatch): the submissions gathered while a statement
+        // was in flight, written by one statement, so one round trip and one commit for all,
+        // each row with migration 13's outcome and semantics. Rows are arrays of columns
+        // (element i of each is row i); the answer is each row's outcome, in order. The
+        // tenants' insert locks are taken in one order (the lock key's, then the name's), so
+        // batches that share tenants wait for each other in turn, never in a cycle. A row
+        // counts the rows before it of its tenant, as if each had been its own statement.
+        // One NOTIFY per batch. The earlier functions stay, for processes of the previous
+        // version during a rolling deploy.
+        Migration(version: 14, name: "submissions in batches (group commit)", statements: [
+            """
+            CREATE FUNCTION fhe_submit_jobs(
+                p_lock_class INT, p_channel TEXT,
+                p_holder UUID[], p_id UUID[], p_tenant TEXT[], p_owner TEXT[], p_type TEXT[], p_priority INT[],
+                p_use_fhe BOOLEAN[], p_payload TEXT[], p_created_at BIGINT[], p_max_attempts INT[], p_timeout_seconds INT[],
+                p_month TEXT[], p_max_active BIGINT[], p_max_per_month BIGINT[],
+                p_idempotency_key TEXT[], p_status_code INT[], p_response BYTEA[],
+                p_fhe TEXT[], p_stored_bytes BIGINT[], p_fhe_bootstraps BIGINT[], p_callback_url TEXT[],
+                p_audit_at BIGINT[], p_audit_tenant TEXT[], p_audit_actor TEXT[], p_audit_action TEXT[], p_audit_target TEXT[],
+                p_audit_outcome TEXT[], p_audit_request_id TEXT[]
+            ) RETURNS TEXT[] LANGUAGE plpgsql AS $$
+            DECLARE
+                v_count INT := coalesce(cardinality(p_id), 0);
+                -- '' until decided: an array with NULLs keeps a null bitmap, which postgres-nio 1.33
+                -- does not decode.
+                v_outcome TEXT[] := array_fill(''::text, ARRAY[v_count]);
+                v_row INT;
+                v_tenant TEXT;
+                v_month TEXT;
+                v_active BIGINT;
+                v_submitted BIGINT;
+            BEGIN
+                -- A claim that no longer holds its key inserts nothing (migration 10), checked
+                -- with the key's row locked until the commit. Row by row: each is one lookup of
+                -- the primary key, whatever the planner would make of a join with the batch.
+                FOR v_row IN 1..v_count LOOP
+                    CONTINUE WHEN p_idempotency_key[v_row] IS NULL;
+                    PERFORM 1 FROM idempotency_keys
+                    WHERE tenant = p_tenant[v_row] AND key = p_idempotency_key[v_row] AND state = 'in_progress'
+                      AND holder = p_holder[v_row]
+                    FOR UPDATE;
+                    IF NOT FOUND THEN v_outcome[v_row] := 'reservation_lost'; END IF;
+                END LOOP;
+                -- One insert per tenant at a time (migration 4), the locks in one order.
+                FOR v_tenant IN SELECT t FROM (SELECT DISTINCT t FROM unnest(p_tenant) AS t) tenants ORDER BY hashtext(t), t LOOP
+                    PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(v_tenant));
+                END LOOP;
+                -- The quotas, row by row in each tenant's order, counting the rows admitted before.
+                v_tenant := NULL;
+                FOR v_row IN SELECT r.i FROM generate_subscripts(p_id, 1) AS r(i) ORDER BY p_tenant[r.i], p_month[r.i], r.i LOOP
+                    IF v_tenant IS DISTINCT FROM p_tenant[v_row] THEN
+                        v_tenant := p_tenant[v_row];
+                        v_month := NULL;
+                        SELECT active INTO v_active FROM tenant_active_jobs WHERE tenant = v_tenant;
+                        v_active := coalesce(v_active, 0);
+                    END IF;
+                    IF v_month IS DISTINCT FROM p_month[v_row] THEN
+                        v_month := p_month[v_row];
+                        SELECT jobs_submitted INTO v_submitted FROM usage WHERE tenant = v_tenant AND month = v_month;
+                        v_submitted := coalesce(v_submitted, 0);
+                    END IF;
+                    IF v_outcome[v_row] <> '' THEN CONTINUE; END IF;
+                    IF v_active >= p_max_active[v_row] THEN
+                        v_outcome[v_row] := 'active_quota';
+                    ELSIF v_submitted >= p_max_per_month[v_row] THEN
+                        v_outcome[v_row] := 'monthly_quota';
+                    ELSE
+                        v_outcome[v_row] := 'inserted';
+                        v_active := v_active + 1;
+                        v_submitted := v_submitted + 1;
+                    END IF;
+                END LOOP;
+                IF NOT ('inserted' = ANY(v_outcome)) THEN RETURN v_outcome; END IF;
+
+                INSERT INTO jobs (id, tenant, owner, type, status, priority, use_fhe, payload, created_at, updated_at,
+                                  run_after, attempts, max_attempts, timeout_seconds, fhe, callback_url)
+                SELECT p_id[r.i], p_tenant[r.i], p_owner[r.i], p_type[r.i], 'queued', p_priority[r.i], p_use_fhe[r.i], p_payload[r.i],
+                       p_created_at[r.i], p_created_at[r.i], p_created_at[r.i], 0, p_max_attempts[r.i], p_timeout_seconds[r.i],
+                       p_fhe[r.i], p_callback_url[r.i]
+                FROM generate_subscripts(p_id, 1) AS r(i) WHERE v_outcome[r.i] = 'inserted'
+                ORDER BY p_tenant[r.i], r.i;
+                INSERT INTO usage (tenant, month, jobs_submitted, bytes_stored, fhe_bootstraps)
+                SELECT p_tenant[r.i], p_month[r.i], count(*), sum(p_stored_bytes[r.i])::bigint, sum(p_fhe_bootstraps[r.i])::bigint
+                FROM generate_subscripts(p_id, 1) AS r(i) WHERE v_outcome[r.i] = 'inserted'
+                GROUP BY p_tenant[r.i], p_month[r.i] ORDER BY p_tenant[r.i], p_month[r.i]
+                ON CONFLICT (tenant, month) DO UPDATE SET jobs_submitted = usage.jobs_submitted + excluded.jobs_submitted,
+                                                          bytes_stored = usage.bytes_stored + excluded.bytes_stored,
+                                                          fhe_bootstraps = usage.fhe_bootstraps + excluded.fhe_bootstraps;
+                FOR v_row IN 1..v_count LOOP
+                    CONTINUE WHEN p_idempotency_key[v_row] IS NULL OR v_outcome[v_row] <> 'inserted';
+                    UPDATE idempotency_keys
+                    SET state = 'completed', status_code = p_status_code[v_row], job_id = p_id[v_row], response = p_response[v_row]
+                    WHERE tenant = p_tenant[v_row] AND key = p_idempotency_key[v_row];
+                END LOOP;
+                INSERT INTO audit (at, tenant, actor, action, target, outcome, request_id)
+                SELECT p_audit_at[r.i], p_audit_tenant[r.i], p_audit_actor[r.i], p_audit_action[r.i], p_audit_target[r.i],
+                       p_audit_outcome[r.i], p_audit_request_id[r.i]
+                FROM generate_subscripts(p_id, 1) AS r(i) WHERE v_outcome[r.i] = 'inserted' AND p_audit_action[r.i] IS NOT NULL
+                ORDER BY r.i;
+                -- Delivered to other processes' idle workers at commit, and not at all on rollback.
+                PERFORM pg_notify(p_channel, '');
+                RETURN v_outcome;
+            END
+            $$
+            """,
+        ]),
     ]
 }

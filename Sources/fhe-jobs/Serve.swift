@@ -73,7 +73,9 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "fhe-jobs")
         let traceExporter = try tracing.bootstrap(serviceName: "fhe-jobs", logger: logger)
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var metricsFactory = PrometheusMetricsFactory(registry: registry)
+        metricsFactory.valueHistogramBuckets[SubmissionBatchMetric.label] = SubmissionBatchMetric.buckets
+        MetricsSystem.bootstrap(metricsFactory)
 
         let graph = try await ServiceGraph.open(storage, breakers: breakers, logger: logger)
         let devMode = (jwks == nil && jwksURL == nil) || devAuth
