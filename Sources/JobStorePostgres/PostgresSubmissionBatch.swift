@@ -43,7 +43,9 @@ struct PostgresSubmission: Sendable {
 /// Submissions written together by one statement, `fhe_submit_jobs` (migration 14): one round
 /// trip and one commit for the batch, each row with its own outcome, as `fhe_submit_job` gives
 /// it for one (inserted, a quota refusal, a lost reservation). The statement is atomic: if it
-/// fails, no row of it was written and every row gets the error.
+/// fails, no row of it was written. When the database failed, every row gets the error; when
+/// it refused the statement for what a row holds, each row is written again on its own, so
+/// that only the row it refuses fails.
 enum PostgresSubmissionBatch {
     /// The most rows one statement writes.
     static let maxRows = 64
@@ -61,6 +63,16 @@ enum PostgresSubmissionBatch {
             // tenants' jobs in no order, and the database broke the cycle by failing this
             // statement, which wrote nothing: once more.
             outcomes = try await run(query, pool: pool, logger: logger)
+        } catch let error where rows.count > 1 && isRefusal(error) {
+            // One submission the database cannot take (a value it refuses) must not fail the
+            // others written with it: each alone, one statement each, in the same order.
+            logger.warning("a batch of submissions was refused; writing its rows one by one",
+                           metadata: ["rows": "\(rows.count)", "error": "\(String(reflecting: error))"])
+            var results: [Result<InsertOutcome, any Error>] = []
+            for row in rows {
+                do { results += try await write([row], pool: pool, channel: channel, logger: logger) } catch { results.append(.failure(error)) }
+            }
+            return results
         }
         guard outcomes.count == rows.count else {
             throw CorruptRowError(table: "jobs", key: "batch of \(rows.count)", reason: "fhe_submit_jobs answered \(outcomes.count) outcomes")
@@ -79,6 +91,13 @@ enum PostgresSubmissionBatch {
     private static func run(_ query: PostgresQuery, pool: PostgresPool, logger: Logger) async throws -> [String] {
         guard let row = try await pool.rows(query, logger: logger).first else { return [] }
         return try row.decode([String].self)
+    }
+
+    /// The database answered the statement with an error of its own (a constraint, a value it
+    /// cannot store, a trigger's exception), as opposed to failing or being unreachable.
+    private static func isRefusal(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError, error.code == .server else { return false }
+        return !PostgresPool.isDatabaseFailure(error) && !isDeadlock(error)
     }
 
     /// SQLSTATE 40P01, deadlock_detected.
