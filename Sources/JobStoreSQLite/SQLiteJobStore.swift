@@ -7,6 +7,8 @@ import Jobs
 /// the idempotency reservation atomic; several processes on one machine may share the file.
 public final class SQLiteJobStore: JobStore {
     let pool: DatabasePool
+    /// The writes of the hot paths, the queue's work before API requests (`WriterLanes`).
+    let lanes: WriterLanes
 
     /// Opens (creating if needed) the database file at `path`. A new file is created readable
     /// and writable by its owner only: it holds tenants' jobs, inputs and results, and SQLite
@@ -24,6 +26,7 @@ public final class SQLiteJobStore: JobStore {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         pool = try DatabasePool(path: path, configuration: configuration)
+        lanes = WriterLanes(pool: pool)
     }
 
     public func migrate() async throws {
@@ -39,7 +42,7 @@ public final class SQLiteJobStore: JobStore {
     public func reserveIdempotencyKey(_ claim: IdempotencyClaim, requestHash: String, now: Date,
                                       window: TimeInterval, inFlightTimeout: TimeInterval) async throws -> IdempotencyReservation {
         let nowUS = now.microsecondsSince1970, key = claim.key
-        return try await pool.write { db in
+        return try await lanes.write(.requests) { db in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM idempotency_keys WHERE tenant = ? AND key = ?",
                                           arguments: [key.tenant, key.key]) {
                 let createdAt: Int64 = row["created_at"]
@@ -61,7 +64,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func releaseIdempotencyKey(_ claim: IdempotencyClaim) async throws {
-        try await pool.write { db in
+        try await lanes.write(.requests) { db in
             try db.execute(sql: "DELETE FROM idempotency_keys WHERE tenant = ? AND key = ? AND state = 'in_progress' AND holder = ?",
                            arguments: [claim.key.tenant, claim.key.key, claim.holder.uuidString])
         }
@@ -72,7 +75,7 @@ public final class SQLiteJobStore: JobStore {
         let payload = String(decoding: job.payload.canonicalData(), as: UTF8.self)
         let fhe = try job.fhe.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
         let month = Usage.month(of: job.createdAt)
-        return try await pool.write { db in
+        return try await lanes.write(.requests) { db in
             if let claim = idempotency?.claim {
                 let held = try Bool.fetchOne(db, sql: """
                     SELECT 1 FROM idempotency_keys WHERE tenant = ? AND key = ? AND state = 'in_progress' AND holder = ?
@@ -143,7 +146,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func cancelJob(id: JobID, tenant: String?, now: Date) async throws -> Job? {
         let t = now.microsecondsSince1970
-        return try await pool.write { db in
+        return try await lanes.write(.requests) { db in
             try db.execute(sql: """
                 UPDATE jobs SET status = 'cancelled', finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL
                 WHERE id = ? AND (? IS NULL OR tenant = ?) AND status IN ('queued', 'running')
@@ -158,7 +161,7 @@ public final class SQLiteJobStore: JobStore {
     public func leaseNextJob(workerID: String, leaseDuration: TimeInterval, now: Date, type: JobType?) async throws -> Job? {
         let t = now.microsecondsSince1970
         let expires = now.addingTimeInterval(leaseDuration).microsecondsSince1970
-        return try await pool.write { db in
+        return try await lanes.write(.queueWork) { db in
             try Row.fetchOne(db, sql: """
                 UPDATE jobs SET status = 'running', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1,
                                 started_at = coalesce(started_at, ?), updated_at = ?
@@ -171,7 +174,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func heartbeat(jobID: JobID, workerID: String, leaseDuration: TimeInterval, now: Date) async throws -> Bool {
         let expires = now.addingTimeInterval(leaseDuration).microsecondsSince1970
-        return try await pool.write { db in
+        return try await lanes.write(.queueWork) { db in
             try db.execute(sql: """
                 UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND status = 'running' AND lease_owner = ?
                 """, arguments: [expires, jobID.uuidString, workerID])
@@ -183,7 +186,7 @@ public final class SQLiteJobStore: JobStore {
                             computeSeconds: Double, now: Date) async throws -> Bool {
         let t = now.microsecondsSince1970
         let text = String(decoding: result.canonicalData(), as: UTF8.self)
-        return try await pool.write { db in
+        return try await lanes.write(.queueWork) { db in
             guard let row = try Row.fetchOne(db, sql: """
                 UPDATE jobs SET status = 'succeeded', result = ?, result_hash = ?, finished_at = ?, updated_at = ?,
                                 lease_owner = NULL, lease_expires_at = NULL, error_code = NULL, error_message = NULL
@@ -199,7 +202,7 @@ public final class SQLiteJobStore: JobStore {
     public func failJob(jobID: JobID, workerID: String, failure: JobFailure, retryAt: Date?,
                         computeSeconds: Double, now: Date) async throws -> Bool {
         let t = now.microsecondsSince1970
-        return try await pool.write { db in
+        return try await lanes.write(.queueWork) { db in
             let row: Row?
             if let retryAt {
                 row = try Row.fetchOne(db, sql: """
@@ -225,7 +228,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func recordProgress(jobID: JobID, workerID: String, progress: FHEProgress) async throws -> Bool {
         let text = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
-        return try await pool.write { db in
+        return try await lanes.write(.queueWork) { db in
             try db.execute(sql: "UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running' AND lease_owner = ?",
                            arguments: [text, jobID.uuidString, workerID])
             return db.changesCount == 1
@@ -234,7 +237,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func releaseJob(jobID: JobID, workerID: String, now: Date) async throws -> Bool {
         let t = now.microsecondsSince1970
-        return try await pool.write { db in
+        return try await lanes.write(.queueWork) { db in
             try db.execute(sql: """
                 UPDATE jobs SET status = 'queued', attempts = attempts - 1, run_after = ?, updated_at = ?,
                                 lease_owner = NULL, lease_expires_at = NULL
@@ -284,7 +287,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func markConfirmed(jobID: JobID, confirmation: Confirmation, now: Date) async throws -> Bool {
         let t = now.microsecondsSince1970
-        return try await pool.write { db in
+        return try await lanes.write(.queueWork) { db in
             try db.execute(sql: """
                 UPDATE jobs SET status = 'confirmed', confirmation_kind = ?, confirmation_ref = ?, confirmation_block = ?,
                                 confirmed_at = ?, updated_at = ?
@@ -346,7 +349,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func appendAudit(_ record: AuditRecord) async throws {
-        try await pool.write { db in try Self.appendAudit(record, in: db) }
+        try await lanes.write(.requests) { db in try Self.appendAudit(record, in: db) }
     }
 
     private static func appendAudit(_ record: AuditRecord, in db: Database) throws {
