@@ -23,7 +23,6 @@ public final class QueueAdmission: Sendable {
         /// The last count plus the admissions since.
         var queued: Int?
         var countedAt: ContinuousClock.Instant?
-        var admittedSinceCount = 0
         var counting = false
         /// Jobs that left the queue per second, between the last two counts.
         var drainPerSecond: Double?
@@ -55,7 +54,6 @@ public final class QueueAdmission: Sendable {
                                                                                               drainPerSecond: s.drainPerSecond))
             }
             s.queued = queued + 1
-            s.admittedSinceCount += 1
         }
     }
 
@@ -73,7 +71,6 @@ public final class QueueAdmission: Sendable {
             }
             s.queued = counted
             s.countedAt = startedAt
-            s.admittedSinceCount = 0
         }
     }
 
